@@ -1,0 +1,152 @@
+"""Every hyperparameter of the VPG actor-critic, in one dataclass.
+
+A reader who wants to know what a knob does finds it here with its default and
+a one-line reason. Per-environment presets override the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class VPGConfig:
+    """Hyperparameters of one training run (defaults are tuned for CartPole-v1)."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+
+    # Experience collection.
+    num_envs: int = 16
+    """Copies of the environment stepped together through the vector API."""
+    steps_per_update: int = 1024
+    """Transitions per batch, over all envs (a multiple of ``num_envs``)."""
+    total_steps: int = 300_000
+    """Default length of a headless run, in env steps."""
+
+    # Returns and advantages.
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.97
+    """GAE lambda: 1 gives reward-to-go minus V(s), 0 the one-step TD residual."""
+    normalize_advantages: bool = True
+    """Scale advantages to mean 0, std 1 over the batch before the policy step."""
+
+    # Policy: one Adam step per batch (that is what makes it *vanilla* PG).
+    policy_lr: float = 2e-2
+    entropy_coef: float = 0.0
+    """Weight of the entropy bonus in the policy loss."""
+    target_kl: float | None = None
+    """If set, the policy learning rate adapts so one step moves KL about this much."""
+
+    # Critic: several passes of minibatch Adam on the lambda-returns.
+    value_lr: float = 3e-3
+    vf_iters: int = 20
+    """Passes over the batch when fitting V."""
+    vf_minibatch_size: int = 256
+
+    max_grad_norm: float | None = 0.5
+    """Clip the policy gradient to this norm; None turns clipping off."""
+    value_max_grad_norm: float | None = None
+    """Clip the critic's gradient to this norm. Off by default: the MSE of returns
+    near 100 has large gradients by nature, and clipping them starves the critic."""
+
+    # Networks.
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    init_log_std: float = -0.5
+    """Initial log standard deviation of a Gaussian policy (Box actions)."""
+
+    torch_threads: int = 1
+    """Torch intra-op threads: more halve throughput beside a render loop on 2 cores."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.num_envs < 1:
+            problems.append("num_envs must be >= 1")
+        if self.steps_per_update < self.num_envs or self.steps_per_update % self.num_envs:
+            problems.append("steps_per_update must be a positive multiple of num_envs")
+        if not 0.0 < self.gamma <= 1.0:
+            problems.append("gamma must be in (0, 1]")
+        if not 0.0 <= self.gae_lambda <= 1.0:
+            problems.append("gae_lambda must be in [0, 1]")
+        if self.policy_lr <= 0 or self.value_lr <= 0:
+            problems.append("learning rates must be positive")
+        if self.vf_iters < 1 or self.vf_minibatch_size < 1:
+            problems.append("vf_iters and vf_minibatch_size must be >= 1")
+        if self.entropy_coef < 0:
+            problems.append("entropy_coef must be >= 0")
+        if self.target_kl is not None and self.target_kl <= 0:
+            problems.append("target_kl must be positive (or None)")
+        for name in ("max_grad_norm", "value_max_grad_norm"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                problems.append(f"{name} must be positive (or None)")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            problems.append("hidden_sizes must be a non-empty tuple of positive ints")
+        if self.activation not in ACTIVATIONS:
+            problems.append(f"activation must be one of {sorted(ACTIVATIONS)}")
+        if self.torch_threads < 1:
+            problems.append("torch_threads must be >= 1")
+        if problems:
+            raise ValueError("invalid config: " + "; ".join(problems))
+
+    @property
+    def rollout_length(self) -> int:
+        """Steps each env takes per batch."""
+        return self.steps_per_update // self.num_envs
+
+    def replace(self, **changes: Any) -> VPGConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> VPGConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        values = dict(values)
+        if "hidden_sizes" in values:
+            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        return cls(**values)
+
+
+ACTIVATIONS = ("tanh", "relu")
+
+# Overrides of the defaults per environment. Anything not listed uses VPGConfig's.
+PRESETS: dict[str, dict[str, Any]] = {
+    "CartPole-v1": {},
+    "Acrobot-v1": {
+        "steps_per_update": 2048,
+        "policy_lr": 5e-3,
+        "total_steps": 500_000,
+    },
+    "MountainCar-v0": {
+        "steps_per_update": 2048,
+        "policy_lr": 5e-3,
+        "entropy_coef": 0.01,
+        "total_steps": 500_000,
+    },
+    "Pendulum-v1": {
+        "num_envs": 16,
+        "steps_per_update": 4096,
+        "gamma": 0.95,
+        "gae_lambda": 0.95,
+        "policy_lr": 3e-3,
+        "value_lr": 1e-3,
+        "init_log_std": 0.0,
+        "total_steps": 2_000_000,
+    },
+}
+
+
+def config_for(env_id: str, **overrides: Any) -> VPGConfig:
+    """The preset config for ``env_id`` (defaults if it has none), with overrides."""
+    return VPGConfig(env_id=env_id, **{**PRESETS.get(env_id, {}), **overrides})
