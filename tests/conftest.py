@@ -1,0 +1,15 @@
+"""Test-wide setup: headless SDL before anything imports pygame, and test envs."""
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import gymnasium as gym
+
+from tests import toy_envs
+
+for env_id, entry_point in toy_envs.REGISTRY.items():
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=entry_point)

@@ -1,0 +1,100 @@
+"""The training thread, driven from the test thread as the window would drive it."""
+
+import time
+
+import pytest
+
+from vpg_sim.core.config import config_for
+from vpg_sim.training.session import TrainingSession
+
+SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.fixture
+def session():
+    session = TrainingSession.from_config(config_for("CartPole-v1", **SMALL))
+    yield session
+    session.stop()
+    session.trainer.close()
+
+
+def updates(session):
+    return session.latest_snapshot().update
+
+
+def test_pause_stops_updates_and_resume_restarts_them(session):
+    session.start()
+    assert wait_until(lambda: updates(session) >= 3)
+    session.pause()
+    time.sleep(0.05)  # an update already under way may still finish
+    frozen = updates(session)
+    time.sleep(0.2)
+    assert updates(session) == frozen
+    session.resume()
+    assert wait_until(lambda: updates(session) > frozen + 2)
+
+
+def test_step_while_paused_runs_exactly_one_update(session):
+    session.start(paused=True)
+    time.sleep(0.1)
+    assert updates(session) == 0
+    session.step()
+    assert wait_until(lambda: updates(session) == 1)
+    time.sleep(0.2)
+    assert updates(session) == 1
+    assert len(session.stats_history()) == 1
+
+
+def test_pace_limits_updates_per_second(session):
+    session.set_pace(10.0)
+    session.start()
+    time.sleep(1.0)
+    assert 7 <= updates(session) <= 12
+
+
+def test_lockstep_runs_one_update_per_grant(session):
+    session.set_lockstep(True)
+    session.start()
+    time.sleep(0.1)
+    assert updates(session) == 0
+    session.grant_update()
+    session.grant_update()  # grants do not pile up
+    assert wait_until(lambda: updates(session) == 1)
+    time.sleep(0.2)
+    assert updates(session) == 1
+
+
+def test_stop_returns_within_a_second_even_mid_update():
+    # A big batch: one update takes several seconds, so stop lands mid-update.
+    big = config_for("CartPole-v1", num_envs=16, steps_per_update=16 * 4096, vf_iters=50)
+    session = TrainingSession.from_config(big)
+    session.start()
+    time.sleep(0.3)
+    started = time.perf_counter()
+    assert session.stop(timeout=1.0)
+    assert time.perf_counter() - started < 1.0
+    assert not session.running
+    assert updates(session) == 0
+    session.trainer.close()
+
+
+def test_snapshots_are_copies_not_the_live_weights(session):
+    session.start(paused=True)
+    before = session.latest_snapshot()
+    frozen = {name: tensor.clone() for name, tensor in before.policy_state.items()}
+    session.step()
+    assert wait_until(lambda: updates(session) == 1)
+    for name, tensor in before.policy_state.items():
+        assert (tensor == frozen[name]).all(), name  # untouched by the update
+    after = session.latest_snapshot()
+    assert any((after.policy_state[n] != frozen[n]).any() for n in frozen)
+    assert after.advantages.ndim == 1 and len(after.advantages) > 0

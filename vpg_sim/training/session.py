@@ -1,0 +1,196 @@
+"""Runs a :class:`VPGTrainer` in a background thread and publishes what it learns.
+
+The window never touches the trainer: after each update the thread publishes an
+immutable :class:`PolicySnapshot` (copies of the weights) and appends the update's
+stats, both under one lock; readers get copies. Commands (pause, resume, one
+step, pace, stop) go the other way through the same lock and a condition.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
+
+
+@dataclass(frozen=True)
+class PolicySnapshot:
+    """The trainer's weights after update ``update``, copied: safe to read anywhere."""
+
+    update: int
+    env_steps: int
+    config: VPGConfig
+    policy_state: dict[str, torch.Tensor]
+    value_state: dict[str, torch.Tensor]
+    advantages: np.ndarray = field(repr=False)
+    """Raw advantages of the batch this update learned from, ``(B,)``."""
+
+
+class TrainingSession:
+    """A trainer in a daemon thread, driven by commands from another thread.
+
+    Pacing: by default updates run back to back. ``set_pace(n)`` allows at most n
+    updates per second; ``set_lockstep(True)`` runs one update per
+    :meth:`grant_update` (the window grants one per finished stage episode).
+    While paused, :meth:`step` runs exactly one update.
+    """
+
+    def __init__(self, trainer: VPGTrainer) -> None:
+        self.trainer = trainer
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._paused = False
+        self._lockstep = False
+        self._updates_per_second: float | None = None
+        self._credits = 0
+        self._last_update_started = -float("inf")
+        self._history: list[UpdateStats] = []
+        self._snapshot = self._take_snapshot()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+        """One line describing what stopped the thread, if it died of an exception."""
+
+    @classmethod
+    def from_config(cls, config: VPGConfig) -> TrainingSession:
+        return cls(VPGTrainer(config))
+
+    # -- commands ---------------------------------------------------------------
+
+    def start(self, paused: bool = False) -> None:
+        """Start the thread (once)."""
+        if self._thread is not None:
+            raise RuntimeError("session already started")
+        self._paused = paused
+        self._thread = threading.Thread(target=self._run, name="vpg-trainer", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        with self._changed:
+            self._paused = True
+            self._credits = 0
+            self._changed.notify_all()
+
+    def resume(self) -> None:
+        with self._changed:
+            self._paused = False
+            self._credits = 0
+            self._changed.notify_all()
+
+    def step(self) -> None:
+        """While paused: run exactly one more update."""
+        with self._changed:
+            if self._paused:
+                self._credits += 1
+                self._changed.notify_all()
+
+    def set_pace(self, updates_per_second: float | None) -> None:
+        """At most this many updates per second; None runs them back to back."""
+        if updates_per_second is not None and updates_per_second <= 0:
+            raise ValueError("updates_per_second must be positive or None")
+        with self._changed:
+            self._updates_per_second = updates_per_second
+            self._changed.notify_all()
+
+    def set_lockstep(self, enabled: bool) -> None:
+        """In lockstep, an update runs only when :meth:`grant_update` allows one."""
+        with self._changed:
+            self._lockstep = enabled
+            self._credits = 0
+            self._changed.notify_all()
+
+    def grant_update(self) -> None:
+        """In lockstep: allow one update (grants do not pile up beyond one)."""
+        with self._changed:
+            if self._lockstep and not self._paused:
+                self._credits = 1
+                self._changed.notify_all()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the thread to finish (mid-update too) and join it; True if it ended in time."""
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- reading ----------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        """The thread is alive (it may be paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest_snapshot(self) -> PolicySnapshot:
+        """The newest published weights (immutable; never the live modules)."""
+        with self._lock:
+            return self._snapshot
+
+    def stats_history(self, start: int = 0) -> list[UpdateStats]:
+        """Stats of updates ``start`` onwards (0-based), copied."""
+        with self._lock:
+            return self._history[start:]
+
+    def latest_stats(self) -> UpdateStats | None:
+        with self._lock:
+            return self._history[-1] if self._history else None
+
+    def episode_returns(self, start: int = 0) -> list[float]:
+        """Training episode returns from index ``start`` on, in the order they finished."""
+        with self._lock:
+            return self.trainer.episode_returns[start:]
+
+    # -- the thread -----------------------------------------------------------------
+
+    def _may_update(self) -> tuple[bool, float | None]:
+        """Whether an update may start now, else how long to wait (None: until notified)."""
+        if self._paused or self._lockstep:
+            return self._credits > 0, None
+        if self._updates_per_second is None:
+            return True, None
+        wait = self._last_update_started + 1.0 / self._updates_per_second - time.perf_counter()
+        return wait <= 0, wait
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                with self._changed:
+                    allowed, wait = self._may_update()
+                    if not allowed:
+                        self._changed.wait(wait)
+                        continue
+                    if self._paused or self._lockstep:
+                        self._credits -= 1
+                    self._last_update_started = time.perf_counter()
+                stats = self.trainer.train_update(should_stop=self._stop.is_set)
+                snapshot = self._take_snapshot()
+                with self._lock:
+                    self._history.append(stats)
+                    self._snapshot = snapshot
+        except TrainingInterrupted:
+            pass
+        except Exception as error:  # the window shows it and keeps running
+            self.error = f"training stopped: {type(error).__name__}: {error}"
+
+    def _take_snapshot(self) -> PolicySnapshot:
+        trainer = self.trainer
+        return PolicySnapshot(
+            update=trainer.updates,
+            env_steps=trainer.env_steps,
+            config=trainer.config,
+            policy_state=trainer.policy_state(),
+            value_state=trainer.value_state(),
+            advantages=trainer.last_advantages,
+        )
