@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vpg_sim.core.advantages import explained_variance, gae_advantages, lambda_returns
+from vpg_sim.core.advantages import discounted_returns, explained_variance, gae_advantages, lambda_returns
 
 GAMMA = 0.9
 REWARDS = np.array([[1.0], [2.0], [3.0]])  # (T=3, N=1)
@@ -113,3 +113,9 @@ def test_explained_variance():
     assert explained_variance(targets.copy(), targets) == pytest.approx(1.0)
     assert explained_variance(np.full(4, targets.mean()), targets) == pytest.approx(0.0)
     assert np.isnan(explained_variance(np.zeros(3), np.ones(3)))
+
+
+def test_discounted_returns_start_at_each_step():
+    np.testing.assert_allclose(discounted_returns(np.array([1.0, 2.0, 4.0]), 0.5), [1 + 1 + 1, 2 + 2, 4])
+    with pytest.raises(ValueError):
+        discounted_returns(np.zeros((2, 1)), 0.5)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
+
 PROG = "main.py"
 
 
@@ -34,12 +36,44 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return value
+
+
+def window_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if size[0] < 640 or size[1] < 360:
+        raise argparse.ArgumentTypeError(f"too small (at least 640x360): {text!r}")
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Watch a Vanilla Policy Gradient agent learn, live. "
         "With no command, opens the window and starts learning.",
     )
+    parser.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--pace", choices=PACE_NAMES, default=DEFAULT_PACE, help="training pace in the window (default: %(default)s)"
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark", help="colours (default: %(default)s)")
+    parser.add_argument(
+        "--size", type=window_size, default=(1280, 720), metavar="WxH", help="window size (default: 1280x720)"
+    )
+    parser.add_argument("--run-for", type=positive_float, metavar="SECONDS", help="quit by itself after SECONDS")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG just before quitting")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")

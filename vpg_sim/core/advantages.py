@@ -81,3 +81,19 @@ def explained_variance(predictions: np.ndarray, targets: np.ndarray) -> float:
     if target_variance == 0.0:
         return float("nan")
     return 1.0 - float(np.var(targets - predictions)) / target_variance
+
+
+def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """Realised return-to-go G_t = sum_k gamma^k r_{t+k} of one episode, shape ``(T,)``.
+
+    Discounted from each step t itself (gamma^0 on r_t), with nothing bootstrapped:
+    what really happened after s_t, to compare with the critic's V(s_t).
+    """
+    if rewards.ndim != 1:
+        raise ValueError(f"rewards must be 1-D, got shape {rewards.shape}")
+    returns = np.zeros(len(rewards), dtype=np.float64)
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns

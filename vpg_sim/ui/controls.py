@@ -1,0 +1,42 @@
+"""Every command of the window: its keys, its button label, and its help line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygame
+
+
+@dataclass(frozen=True)
+class Control:
+    command: str
+    keys: tuple[int, ...]
+    key_label: str
+    label: str
+    help: str
+
+
+CONTROLS: tuple[Control, ...] = (
+    Control("pause", (pygame.K_SPACE,), "Space", "Pause", "pause / resume training"),
+    Control("step", (pygame.K_n,), "N", "Step", "one update while paused"),
+    Control("pace", (pygame.K_t,), "T", "Pace", "training pace: full, 1/s, 2/s, 5/s, lockstep"),
+    Control("playback", (pygame.K_p,), "P", "Playback", "play the current policy without training"),
+    Control("greedy", (pygame.K_g,), "G", "Greedy", "greedy (argmax) vs sampled actions on stage"),
+    Control("slower", (pygame.K_MINUS, pygame.K_KP_MINUS), "−", "Slower", "stage speed down (to 0.25x)"),
+    Control("faster", (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS), "+", "Faster", "stage speed up (to 8x)"),
+    Control("save", (pygame.K_s,), "S", "Save", "save the current policy"),
+    Control("load", (pygame.K_l,), "L", "Load", "load a saved policy"),
+    Control("restart", (pygame.K_r,), "R", "Restart", "restart training from scratch (asks first)"),
+    Control("fullscreen", (pygame.K_f,), "F", "Full", "toggle fullscreen"),
+    Control("help", (pygame.K_h, pygame.K_F1), "H", "Help", "this help (H or F1)"),
+    Control("quit", (pygame.K_ESCAPE, pygame.K_q), "Esc", "Quit", "quit (Esc or Q)"),
+)
+
+COMMAND_BY_KEY: dict[int, str] = {key: control.command for control in CONTROLS for key in control.keys}
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Stage speeds: multiples of the env's real-time rate."""
+
+
+def button_text(control: Control, label: str | None = None) -> str:
+    return f"{label or control.label}  {control.key_label}"

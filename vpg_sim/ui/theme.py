@@ -1,0 +1,104 @@
+"""Colours and fonts. One colour per meaning, used the same way in every panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygame
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+FONT_REGULAR = ASSETS / "fonts" / "Inter-Regular.otf"
+FONT_SEMIBOLD = ASSETS / "fonts" / "Inter-SemiBold.otf"
+ICON = ASSETS / "icon.png"
+
+Colour = tuple[int, int, int]
+
+
+def hex_colour(text: str) -> Colour:
+    text = text.lstrip("#")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Colours by meaning. ``actions`` are per discrete action (push left, push right, ...)."""
+
+    name: str
+    background: Colour
+    panel: Colour
+    panel_border: Colour
+    text: Colour
+    muted: Colour
+    grid: Colour
+    actions: tuple[Colour, ...]
+    value: Colour
+    """V(s): the critic's estimate."""
+    realised: Colour
+    """The discounted return-to-go that really happened."""
+    positive: Colour
+    negative: Colour
+    warning: Colour
+    track: Colour
+    cart: Colour
+    pole: Colour
+
+    def action(self, index: int) -> Colour:
+        return self.actions[index % len(self.actions)]
+
+    def hex(self, colour: Colour) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+DARK = Palette(
+    name="dark",
+    background=hex_colour("#111418"),
+    panel=hex_colour("#1a1e24"),
+    panel_border=hex_colour("#2a3039"),
+    text=hex_colour("#e8eaed"),
+    muted=hex_colour("#8b94a1"),
+    grid=hex_colour("#2a3039"),
+    actions=(hex_colour("#4c9be8"), hex_colour("#f28e2b"), hex_colour("#b07aa1")),
+    value=hex_colour("#59c9a5"),
+    realised=hex_colour("#f2c14e"),
+    positive=hex_colour("#59c9a5"),
+    negative=hex_colour("#e15759"),
+    warning=hex_colour("#e15759"),
+    track=hex_colour("#5b6472"),
+    cart=hex_colour("#d9dde3"),
+    pole=hex_colour("#f2c14e"),
+)
+
+LIGHT = Palette(
+    name="light",
+    background=hex_colour("#ffffff"),
+    panel=hex_colour("#f4f5f7"),
+    panel_border=hex_colour("#c9ced6"),
+    text=hex_colour("#111418"),
+    muted=hex_colour("#4a5260"),
+    grid=hex_colour("#d5d9df"),
+    actions=(hex_colour("#1f6fc5"), hex_colour("#d4600a"), hex_colour("#7b3f8c")),
+    value=hex_colour("#12805c"),
+    realised=hex_colour("#9a6b00"),
+    positive=hex_colour("#12805c"),
+    negative=hex_colour("#c0262d"),
+    warning=hex_colour("#c0262d"),
+    track=hex_colour("#6b7380"),
+    cart=hex_colour("#2b313a"),
+    pole=hex_colour("#b8860b"),
+)
+
+THEMES = {"dark": DARK, "light": LIGHT}
+
+
+class Fonts:
+    """The shipped Inter font at any pixel size, cached (pygame fonts are per size)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, bool], pygame.font.Font] = {}
+
+    def get(self, size: int, bold: bool = False) -> pygame.font.Font:
+        key = (max(int(size), 6), bold)
+        if key not in self._cache:
+            self._cache[key] = pygame.font.Font(FONT_SEMIBOLD if bold else FONT_REGULAR, key[0])
+        return self._cache[key]
