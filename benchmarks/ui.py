@@ -1,0 +1,86 @@
+"""Frame rate and training speed of the real window, against headless training.
+
+    Xvfb :99 -screen 0 1280x720x24 -nolisten tcp &
+    DISPLAY=:99 python benchmarks/ui.py --seconds 20
+
+First trains headless for ``--seconds`` to measure env-steps/s alone, then opens
+the app at pace ``full`` for ``--seconds`` and measures frames and training speed
+beside it. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from vpg_sim.core.config import config_for
+from vpg_sim.core.trainer import VPGTrainer
+from vpg_sim.ui.app import App, WindowOptions
+
+
+def headless_steps_per_second(seconds: float, seed: int) -> float:
+    trainer = VPGTrainer(config_for("CartPole-v1", seed=seed))
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        trainer.train_update()
+    rate = trainer.env_steps / (time.perf_counter() - started)
+    trainer.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    # Measured in a thread, as the window runs it, so both numbers pay the same GIL costs.
+    result: dict[str, float] = {}
+    worker = threading.Thread(target=lambda: result.update(rate=headless_steps_per_second(args.seconds, args.seed)))
+    worker.start()
+    worker.join()
+    headless = result["rate"]
+
+    app = App(WindowOptions(seed=args.seed, pace="full", run_for=args.seconds))
+    opened = time.perf_counter()
+    steps_at_open = app.session.trainer.env_steps
+    try:
+        while app.running:
+            app.step(app.clock.tick(60) / 1000.0)
+        elapsed = time.perf_counter() - opened
+        steps = app.session.trainer.env_steps - steps_at_open
+    finally:
+        app.close()
+
+    starts = np.asarray(app.frame_times.starts)
+    intervals_ms = np.diff(starts) * 1000.0
+    with_window = steps / elapsed
+    print(
+        json.dumps(
+            {
+                "seconds": args.seconds,
+                "frames": len(starts),
+                "fps_median": round(1000.0 / statistics.median(intervals_ms), 1),
+                "frame_ms_median": round(statistics.median(intervals_ms), 2),
+                "frame_ms_p99": round(float(np.percentile(intervals_ms, 99)), 2),
+                "frames_over_20ms": round(float(np.mean(intervals_ms > 20.0)), 4),
+                "work_ms_median": round(statistics.median(app.frame_times.work) * 1000.0, 2),
+                "train_env_steps_per_second": round(with_window),
+                "headless_env_steps_per_second": round(headless),
+                "ratio": round(with_window / headless, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
