@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--run-for", type=positive_float, metavar="SECONDS", help="quit by itself after SECONDS")
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG just before quitting")
+    parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")
@@ -87,9 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--save", type=Path, metavar="PATH", help="save the final policy to PATH (.safetensors)")
     train.add_argument(
+        "--save-best", action="store_true", help="with --save: keep the policy with the best mean return seen instead"
+    )
+    train.add_argument(
         "--log-dir", type=Path, metavar="DIR", help="where progress.csv goes (default: runs/<env>-seed<N>-<time>)"
     )
     train.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+
+    play = commands.add_parser("play", help="open the window and play a saved policy (no training)")
+    play.add_argument("path", type=Path, metavar="PATH", help="a .safetensors policy file")
+    play.add_argument(
+        "--episodes", type=positive_int, help="quit after this many episodes (default: play until closed)"
+    )
+
+    evaluate = commands.add_parser("eval", help="greedy episodes of a saved policy, headless")
+    evaluate.add_argument("path", type=Path, metavar="PATH", help="a .safetensors policy file")
+    evaluate.add_argument("--episodes", type=positive_int, default=20, help="episodes (default: %(default)s)")
+    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the first episode (default: 0)")
+    evaluate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 
 
@@ -97,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return train_command(args)
+    if args.command == "eval":
+        return eval_command(args)
     from vpg_sim.ui.app import run_window  # the window needs pygame; training does not
 
     return run_window(args)
@@ -114,10 +132,14 @@ def train_command(args: argparse.Namespace) -> int:
     from vpg_sim.core.config import config_for
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+    from vpg_sim.policy_files import save_policy
     from vpg_sim.training.headless import run_headless
+    from vpg_sim.training.session import snapshot_of
 
-    if args.save is not None:
-        return fail("--save: policy files are not available in this version yet")
+    if args.save_best and args.save is None:
+        return fail("--save-best needs --save PATH")
+    if args.save is not None and args.save.is_dir():
+        return fail(f"--save: {args.save} is a directory; give a file path such as {args.save / 'policy.safetensors'}")
     try:
         config = config_for(args.env, seed=args.seed)
         trainer = VPGTrainer(config)
@@ -139,18 +161,28 @@ def train_command(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(log_file, fieldnames=fields)
         writer.writeheader()
 
+        best_return = -math.inf
+
         def on_update(stats: UpdateStats) -> None:
+            nonlocal best_return
             writer.writerow(stats.to_dict())
+            if args.save_best and stats.episodes >= 10 and stats.mean_return_100 > best_return:
+                best_return = stats.mean_return_100
+                save_policy(args.save, **snapshot_of(trainer).file_contents())
             bar.update(min(stats.env_steps, max_steps) - bar.n)
             if not math.isnan(stats.mean_return_100):
                 bar.set_postfix(update=stats.update, mean_return=f"{stats.mean_return_100:.1f}", refresh=False)
 
         try:
             result = run_headless(trainer, max_steps, until_solved=args.until_solved, on_update=on_update)
+            if args.save is not None and not args.save_best:
+                save_policy(args.save, **snapshot_of(trainer).file_contents())
         except KeyboardInterrupt:
             bar.close()
             print(f"interrupted after {trainer.env_steps} env steps; log in {log_dir}", file=sys.stderr)
             return 130
+        except OSError as error:
+            return fail(f"cannot save the policy to {args.save}: {error.strerror or error}")
         finally:
             trainer.close()
 
@@ -166,6 +198,36 @@ def train_command(args: argparse.Namespace) -> int:
         print(
             f"{result.env} seed {result.seed}: {solved}; {result.env_steps:,} steps, {result.updates} updates, "
             f"mean return (last 100) {mean}, {result.env_steps_per_second:,.0f} steps/s; "
-            f"log: {log_dir / 'progress.csv'}"
+            f"log: {log_dir / 'progress.csv'}" + (f"; policy: {args.save}" if args.save is not None else "")
+        )
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from vpg_sim.core.evaluation import evaluate_greedy
+    from vpg_sim.policy_files import PolicyFileError, load_policy, policy_from_file
+
+    try:
+        loaded = load_policy(args.path)
+        policy = policy_from_file(loaded)
+    except PolicyFileError as error:
+        return fail(str(error))
+    returns = evaluate_greedy(policy, loaded.config.env_id, args.episodes, seed=args.seed)
+    result = {
+        "path": str(args.path),
+        "env": loaded.config.env_id,
+        "update": loaded.metadata.update,
+        "episodes": args.episodes,
+        "mean": float(returns.mean()),
+        "std": float(returns.std()),
+        "min": float(returns.min()),
+        "max": float(returns.max()),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.path}: {loaded.config.env_id}, update {loaded.metadata.update}, {args.episodes} greedy episodes: "
+            f"mean {result['mean']:.1f} ± {result['std']:.1f}, min {result['min']:.0f}, max {result['max']:.0f}"
         )
     return 0

@@ -150,7 +150,7 @@ class VPGTrainer:
             update=self.updates,
             env_steps=self.env_steps,
             episodes=len(self.episode_returns),
-            mean_return_100=float(np.mean(recent_returns)) if recent_returns else math.nan,
+            mean_return_100=self.mean_return_100,
             max_return_100=float(np.max(recent_returns)) if recent_returns else math.nan,
             mean_length_100=float(np.mean(recent_lengths)) if recent_lengths else math.nan,
             policy_lr=self.policy_optimizer.param_groups[0]["lr"],
@@ -159,6 +159,12 @@ class VPGTrainer:
             env_steps_per_second=self.config.steps_per_update / elapsed,
             **losses,
         )
+
+    @property
+    def mean_return_100(self) -> float:
+        """Mean return of the last 100 finished episodes (NaN before the first)."""
+        recent = self.episode_returns[-RECENT_EPISODES:]
+        return float(np.mean(recent)) if recent else math.nan
 
     @property
     def solved(self) -> bool:
@@ -362,3 +368,27 @@ def _check_finite(*tensors: torch.Tensor) -> None:
     for tensor in tensors:
         if not torch.isfinite(tensor).all():
             raise NonFiniteError
+
+
+def restore_trainer(
+    trainer: VPGTrainer,
+    policy_state: dict[str, torch.Tensor],
+    value_state: dict[str, torch.Tensor],
+    policy_optimizer_state: dict | None,
+    value_optimizer_state: dict | None,
+    updates: int,
+    env_steps: int,
+) -> None:
+    """Put saved weights (and, if given, Adam's state) into ``trainer`` to continue a run.
+
+    The update and step counters continue from the saved ones; episode history
+    starts afresh. Raises ``RuntimeError`` (from torch) when shapes do not match.
+    """
+    trainer.policy.load_state_dict(policy_state)
+    trainer.value_net.load_state_dict(value_state)
+    if policy_optimizer_state is not None:
+        trainer.policy_optimizer.load_state_dict(policy_optimizer_state)
+    if value_optimizer_state is not None:
+        trainer.value_optimizer.load_state_dict(value_optimizer_state)
+    trainer.updates = updates
+    trainer.env_steps = env_steps

@@ -8,10 +8,12 @@ step, pace, stop) go the other way through the same lock and a condition.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -30,6 +32,26 @@ class PolicySnapshot:
     value_state: dict[str, torch.Tensor]
     advantages: np.ndarray = field(repr=False)
     """Raw advantages of the batch this update learned from, ``(B,)``."""
+    policy_optimizer_state: dict = field(repr=False)
+    value_optimizer_state: dict = field(repr=False)
+    mean_return_100: float
+    observation_space: gym.Space
+    action_space: gym.Space
+
+    def file_contents(self) -> dict:
+        """Keyword arguments for ``vpg_sim.policy_files.save_policy``."""
+        return {
+            "config": self.config,
+            "observation_space": self.observation_space,
+            "action_space": self.action_space,
+            "policy_state": self.policy_state,
+            "value_state": self.value_state,
+            "update": self.update,
+            "env_steps": self.env_steps,
+            "mean_return_100": self.mean_return_100,
+            "policy_optimizer_state": self.policy_optimizer_state,
+            "value_optimizer_state": self.value_optimizer_state,
+        }
 
 
 class TrainingSession:
@@ -52,7 +74,7 @@ class TrainingSession:
         self._credits = 0
         self._last_update_started = -float("inf")
         self._history: list[UpdateStats] = []
-        self._snapshot = self._take_snapshot()
+        self._snapshot = snapshot_of(self.trainer)
         self._thread: threading.Thread | None = None
         self.error: str | None = None
         """One line describing what stopped the thread, if it died of an exception."""
@@ -175,7 +197,7 @@ class TrainingSession:
                         self._credits -= 1
                     self._last_update_started = time.perf_counter()
                 stats = self.trainer.train_update(should_stop=self._stop.is_set)
-                snapshot = self._take_snapshot()
+                snapshot = snapshot_of(self.trainer)
                 with self._lock:
                     self._history.append(stats)
                     self._snapshot = snapshot
@@ -184,13 +206,24 @@ class TrainingSession:
         except Exception as error:  # the window shows it and keeps running
             self.error = f"training stopped: {type(error).__name__}: {error}"
 
-    def _take_snapshot(self) -> PolicySnapshot:
-        trainer = self.trainer
-        return PolicySnapshot(
-            update=trainer.updates,
-            env_steps=trainer.env_steps,
-            config=trainer.config,
-            policy_state=trainer.policy_state(),
-            value_state=trainer.value_state(),
-            advantages=trainer.last_advantages,
-        )
+
+def snapshot_of(trainer: VPGTrainer) -> PolicySnapshot:
+    """Copies of ``trainer``'s weights and optimizer state; call it from the trainer's thread."""
+    return PolicySnapshot(
+        update=trainer.updates,
+        env_steps=trainer.env_steps,
+        config=trainer.config,
+        policy_state=trainer.policy_state(),
+        value_state=trainer.value_state(),
+        advantages=trainer.last_advantages,
+        policy_optimizer_state=copy_optimizer_state(trainer.policy_optimizer),
+        value_optimizer_state=copy_optimizer_state(trainer.value_optimizer),
+        mean_return_100=trainer.mean_return_100,
+        observation_space=trainer.observation_space,
+        action_space=trainer.action_space,
+    )
+
+
+def copy_optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """A deep copy of an optimizer's state dict (its tensors cloned)."""
+    return copy.deepcopy(optimizer.state_dict())

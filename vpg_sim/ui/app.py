@@ -22,15 +22,18 @@ import pygame_gui
 
 from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.core.envs import UnsupportedEnvError, reward_threshold
+from vpg_sim.policy_files import PolicyFileError, load_policy, save_policy, trainer_from_file, unused_path
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES, PACES
 from vpg_sim.training.session import TrainingSession
 from vpg_sim.ui.controls import COMMAND_BY_KEY, CONTROLS, SPEEDS, button_text
 from vpg_sim.ui.layout import compute_layout
+from vpg_sim.ui.load_dialog import LoadDialog
 from vpg_sim.ui.panels import PanelPainter, draw_advantage_panel, draw_policy_panel, draw_status_bar, draw_value_panel
 from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.stage import StagePlayer, draw_cartpole, draw_frame
 from vpg_sim.ui.theme import FONT_REGULAR, FONT_SEMIBOLD, ICON, THEMES, Fonts, Palette
 
+MODELS_DIR = Path(__file__).resolve().parents[2] / "saved_models"
 TOAST_SECONDS = 3.5
 WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
 
@@ -47,6 +50,13 @@ class WindowOptions:
     run_for: float | None = None
     screenshot: Path | None = None
     config: VPGConfig | None = None
+    load: Path | None = None
+    """Start from this policy file (training continues from it)."""
+    playback: bool = False
+    """Start in playback: no training, the stage plays the policy."""
+    play_episodes: int | None = None
+    """Quit after this many stage episodes."""
+    models_dir: Path = MODELS_DIR
 
 
 @dataclass
@@ -70,9 +80,13 @@ class App:
     def __init__(self, options: WindowOptions) -> None:
         self.options = options
         self.palette: Palette = THEMES[options.theme]
-        self.config = options.config or config_for(options.env_id, seed=options.seed)
+        # Both may raise (UnsupportedEnvError, PolicyFileError) before any window opens.
+        if options.load is not None:
+            self.session = TrainingSession(trainer_from_file(load_policy(options.load)))
+        else:
+            self.session = TrainingSession.from_config(options.config or config_for(options.env_id, seed=options.seed))
+        self.config = self.session.trainer.config
         self.threshold = reward_threshold(self.config.env_id)
-        self.session = TrainingSession.from_config(self.config)  # may raise UnsupportedEnvError
 
         pygame.display.init()
         pygame.font.init()
@@ -97,10 +111,13 @@ class App:
         self.speed_index = SPEEDS.index(1.0)
         self.toasts: list[Toast] = []
         self.confirm_dialog: pygame_gui.windows.UIConfirmationDialog | None = None
+        self.load_dialog: LoadDialog | None = None
+        self.stage_episodes = 0
         self.stage = StagePlayer(self.session.latest_snapshot(), seed=self.config.seed)
         self._build_ui()
         self._apply_pace()
-        self.session.start()
+        self.playback = options.playback
+        self.session.start(paused=options.playback)
 
     # -- the frame ------------------------------------------------------------------
 
@@ -151,6 +168,19 @@ class App:
             self._resize(event.w, event.h)
             return
         consumed = self.ui.process_events(event)
+        if self.load_dialog is not None:
+            choice = self.load_dialog.process_event(event)
+            if choice is not None:
+                self.load_dialog.close()
+                self.load_dialog = None
+                action, path = choice
+                if path is not None:
+                    self.load_from_file(path, play=action == "play")
+                return
+            if event.type == pygame.KEYDOWN or not self.load_dialog.alive:
+                if not self.load_dialog.alive:
+                    self.load_dialog = None
+                return  # keys belong to the dialog while it is open
         if event.type == pygame_gui.UI_BUTTON_PRESSED and event.ui_element in self.buttons.values():
             command = next(name for name, button in self.buttons.items() if button is event.ui_element)
             self.command(command)
@@ -207,8 +237,13 @@ class App:
             step = 1 if name == "faster" else -1
             self.speed_index = min(max(self.speed_index + step, 0), len(SPEEDS) - 1)
             self.stage.speed = SPEEDS[self.speed_index]
-        elif name in ("save", "load"):
-            self.toast(f"{name.capitalize()}: coming with policy files")
+        elif name == "save":
+            self.save_policy()
+        elif name == "load":
+            if self.load_dialog is None:
+                self.load_dialog = LoadDialog(
+                    self.ui, self.screen.get_rect(), self.options.models_dir, self.layout.scale
+                )
         elif name == "restart":
             self.ask_restart()
         elif name == "fullscreen":
@@ -249,19 +284,57 @@ class App:
 
     def restart(self) -> None:
         """A new session with the same config; the stage starts over with its weights."""
+        self._replace_session(TrainingSession.from_config(self.config), playback=False)
+        self.toast("Training restarted from scratch")
+
+    def save_policy(self) -> None:
+        """Save the newest snapshot to ``saved_models/<env>-u<update>-r<return>.safetensors``."""
+        snapshot = self.session.latest_snapshot()
+        mean = snapshot.mean_return_100
+        stem = (
+            f"{self.config.env_id.replace('/', '_')}-u{snapshot.update}-r{mean:.0f}"
+            if np.isfinite(mean)
+            else (f"{self.config.env_id.replace('/', '_')}-u{snapshot.update}")
+        )
+        try:
+            path = save_policy(unused_path(self.options.models_dir, stem), **snapshot.file_contents())
+        except OSError as error:
+            self.toast(f"Could not save: {error.strerror or error}", error=True)
+            return
+        self.toast(f"Saved {self._show_path(path)}")
+
+    def load_from_file(self, path: Path, play: bool) -> None:
+        """Continue training from ``path`` (or play it). A bad file changes nothing."""
+        try:
+            trainer = trainer_from_file(load_policy(path, expected_env=self.config.env_id))
+        except (PolicyFileError, UnsupportedEnvError) as error:
+            self.toast(f"Not loaded: {error}", error=True)
+            return
+        self._replace_session(TrainingSession(trainer), playback=play)
+        verb = "Playing" if play else "Training from"
+        self.toast(f"{verb} {self._show_path(path)} (update {trainer.updates})")
+
+    def _show_path(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    def _replace_session(self, session: TrainingSession, playback: bool) -> None:
         self.session.stop(timeout=1.0)
         self.session.trainer.close()
-        self.session = TrainingSession.from_config(self.config)
+        self.session = session
+        self.config = session.trainer.config
         self.stage.close()
-        self.stage = StagePlayer(self.session.latest_snapshot(), seed=self.config.seed)
+        self.stage = StagePlayer(session.latest_snapshot(), seed=self.config.seed)
         self.stage.speed = SPEEDS[self.speed_index]
         self.returns = []
         self.returns_plotted = -1
         self.plot_surface = None
-        self.playback = False
+        self.playback = playback
+        self._paused_before_playback = False
         self._apply_pace()
-        self.session.start()
-        self.toast("Training restarted from scratch")
+        session.start(paused=playback)
 
     def toast(self, text: str, error: bool = False) -> None:
         self.toasts.append(Toast(text, time.monotonic() + TOAST_SECONDS, error))
@@ -277,8 +350,12 @@ class App:
     def update(self, seconds: float) -> None:
         if not self.playback:
             self.stage.offer(self.session.latest_snapshot())
-        if self.stage.advance(seconds) and self.pace == "lockstep" and not self.playback:
-            self.session.grant_update()
+        if self.stage.advance(seconds):
+            self.stage_episodes += 1
+            if self.pace == "lockstep" and not self.playback:
+                self.session.grant_update()
+            if self.options.play_episodes is not None and self.stage_episodes >= self.options.play_episodes:
+                self.running = False
         new_returns = self.session.episode_returns(len(self.returns))
         self.returns.extend(new_returns)
         if len(self.returns) != self.returns_plotted:
@@ -489,6 +566,7 @@ class App:
         self.screen = pygame.display.get_surface()
         self.layout = compute_layout(width, height)
         self.confirm_dialog = None
+        self.load_dialog = None
         self._build_ui()
         self.returns_plotted = -1  # re-render the curve at the new size
 
@@ -519,10 +597,13 @@ def run_window(args: argparse.Namespace) -> int:
         size=args.size,
         run_for=args.run_for,
         screenshot=args.screenshot,
+        load=args.path if args.command == "play" else args.load,
+        playback=args.command == "play",
+        play_episodes=getattr(args, "episodes", None),
     )
     try:
         app = App(options)
-    except UnsupportedEnvError as error:
+    except (UnsupportedEnvError, PolicyFileError) as error:
         print(f"main.py: error: {error}", file=sys.stderr)
         return 2
     except pygame.error as error:

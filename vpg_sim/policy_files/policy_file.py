@@ -1,0 +1,335 @@
+"""One policy per ``.safetensors`` file: weights, Adam state, and JSON metadata.
+
+safetensors holds only tensors and a JSON header, so loading a stranger's file
+runs no code (never ``pickle`` or ``torch.load`` here). Writes are atomic: a temp
+file in the same folder, flushed and fsynced, then ``os.replace``, so a crash at
+any moment leaves the old file or the new one, whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+from gymnasium import spaces
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.envs import UnsupportedEnvError, env_spec
+from vpg_sim.core.networks import Policy, ValueNet, make_policy
+
+FORMAT_VERSION = 1
+METADATA_KEY = "vpg_sim"
+SUFFIX = ".safetensors"
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
+
+
+class PolicyFileError(Exception):
+    """A file that cannot be used as a policy; the message is one line naming it."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class PolicyMetadata:
+    """What a policy file says about itself (stored as JSON in the safetensors header)."""
+
+    format_version: int
+    env_id: str
+    observation_space: dict[str, Any]
+    action_space: dict[str, Any]
+    architecture: dict[str, Any]
+    config: dict[str, Any]
+    update: int
+    env_steps: int
+    mean_return_100: float | None
+    created: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A policy file's contents, checked against its own metadata."""
+
+    path: Path
+    metadata: PolicyMetadata
+    config: VPGConfig
+    policy_state: dict[str, torch.Tensor]
+    value_state: dict[str, torch.Tensor]
+    policy_optimizer_state: dict | None
+    value_optimizer_state: dict | None
+
+
+def describe_space(space: gym.Space) -> dict[str, Any]:
+    """A JSON-friendly description of a Box or Discrete space."""
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n)}
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "shape": list(space.shape)}
+    return {"type": type(space).__name__}
+
+
+# -- saving ------------------------------------------------------------------------------
+
+
+def _optimizer_tensors(prefix: str, state: dict) -> tuple[dict[str, torch.Tensor], list]:
+    """Adam's per-parameter tensors, flattened to ``prefix.<param>.<name>``, and its param groups."""
+    tensors = {
+        f"{prefix}.{index}.{name}": value.detach().clone().contiguous()
+        for index, values in state["state"].items()
+        for name, value in values.items()
+    }
+    return tensors, state["param_groups"]
+
+
+def _optimizer_state(prefix: str, tensors: dict[str, torch.Tensor], param_groups: list) -> dict:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            index, name = key[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+    return {"state": state, "param_groups": param_groups}
+
+
+def policy_file_bytes(
+    config: VPGConfig,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    policy_state: dict[str, torch.Tensor],
+    value_state: dict[str, torch.Tensor],
+    update: int,
+    env_steps: int,
+    mean_return_100: float | None,
+    policy_optimizer_state: dict | None = None,
+    value_optimizer_state: dict | None = None,
+) -> bytes:
+    """The complete file contents for a policy (see :func:`save_policy`)."""
+    tensors = {f"policy.{name}": t.detach().contiguous() for name, t in policy_state.items()}
+    tensors.update({f"value.{name}": t.detach().contiguous() for name, t in value_state.items()})
+    groups: dict[str, list] = {}
+    for prefix, state in (("policy_optimizer", policy_optimizer_state), ("value_optimizer", value_optimizer_state)):
+        if state is not None:
+            optimizer_tensors, groups[prefix] = _optimizer_tensors(prefix, state)
+            tensors.update(optimizer_tensors)
+    metadata = PolicyMetadata(
+        format_version=FORMAT_VERSION,
+        env_id=config.env_id,
+        observation_space=describe_space(observation_space),
+        action_space=describe_space(action_space),
+        architecture={
+            "policy": "categorical" if isinstance(action_space, spaces.Discrete) else "gaussian",
+            "hidden_sizes": list(config.hidden_sizes),
+            "activation": config.activation,
+        },
+        config=config.to_dict(),
+        update=update,
+        env_steps=env_steps,
+        mean_return_100=None if mean_return_100 is None or not math.isfinite(mean_return_100) else mean_return_100,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    header = {METADATA_KEY: metadata.to_json(), "optimizer_param_groups": json.dumps(groups)}
+    return save_tensors(tensors, metadata=header)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, whole."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # make the rename itself durable
+    finally:
+        os.close(directory)
+
+
+def save_policy(path: Path, **contents: Any) -> Path:
+    """Atomically write a policy file; ``contents`` are :func:`policy_file_bytes`' arguments."""
+    write_atomically(Path(path), policy_file_bytes(**contents))
+    return Path(path)
+
+
+def unused_path(folder: Path, stem: str) -> Path:
+    """``folder/stem.safetensors``, or ``stem-2``, ``stem-3``... if taken: never overwrite."""
+    candidate = folder / f"{stem}{SUFFIX}"
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{number}{SUFFIX}"
+        number += 1
+    return candidate
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise PolicyFileError(path, "no such file")
+    if path.is_dir():
+        raise PolicyFileError(path, "is a directory, not a policy file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PolicyFileError(path, f"cannot be read ({error.strerror or error})") from None
+    if not data:
+        raise PolicyFileError(path, "is empty")
+    return data
+
+
+def _header(path: Path, data: bytes) -> dict[str, Any]:
+    """The safetensors JSON header, with every way a file can be something else named."""
+    if data[:2] == b"PK":
+        raise PolicyFileError(path, "is a zip or torch.save file, not safetensors (vpg-sim never unpickles files)")
+    if data[:1] == b"\x80":
+        raise PolicyFileError(path, "is a pickle file, not safetensors (vpg-sim never unpickles files)")
+    if len(data) < 8:
+        raise PolicyFileError(path, "is too short to be a safetensors file")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > MAX_HEADER_BYTES:
+        raise PolicyFileError(path, "is not a safetensors file")
+    if 8 + length > len(data):
+        raise PolicyFileError(path, "is truncated (its header runs past the end of the file)")
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise PolicyFileError(path, "is not a safetensors file (no JSON header)") from None
+    if not isinstance(header, dict):
+        raise PolicyFileError(path, "is not a safetensors file (bad header)")
+    return header
+
+
+def read_metadata(path: Path | str) -> PolicyMetadata:
+    """Only the metadata (reads the header, not the weights): for listing files."""
+    path = Path(path)
+    return _metadata(path, _header(path, _read_bytes(path)))
+
+
+def _metadata(path: Path, header: dict[str, Any]) -> PolicyMetadata:
+    text = (header.get("__metadata__") or {}).get(METADATA_KEY)
+    if text is None:
+        raise PolicyFileError(path, "is a safetensors file without vpg-sim metadata")
+    try:
+        fields = json.loads(text)
+        version = int(fields["format_version"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise PolicyFileError(path, "has unreadable vpg-sim metadata") from None
+    if version > FORMAT_VERSION:
+        raise PolicyFileError(
+            path, f"has format version {version}, newer than this vpg-sim reads ({FORMAT_VERSION}): update vpg-sim"
+        )
+    try:
+        return PolicyMetadata(**fields)
+    except TypeError:
+        raise PolicyFileError(path, "has incomplete vpg-sim metadata") from None
+
+
+def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPolicy:
+    """Read and check a policy file; every problem is a one-line :class:`PolicyFileError`.
+
+    :param expected_env: if given, a policy for any other env id is refused.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    header = _header(path, data)
+    metadata = _metadata(path, header)
+    if expected_env is not None and metadata.env_id != expected_env:
+        raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
+    try:
+        tensors = load_tensors(data)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise PolicyFileError(path, f"is truncated or corrupt ({str(error).splitlines()[0]})") from None
+    try:
+        config = VPGConfig.from_dict(metadata.config)
+        env_spec(config.env_id)
+    except (ValueError, TypeError, UnsupportedEnvError) as error:
+        raise PolicyFileError(path, f"has an unusable training config ({error})") from None
+
+    policy_state = {k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")}
+    value_state = {k[len("value.") :]: v for k, v in tensors.items() if k.startswith("value.")}
+    policy, value_net = build_networks(metadata, config, path)
+    for name, module, state in (("policy", policy, policy_state), ("value", value_net, value_state)):
+        _check_state(path, name, module, state)
+    try:
+        groups = json.loads(header.get("__metadata__", {}).get("optimizer_param_groups", "{}"))
+    except json.JSONDecodeError:
+        groups = {}
+    optimizer_states = {
+        prefix: _optimizer_state(prefix, tensors, groups[prefix]) if prefix in groups else None
+        for prefix in ("policy_optimizer", "value_optimizer")
+    }
+    return LoadedPolicy(
+        path=path,
+        metadata=metadata,
+        config=config,
+        policy_state=policy_state,
+        value_state=value_state,
+        policy_optimizer_state=optimizer_states["policy_optimizer"],
+        value_optimizer_state=optimizer_states["value_optimizer"],
+    )
+
+
+def build_networks(metadata: PolicyMetadata, config: VPGConfig, path: Path) -> tuple[Policy, ValueNet]:
+    """Empty networks of the architecture the metadata describes."""
+    obs, act = metadata.observation_space, metadata.action_space
+    if obs.get("type") != "Box" or len(obs.get("shape", [])) != 1:
+        raise PolicyFileError(path, f"has an unsupported observation space {obs}")
+    observation_space = spaces.Box(-1.0, 1.0, tuple(obs["shape"]))
+    if act.get("type") == "Discrete":
+        action_space: gym.Space = spaces.Discrete(int(act["n"]))
+    elif act.get("type") == "Box" and len(act.get("shape", [])) == 1:
+        action_space = spaces.Box(-1.0, 1.0, tuple(act["shape"]))
+    else:
+        raise PolicyFileError(path, f"has an unsupported action space {act}")
+    policy = make_policy(observation_space, action_space, config.hidden_sizes, config.activation, config.init_log_std)
+    return policy, ValueNet(int(obs["shape"][0]), config.hidden_sizes, config.activation)
+
+
+def _check_state(path: Path, name: str, module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    expected = {key: tuple(t.shape) for key, t in module.state_dict().items()}
+    found = {key: tuple(t.shape) for key, t in state.items()}
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        raise PolicyFileError(path, f"lacks {name} weights {', '.join(missing[:3])}")
+    for key, shape in expected.items():
+        if found[key] != shape:
+            raise PolicyFileError(path, f"{name} weight {key} has shape {list(found[key])}, expected {list(shape)}")
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        raise PolicyFileError(path, f"has unexpected {name} weights {', '.join(extra[:3])}")
+
+
+def check_matches_env(loaded: LoadedPolicy, env: gym.Env | gym.vector.VectorEnv) -> None:
+    """Refuse a policy whose spaces differ from ``env``'s (e.g. a changed env version)."""
+    observation_space = getattr(env, "single_observation_space", env.observation_space)
+    action_space = getattr(env, "single_action_space", env.action_space)
+    if (
+        describe_space(observation_space) != loaded.metadata.observation_space
+        or describe_space(action_space) != loaded.metadata.action_space
+    ):
+        raise PolicyFileError(loaded.path, f"has spaces that do not match {loaded.config.env_id} as installed")
