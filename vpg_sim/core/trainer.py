@@ -199,10 +199,8 @@ class VPGTrainer:
         for t in range(num_steps):
             if should_stop is not None and should_stop():
                 raise TrainingInterrupted
-            obs_tensor = torch.from_numpy(self._observations)
             with torch.no_grad():
-                actions, log_probs = self.policy.sample(obs_tensor, self.sampling_generator)
-                values = self.value_net(obs_tensor)
+                actions, log_probs = self.policy.sample(torch.from_numpy(self._observations), self.sampling_generator)
             actions_np = actions.numpy()
             next_obs, rewards, terminated, truncated, _ = self.envs.step(clip_to_box(actions_np, self.action_space))
 
@@ -210,7 +208,6 @@ class VPGTrainer:
             batch.observations[t] = self._observations
             batch.actions[t] = actions_np
             batch.log_probs[t] = log_probs.numpy()
-            batch.values[t] = values.numpy()
             batch.rewards[t] = np.where(valid, rewards, 0.0)
             batch.terminated[t] = terminated
             batch.truncated[t] = truncated
@@ -219,8 +216,14 @@ class VPGTrainer:
             self._resetting = terminated | truncated
             self._observations = next_obs.astype(np.float32)
 
+        # V(s_t) for the whole batch and the cut in one forward pass: the critic does not
+        # change during collection, and one batched call costs less than T small ones.
+        all_observations = np.concatenate([batch.observations, self._observations[None]], axis=0)
         with torch.no_grad():
-            batch.last_values[:] = self.value_net(torch.from_numpy(self._observations)).numpy()
+            all_values = self.value_net(torch.from_numpy(all_observations.reshape(-1, obs_dim))).numpy()
+        all_values = all_values.reshape(num_steps + 1, num_envs)
+        batch.values[:] = all_values[:-1]
+        batch.last_values[:] = all_values[-1]
         self.env_steps += num_steps * num_envs
         return batch
 
