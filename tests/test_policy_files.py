@@ -77,6 +77,29 @@ def test_resume_continues_the_update_count_and_optimizer_state(trained, saved):
         resumed.close()
 
 
+def test_knobs_turned_during_training_are_stored_and_restored(tmp_path):
+    trainer = VPGTrainer(config_for("CartPole-v1", seed=1, **SMALL))
+    try:
+        trainer.train_update()
+        episodes_before_change = len(trainer.episode_returns)
+        trainer.reconfigure(gamma=0.95, entropy_coef=0.01)
+        trainer.train_update()
+        path = save_policy(tmp_path / "tuned.safetensors", **snapshot_of(trainer).file_contents())
+    finally:
+        trainer.close()
+    loaded = load_policy(path)
+    assert loaded.config.gamma == 0.95 and loaded.config.entropy_coef == 0.01
+    assert loaded.metadata.config_changes == [
+        {"update": 2, "episode": episodes_before_change, "changes": {"gamma": 0.95, "entropy_coef": 0.01}}
+    ]
+    resumed = trainer_from_file(loaded)
+    try:
+        assert resumed.config_changes == trainer.config_changes
+        assert resumed.config.gamma == 0.95
+    finally:
+        resumed.close()
+
+
 def with_metadata(path, tensors, **metadata):
     path.write_bytes(save_tensors(tensors, metadata=metadata or None))
     return path

@@ -1,5 +1,6 @@
 """The training thread, driven from the test thread as the window would drive it."""
 
+import re
 import time
 
 import pytest
@@ -98,3 +99,50 @@ def test_snapshots_are_copies_not_the_live_weights(session):
     after = session.latest_snapshot()
     assert any((after.policy_state[n] != frozen[n]).any() for n in frozen)
     assert after.advantages.ndim == 1 and len(after.advantages) > 0
+
+
+def test_knob_change_reaches_the_trainer_at_the_next_update(session):
+    session.start(paused=True)
+    config = session.request_changes(policy_lr=0.005, gamma=0.95)
+    assert (config.policy_lr, config.gamma) == (0.005, 0.95)
+    assert session.trainer.config.gamma == 0.99  # not before the next update
+    assert session.config().gamma == 0.95  # but the window shows what will run
+    session.step()
+    assert wait_until(lambda: updates(session) == 1)
+    assert session.trainer.config.gamma == 0.95
+    assert session.trainer.policy_optimizer.param_groups[0]["lr"] == 0.005
+    [change] = session.config_changes()
+    assert change.update == 1 and change.changes == {"policy_lr": 0.005, "gamma": 0.95}
+    assert session.latest_snapshot().config.gamma == 0.95  # saved policies carry it
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"policy_lr": -0.01}, "learning rates must be positive"),
+        ({"gamma": 1.5}, "gamma must be in (0, 1]"),
+        ({"gamma": 0.0}, "gamma must be in (0, 1]"),
+        ({"gae_lambda": 1.2}, "gae_lambda must be in [0, 1]"),
+        ({"steps_per_update": 130}, "multiple of num_envs"),
+        ({"num_envs": 8}, "cannot change while training"),
+    ],
+)
+def test_invalid_knob_values_are_refused_and_nothing_is_queued(session, changes, message):
+    session.start(paused=True)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        session.request_changes(**changes)
+    session.step()
+    assert wait_until(lambda: updates(session) == 1)
+    assert session.trainer.config == config_for("CartPole-v1", **SMALL)
+    assert session.config_changes() == []
+
+
+def test_timeline_keeps_past_policies_for_replay(session):
+    session.start()
+    assert wait_until(lambda: updates(session) >= 5)
+    session.pause()
+    kept = session.timeline_updates()
+    assert kept[:5] == [0, 1, 2, 3, 4]
+    past = session.snapshot_near(2)
+    assert past.update == 2
+    assert any((past.policy_state[n] != t).any() for n, t in session.latest_snapshot().policy_state.items())

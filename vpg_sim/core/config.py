@@ -120,6 +120,36 @@ class VPGConfig:
 
 ACTIVATIONS = ("tanh", "relu")
 
+LIVE_KNOBS = ("policy_lr", "value_lr", "gamma", "gae_lambda", "entropy_coef", "steps_per_update")
+"""Fields that may change between two updates of a running trainer (the window's knobs).
+The others (env, seed, network shape, number of envs) define the run itself."""
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """Knobs turned during a run: ``changes`` took effect at update ``update``, when
+    ``episode`` training episodes had finished (where the return curve marks it)."""
+
+    update: int
+    episode: int
+    changes: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        """``policy_lr=0.005, gamma=0.95``: short enough for a curve label or a toast."""
+        return ", ".join(f"{name}={value:g}" for name, value in self.changes.items())
+
+
+def with_live_changes(config: VPGConfig, changes: dict[str, Any]) -> VPGConfig:
+    """``config`` with ``changes`` applied; ValueError (one line) if a field is not a live
+    knob or a value would break training (a negative learning rate, gamma outside (0, 1])."""
+    fixed = sorted(set(changes) - set(LIVE_KNOBS))
+    if fixed:
+        raise ValueError(f"{', '.join(fixed)} cannot change while training (restart instead)")
+    return config.replace(**changes)
+
 # Overrides of the defaults per environment. Anything not listed uses VPGConfig's.
 PRESETS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {},

@@ -11,13 +11,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from vpg_sim.core.advantages import explained_variance, gae_advantages, lambda_returns
-from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import clip_to_box, make_vector_env, reward_threshold
 from vpg_sim.core.networks import Policy, ValueNet, entropy, make_policy
 
@@ -129,6 +130,8 @@ class VPGTrainer:
         self.train_seconds = 0.0
         self.last_advantages = np.zeros(0, dtype=np.float32)
         """Raw (unnormalised) advantages of the last batch's valid steps, ``(B,)``."""
+        self.config_changes: list[ConfigChange] = []
+        """Every :meth:`reconfigure` of this run, oldest first."""
 
     # -- the public loop -------------------------------------------------------
 
@@ -159,6 +162,19 @@ class VPGTrainer:
             env_steps_per_second=self.config.steps_per_update / elapsed,
             **losses,
         )
+
+    def reconfigure(self, **changes: Any) -> VPGConfig:
+        """Turn live knobs (``LIVE_KNOBS``) between updates; they apply from the next one.
+
+        Raises ValueError, changing nothing, if a change is not allowed or not valid.
+        """
+        self.config = with_live_changes(self.config, changes)
+        for name, optimizer in (("policy_lr", self.policy_optimizer), ("value_lr", self.value_optimizer)):
+            if name in changes:
+                for group in optimizer.param_groups:
+                    group["lr"] = getattr(self.config, name)
+        self.config_changes.append(ConfigChange(self.updates + 1, len(self.episode_returns), dict(changes)))
+        return self.config
 
     @property
     def mean_return_100(self) -> float:

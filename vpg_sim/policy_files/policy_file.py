@@ -14,7 +14,8 @@ import os
 import struct
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.config import ConfigChange, VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError, env_spec
 from vpg_sim.core.networks import Policy, ValueNet, make_policy
 
@@ -58,6 +59,8 @@ class PolicyMetadata:
     env_steps: int
     mean_return_100: float | None
     created: str
+    config_changes: list[dict[str, Any]] = field(default_factory=list)
+    """Knobs turned during training (update, episode, changes), oldest first."""
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -118,6 +121,7 @@ def policy_file_bytes(
     mean_return_100: float | None,
     policy_optimizer_state: dict | None = None,
     value_optimizer_state: dict | None = None,
+    config_changes: Sequence[ConfigChange] = (),
 ) -> bytes:
     """The complete file contents for a policy (see :func:`save_policy`)."""
     tensors = {f"policy.{name}": t.detach().contiguous() for name, t in policy_state.items()}
@@ -142,6 +146,7 @@ def policy_file_bytes(
         env_steps=env_steps,
         mean_return_100=None if mean_return_100 is None or not math.isfinite(mean_return_100) else mean_return_100,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        config_changes=[change.to_dict() for change in config_changes],
     )
     header = {METADATA_KEY: metadata.to_json(), "optimizer_param_groups": json.dumps(groups)}
     return save_tensors(tensors, metadata=header)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vpg_sim.core.config import ConfigChange
 from vpg_sim.core.networks import Policy
 from vpg_sim.core.trainer import VPGTrainer, restore_trainer
 from vpg_sim.policy_files.policy_file import LoadedPolicy, PolicyFileError, build_networks, check_matches_env
@@ -22,10 +23,11 @@ def trainer_from_file(loaded: LoadedPolicy, seed: int | None = None) -> VPGTrain
             updates=loaded.metadata.update,
             env_steps=loaded.metadata.env_steps,
         )
+        trainer.config_changes = [ConfigChange(**change) for change in loaded.metadata.config_changes]
     except PolicyFileError:
         trainer.close()
         raise
-    except (RuntimeError, ValueError, KeyError) as error:  # torch's shape and state-dict complaints
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:  # torch's shape and state-dict complaints
         trainer.close()
         raise PolicyFileError(loaded.path, f"cannot be restored ({str(error).splitlines()[0]})") from None
     return trainer

@@ -17,8 +17,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
+from vpg_sim.training.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class PolicySnapshot:
     mean_return_100: float
     observation_space: gym.Space
     action_space: gym.Space
+    config_changes: tuple[ConfigChange, ...] = ()
+    """The knobs turned during the run up to this update."""
 
     def file_contents(self) -> dict:
         """Keyword arguments for ``vpg_sim.policy_files.save_policy``."""
@@ -51,6 +54,7 @@ class PolicySnapshot:
             "mean_return_100": self.mean_return_100,
             "policy_optimizer_state": self.policy_optimizer_state,
             "value_optimizer_state": self.value_optimizer_state,
+            "config_changes": self.config_changes,
         }
 
 
@@ -74,7 +78,10 @@ class TrainingSession:
         self._credits = 0
         self._last_update_started = -float("inf")
         self._history: list[UpdateStats] = []
+        self._pending_changes: dict[str, object] = {}
         self._snapshot = snapshot_of(self.trainer)
+        self._timeline: Timeline[PolicySnapshot] = Timeline()
+        self._timeline.add(self._snapshot)
         self._thread: threading.Thread | None = None
         self.error: str | None = None
         """One line describing what stopped the thread, if it died of an exception."""
@@ -134,6 +141,16 @@ class TrainingSession:
                 self._credits = 1
                 self._changed.notify_all()
 
+    def request_changes(self, **changes: object) -> VPGConfig:
+        """Turn live knobs; they take effect at the next update. Returns the config that
+        will then run. Raises ValueError (one line) and queues nothing if a value is invalid."""
+        with self._changed:
+            pending = {**self._pending_changes, **changes}
+            config = with_live_changes(self.trainer.config, pending)
+            self._pending_changes = pending
+            self._changed.notify_all()
+            return config
+
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the thread to finish (mid-update too) and join it; True if it ended in time."""
         self._stop.set()
@@ -164,6 +181,26 @@ class TrainingSession:
         """Stats of updates ``start`` onwards (0-based), copied."""
         with self._lock:
             return self._history[start:]
+
+    def config(self) -> VPGConfig:
+        """The config of the next update, pending knob changes included."""
+        with self._lock:
+            return with_live_changes(self.trainer.config, self._pending_changes)
+
+    def config_changes(self) -> list[ConfigChange]:
+        """Knob changes that have taken effect, oldest first."""
+        with self._lock:
+            return list(self._snapshot.config_changes)
+
+    def timeline_updates(self) -> list[int]:
+        """Updates whose policy can be replayed (see :class:`Timeline`), ascending."""
+        with self._lock:
+            return self._timeline.updates()
+
+    def snapshot_near(self, update: int) -> PolicySnapshot:
+        """The kept snapshot closest to ``update``."""
+        with self._lock:
+            return self._timeline.nearest(update)
 
     def latest_stats(self) -> UpdateStats | None:
         with self._lock:
@@ -196,11 +233,15 @@ class TrainingSession:
                     if self._paused or self._lockstep:
                         self._credits -= 1
                     self._last_update_started = time.perf_counter()
+                    if self._pending_changes:  # validated when requested
+                        self.trainer.reconfigure(**self._pending_changes)
+                        self._pending_changes = {}
                 stats = self.trainer.train_update(should_stop=self._stop.is_set)
                 snapshot = snapshot_of(self.trainer)
                 with self._lock:
                     self._history.append(stats)
                     self._snapshot = snapshot
+                    self._timeline.add(snapshot)
         except TrainingInterrupted:
             pass
         except Exception as error:  # the window shows it and keeps running
@@ -221,6 +262,7 @@ def snapshot_of(trainer: VPGTrainer) -> PolicySnapshot:
         mean_return_100=trainer.mean_return_100,
         observation_space=trainer.observation_space,
         action_space=trainer.action_space,
+        config_changes=tuple(trainer.config_changes),
     )
 
 
