@@ -36,7 +36,7 @@ def test_pause_stops_updates_and_resume_restarts_them(session):
     session.start()
     assert wait_until(lambda: updates(session) >= 3)
     session.pause()
-    time.sleep(0.05)  # an update already under way may still finish
+    assert wait_until(lambda: not session.updating)  # an update already under way may still finish
     frozen = updates(session)
     time.sleep(0.2)
     assert updates(session) == frozen

@@ -43,9 +43,12 @@ class VPGConfig:
 
     # Critic: several passes of minibatch Adam on the lambda-returns.
     value_lr: float = 3e-3
-    vf_iters: int = 20
+    vf_iters: int = 10
     """Passes over the batch when fitting V."""
-    vf_minibatch_size: int = 256
+    vf_minibatch_size: int = 512
+    value_normalization_rate: float = 0.3
+    """How fast the critic's target mean and std follow each batch's returns (0 turns
+    target normalisation off). Normalised targets let the critic fit in fewer passes."""
 
     max_grad_norm: float | None = 0.5
     """Clip the policy gradient to this norm; None turns clipping off."""
@@ -76,6 +79,8 @@ class VPGConfig:
             problems.append("learning rates must be positive")
         if self.vf_iters < 1 or self.vf_minibatch_size < 1:
             problems.append("vf_iters and vf_minibatch_size must be >= 1")
+        if not 0.0 <= self.value_normalization_rate <= 1.0:
+            problems.append("value_normalization_rate must be in [0, 1]")
         if self.entropy_coef < 0:
             problems.append("entropy_coef must be >= 0")
         if self.target_kl is not None and self.target_kl <= 0:

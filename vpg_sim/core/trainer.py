@@ -20,10 +20,14 @@ from gymnasium import spaces
 from vpg_sim.core.advantages import explained_variance, gae_advantages, lambda_returns
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import clip_to_box, make_vector_env, reward_threshold
-from vpg_sim.core.networks import Policy, ValueNet, entropy, make_policy
+from vpg_sim.core.networks import Policy, ValueNet, log_prob_and_entropy, make_policy
 
 RECENT_EPISODES = 100
 """Episodes in the moving window for mean/max return and the solved test."""
+
+
+MIN_TARGET_STD = 1e-2
+"""Floor of the critic's target scale, for batches whose returns are (nearly) all equal."""
 
 
 class TrainingInterrupted(Exception):
@@ -75,7 +79,6 @@ class RolloutBatch:
 
     observations: np.ndarray  # (T, N, obs_dim) float32
     actions: np.ndarray  # (T, N) int64, or (T, N, act_dim) float32 unclipped samples
-    log_probs: np.ndarray  # (T, N) log pi(a_t|s_t) under the policy that acted
     rewards: np.ndarray  # (T, N)
     values: np.ndarray  # (T, N) V(s_t) before this update
     terminated: np.ndarray  # (T, N) bool
@@ -110,8 +113,11 @@ class VPGTrainer:
                 config.init_log_std,
             )
             self.value_net = ValueNet(int(self.observation_space.shape[0]), config.hidden_sizes, config.activation)
-        self.sampling_generator = torch.Generator().manual_seed(config.seed)
-        self.minibatch_rng = np.random.default_rng(config.seed)
+        action_seed, minibatch_seed = np.random.SeedSequence(config.seed).spawn(2)
+        self.action_rng = np.random.default_rng(action_seed)
+        self.minibatch_rng = np.random.default_rng(minibatch_seed)
+        self.value_stats_initialised = False
+        """Whether the critic's target statistics have seen a batch (see ``_normalize_targets``)."""
         # fused Adam: one kernel per step instead of several per tensor (~25% faster here).
         self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.policy_lr, fused=True)
         self.value_optimizer = torch.optim.Adam(self.value_net.parameters(), lr=config.value_lr, fused=True)
@@ -204,7 +210,6 @@ class VPGTrainer:
         batch = RolloutBatch(
             observations=np.zeros((num_steps, num_envs, obs_dim), dtype=np.float32),
             actions=np.zeros(action_shape, dtype=np.int64 if discrete else np.float32),
-            log_probs=np.zeros((num_steps, num_envs), dtype=np.float32),
             rewards=np.zeros((num_steps, num_envs), dtype=np.float64),
             values=np.zeros((num_steps, num_envs), dtype=np.float64),
             terminated=np.zeros((num_steps, num_envs), dtype=bool),
@@ -215,15 +220,12 @@ class VPGTrainer:
         for t in range(num_steps):
             if should_stop is not None and should_stop():
                 raise TrainingInterrupted
-            with torch.no_grad():
-                actions, log_probs = self.policy.sample(torch.from_numpy(self._observations), self.sampling_generator)
-            actions_np = actions.numpy()
-            next_obs, rewards, terminated, truncated, _ = self.envs.step(clip_to_box(actions_np, self.action_space))
+            actions = self.policy.sample(torch.from_numpy(self._observations), self.action_rng)
+            next_obs, rewards, terminated, truncated, _ = self.envs.step(clip_to_box(actions, self.action_space))
 
             valid = ~self._resetting
             batch.observations[t] = self._observations
-            batch.actions[t] = actions_np
-            batch.log_probs[t] = log_probs.numpy()
+            batch.actions[t] = actions
             batch.rewards[t] = np.where(valid, rewards, 0.0)
             batch.terminated[t] = terminated
             batch.truncated[t] = truncated
@@ -279,15 +281,14 @@ class VPGTrainer:
         valid = batch.valid
         observations = torch.from_numpy(batch.observations[valid])
         actions = torch.from_numpy(batch.actions[valid])
-        old_log_probs = torch.from_numpy(batch.log_probs[valid])
         flat_advantages = advantages[valid]
         flat_returns = returns[valid]
         self.last_advantages = flat_advantages.astype(np.float32)
 
         losses = {"explained_variance": explained_variance(batch.values[valid], flat_returns)}
-        saved = self._parameters_copy()
+        saved = self._weights_copy()
         try:
-            losses.update(self._policy_step(observations, actions, old_log_probs, flat_advantages))
+            losses.update(self._policy_step(observations, actions, flat_advantages))
             losses["value_loss"] = self._fit_value(observations, torch.from_numpy(flat_returns).float(), should_stop)
         except NonFiniteError:
             self._roll_back(saved)
@@ -298,7 +299,6 @@ class VPGTrainer:
         self,
         observations: torch.Tensor,
         actions: torch.Tensor,
-        old_log_probs: torch.Tensor,
         advantages: np.ndarray,
     ) -> dict[str, float]:
         cfg = self.config
@@ -306,9 +306,11 @@ class VPGTrainer:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         advantage_tensor = torch.from_numpy(advantages).float()
 
-        # The policy-gradient estimate: grad of mean(log pi(a|s) * A), ascended.
-        log_probs = self.policy.log_prob(observations, actions)
-        mean_entropy = entropy(self.policy, observations).mean()
+        # The policy-gradient estimate: grad of mean(log pi(a|s) * A), ascended. The
+        # policy has not changed since it acted, so these are also the "old" log-probs.
+        log_probs, entropy = log_prob_and_entropy(self.policy, observations, actions)
+        old_log_probs = log_probs.detach()
+        mean_entropy = entropy.mean()
         loss = -(log_probs * advantage_tensor).mean() - cfg.entropy_coef * mean_entropy
         _check_finite(loss)
         self.policy_optimizer.zero_grad()
@@ -339,35 +341,66 @@ class VPGTrainer:
     def _fit_value(
         self, observations: torch.Tensor, returns: torch.Tensor, should_stop: Callable[[], bool] | None
     ) -> float:
-        """Regress V(s_t) on the lambda-returns R_t by minibatch Adam; mean MSE of all steps."""
+        """Regress V(s_t) on the lambda-returns R_t by minibatch Adam; mean MSE of all steps.
+
+        The MLP fits normalised targets ``(R_t - mean) / std`` (see ``ValueNet``); the
+        MSE is reported in the units of the returns.
+        """
         cfg = self.config
         size = len(observations)
-        total, count = 0.0, 0
+        _check_finite(returns)  # before the target statistics take them in
+        mean, std = self._normalize_targets(returns)
+        targets = (returns - mean) / std
+        # Summed as a tensor and checked once at the end: a .item() per minibatch would
+        # cost a sync each; a non-finite loss poisons the weights, which are checked.
+        total, count = torch.zeros(()), 0
         for _ in range(cfg.vf_iters):
             order = torch.from_numpy(self.minibatch_rng.permutation(size))
             for start in range(0, size, cfg.vf_minibatch_size):
                 if should_stop is not None and should_stop():
                     raise TrainingInterrupted
                 indices = order[start : start + cfg.vf_minibatch_size]
-                loss = torch.mean((self.value_net(observations[indices]) - returns[indices]) ** 2)
-                _check_finite(loss)
+                loss = torch.mean((self.value_net.normalized(observations[indices]) - targets[indices]) ** 2)
                 self.value_optimizer.zero_grad()
                 loss.backward()
                 if cfg.value_max_grad_norm is not None:
                     torch.nn.utils.clip_grad_norm_(self.value_net.parameters(), cfg.value_max_grad_norm)
                 self.value_optimizer.step()
-                total += loss.item()
+                total += loss.detach()
                 count += 1
-        _check_finite(*self.value_net.parameters())
-        return total / max(count, 1)
+        _check_finite(total, *self.value_net.parameters())
+        return total.item() / max(count, 1) * std**2
 
-    def _parameters_copy(self) -> list[torch.Tensor]:
-        return [p.detach().clone() for p in (*self.policy.parameters(), *self.value_net.parameters())]
+    def _normalize_targets(self, returns: torch.Tensor) -> tuple[float, float]:
+        """Move the critic's target statistics toward this batch's; returns (mean, std).
 
-    def _roll_back(self, saved: list[torch.Tensor]) -> None:
-        with torch.no_grad():
-            for param, good in zip((*self.policy.parameters(), *self.value_net.parameters()), saved, strict=True):
-                param.copy_(good)
+        An exponential moving average with weight ``value_normalization_rate`` on the
+        batch, as a mixture of two distributions (so the variance stays >= 0); the
+        first batch sets them outright. The critic's outputs are kept unchanged.
+        """
+        rate = self.config.value_normalization_rate
+        if rate == 0:
+            return float(self.value_net.target_mean), float(self.value_net.target_std)
+        batch = returns.double()
+        batch_mean, batch_var = float(batch.mean()), float(batch.var(correction=0))
+        if not self.value_stats_initialised:
+            mean, var = batch_mean, batch_var
+            self.value_stats_initialised = True
+        else:
+            old_mean, old_var = float(self.value_net.target_mean), float(self.value_net.target_std) ** 2
+            mean = (1 - rate) * old_mean + rate * batch_mean
+            var = (1 - rate) * old_var + rate * batch_var + rate * (1 - rate) * (batch_mean - old_mean) ** 2
+        std = max(math.sqrt(var), MIN_TARGET_STD)
+        self.value_net.retarget(mean, std)
+        return mean, std
+
+    def _weights_copy(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Both nets' weights and buffers (the critic's target statistics), cloned."""
+        return self.policy_state(), self.value_state()
+
+    def _roll_back(self, saved: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]) -> None:
+        self.policy.load_state_dict(saved[0])
+        self.value_net.load_state_dict(saved[1])
         self.policy_optimizer.state.clear()
         self.value_optimizer.state.clear()
         self.nan_rollbacks += 1
@@ -411,3 +444,4 @@ def restore_trainer(
         trainer.value_optimizer.load_state_dict(value_optimizer_state)
     trainer.updates = updates
     trainer.env_steps = env_steps
+    trainer.value_stats_initialised = True  # the value net's buffers came with the file

@@ -79,6 +79,7 @@ class TrainingSession:
         self._last_update_started = -float("inf")
         self._history: list[UpdateStats] = []
         self._pending_changes: dict[str, object] = {}
+        self._updating = False
         self._snapshot = snapshot_of(self.trainer)
         self._timeline: Timeline[PolicySnapshot] = Timeline()
         self._timeline.add(self._snapshot)
@@ -168,6 +169,11 @@ class TrainingSession:
         return self._paused
 
     @property
+    def updating(self) -> bool:
+        """An update is under way (after a pause, the one in flight still finishes)."""
+        return self._updating
+
+    @property
     def running(self) -> bool:
         """The thread is alive (it may be paused)."""
         return self._thread is not None and self._thread.is_alive()
@@ -233,6 +239,7 @@ class TrainingSession:
                     if self._paused or self._lockstep:
                         self._credits -= 1
                     self._last_update_started = time.perf_counter()
+                    self._updating = True
                     if self._pending_changes:  # validated when requested
                         self.trainer.reconfigure(**self._pending_changes)
                         self._pending_changes = {}
@@ -242,6 +249,7 @@ class TrainingSession:
                     self._history.append(stats)
                     self._snapshot = snapshot
                     self._timeline.add(snapshot)
+                    self._updating = False
         except TrainingInterrupted:
             pass
         except Exception as error:  # the window shows it and keeps running
