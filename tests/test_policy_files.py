@@ -243,7 +243,16 @@ def test_header_length_field_is_what_we_think():
     assert json.loads(data[8 : 8 + length])["w"]["shape"] == [1]
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped policy is made by the README's command")
+def test_saved_policies_are_readable_by_others_like_any_new_file(saved):
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_shipped_policy_scores_500_in_every_greedy_episode():
     loaded = load_policy(SHIPPED, expected_env="CartPole-v1")
     returns = evaluate_greedy(policy_from_file(loaded), "CartPole-v1", episodes=20)

@@ -159,6 +159,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a policy is for sharing, so give it the
+        # mode any new file gets here (0644 under the usual umask 022).
+        os.fchmod(handle, 0o666 & ~_current_umask())
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             temp.flush()
@@ -172,6 +175,12 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)  # make the rename itself durable
     finally:
         os.close(directory)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def save_policy(path: Path, **contents: Any) -> Path:
