@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,7 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--knobs", action="store_true", help="with the knobs panel (pygame_gui sliders) open")
+    parser.add_argument("--record", choices=("mp4", "gif"), help="record the window the whole time")
+    parser.add_argument("--size", default="1280x720", help="window size, WxH")
     args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
 
     # Measured in a thread, as the window runs it, so both numbers pay the same GIL costs.
     result: dict[str, float] = {}
@@ -50,7 +56,21 @@ def main() -> None:
     worker.join()
     headless = result["rate"]
 
-    app = App(WindowOptions(seed=args.seed, pace="full", run_for=args.seconds))
+    recordings = Path(tempfile.mkdtemp(prefix="vpg-sim-bench-"))
+    app = App(
+        WindowOptions(
+            seed=args.seed,
+            pace="full",
+            run_for=args.seconds,
+            size=size,
+            record_format=args.record or "mp4",
+            recordings_dir=recordings,
+        )
+    )
+    if args.knobs:
+        app.command("knobs")
+    if args.record:
+        app.command("record")
     opened = time.perf_counter()
     steps_at_open = app.session.trainer.env_steps
     try:
@@ -58,8 +78,13 @@ def main() -> None:
             app.step(app.clock.tick(60) / 1000.0)
         elapsed = time.perf_counter() - opened
         steps = app.session.trainer.env_steps - steps_at_open
+        recorder = app.recorder
     finally:
-        app.close()
+        app.close()  # finishes the recording
+    recorded = {}
+    if recorder is not None:
+        recorded = {"recorded_frames": recorder.frames_written, "dropped_frames": recorder.dropped_frames}
+    shutil.rmtree(recordings, ignore_errors=True)
 
     starts = np.asarray(app.frame_times.starts)
     intervals_ms = np.diff(starts) * 1000.0
@@ -77,6 +102,10 @@ def main() -> None:
                 "train_env_steps_per_second": round(with_window),
                 "headless_env_steps_per_second": round(headless),
                 "ratio": round(with_window / headless, 3),
+                "size": args.size,
+                "knobs_open": args.knobs,
+                "recording": args.record,
+                **recorded,
             }
         )
     )

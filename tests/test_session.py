@@ -110,7 +110,8 @@ def test_knob_change_reaches_the_trainer_at_the_next_update(session):
     session.step()
     assert wait_until(lambda: updates(session) == 1)
     assert session.trainer.config.gamma == 0.95
-    assert session.trainer.policy_optimizer.param_groups[0]["lr"] == 0.005
+    # The update ran at 0.005; the KL-adaptive step may have scaled it once afterwards.
+    assert session.trainer.policy_optimizer.param_groups[0]["lr"] in (0.005 / 1.5, 0.005, 0.005 * 1.5)
     [change] = session.config_changes()
     assert change.update == 1 and change.changes == {"policy_lr": 0.005, "gamma": 0.95}
     assert session.latest_snapshot().config.gamma == 0.95  # saved policies carry it

@@ -6,16 +6,25 @@ import sys
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
 import pygame
+import pygame_gui
 import pytest
+import torch
 
 from vpg_sim.core.config import config_for
+from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE, cartpole_impulse_response
+from vpg_sim.policy_files import load_policy
 from vpg_sim.ui.app import App, WindowOptions
 from vpg_sim.ui.controls import CONTROLS, SPEEDS
+from vpg_sim.ui.knobs import KNOBS
 from vpg_sim.ui.layout import compute_layout
+from vpg_sim.ui.panels import TITLE_SIZE
+from vpg_sim.ui.theme import Fonts
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
+KNOB_BY_FIELD = {knob.field: knob for knob in KNOBS}
 
 
 @pytest.fixture
@@ -57,8 +66,7 @@ def test_pause_stops_the_update_counter_and_resume_restarts_it(app):
     assert frames_until(app, lambda: update_count(app) >= 2)
     press(app, pygame.K_SPACE)
     assert app.session.paused
-    time.sleep(0.1)
-    app.step()
+    assert frames_until(app, lambda: not app.session.updating)  # the update in flight finishes
     frozen = update_count(app)
     time.sleep(0.2)
     app.step()
@@ -70,8 +78,7 @@ def test_pause_stops_the_update_counter_and_resume_restarts_it(app):
 
 def test_n_advances_exactly_one_update_while_paused(app):
     press(app, pygame.K_SPACE)
-    time.sleep(0.1)
-    app.step()
+    assert frames_until(app, lambda: not app.session.updating)  # the update in flight finishes
     before = update_count(app)
     press(app, pygame.K_n)
     assert frames_until(app, lambda: update_count(app) == before + 1)
@@ -241,3 +248,209 @@ def test_bad_window_flags_exit_2_with_a_clear_line():
         result = run_main(*args, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
         assert result.returncode == 2, args
         assert "error:" in result.stderr.splitlines()[-1], args
+
+
+# -- classroom and talk mode ---------------------------------------------------------------
+
+
+def test_arrow_key_pushes_the_cart_by_the_expected_impulse(app):
+    app.stage.speed = 1.0
+    physics = app.stage.env.unwrapped
+    press(app, pygame.K_RIGHT, frames=0)  # queued, applied at the stage's next step
+    x_dot_before, _, theta_before, _ = (float(v) for v in physics.state)
+    pushes_before = app.stage.pushes
+    app.step(seconds=1 / 50)  # exactly one CartPole step (50 per second at speed 1)
+    expected_jump, _ = cartpole_impulse_response(
+        theta_before,
+        DEFAULT_IMPULSE,
+        total_mass=physics.total_mass,
+        masspole=physics.masspole,
+        half_length=physics.length,
+    )
+    # The step after the push adds one Euler step of the cart's own acceleration (|a| < 20 m/s²).
+    assert float(physics.state[1]) - x_dot_before == pytest.approx(expected_jump, abs=20 * physics.tau)
+    assert app.stage.pushes == pushes_before + 1 and app.stage.last_push == DEFAULT_IMPULSE
+
+
+def test_dragging_on_the_stage_pushes_left_harder_for_a_longer_drag(app):
+    stage = app.layout.stage
+    start = (stage.centerx, stage.centery)
+    for kind, pos in ((pygame.MOUSEBUTTONDOWN, start), (pygame.MOUSEMOTION, (start[0] - 40, start[1]))):
+        extra = {"button": 1} if kind == pygame.MOUSEBUTTONDOWN else {"buttons": (1, 0, 0), "rel": (-40, 0)}
+        pygame.event.post(pygame.event.Event(kind, pos=pos, touch=False, window=None, **extra))
+    queued = []
+    app.stage.env.push = lambda impulse: queued.append(impulse)
+    end = (start[0] - round(stage.width * 0.15), start[1])
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=end, button=1, touch=False, window=None))
+    app.step()
+    [impulse] = queued
+    assert impulse == pytest.approx(-MAX_IMPULSE / 2, rel=0.05)
+
+
+def knob_entry(app, field):
+    return app.knobs.entries[field]
+
+
+def finish_entry(app, field, text):
+    entry = knob_entry(app, field)
+    pygame.event.post(pygame.event.Event(pygame_gui.UI_TEXT_ENTRY_FINISHED, ui_element=entry, text=text))
+    app.step()
+
+
+def test_knob_change_reaches_the_trainer_at_the_next_update_and_marks_the_curve(app):
+    press(app, pygame.K_SPACE)
+    assert frames_until(app, lambda: not app.session.updating)
+    press(app, pygame.K_k)
+    assert app.knobs is not None and app.layout.knobs is not None
+    finish_entry(app, "gamma", "0.95")
+    assert app.session.trainer.config.gamma == 0.99  # not yet
+    updates_before = update_count(app)
+    press(app, pygame.K_n)
+    assert frames_until(app, lambda: update_count(app) == updates_before + 1)
+    assert app.session.trainer.config.gamma == 0.95
+    [change] = app.session.config_changes()
+    assert change.changes == {"gamma": 0.95}
+    assert frames_until(app, lambda: app.plotted is not None and app.plotted[1] == 1)  # the curve got its marker
+    press(app, pygame.K_k)
+    assert app.knobs is None and app.layout.knobs is None
+
+
+@pytest.mark.parametrize(("field", "text"), [("policy_lr", "-0.01"), ("gamma", "1.5"), ("value_lr", "fast")])
+def test_a_knob_value_that_would_break_training_is_refused_with_a_toast(app, field, text):
+    press(app, pygame.K_k)
+    before = app.session.config()
+    finish_entry(app, field, text)
+    assert app.session.config() == before
+    assert app.toasts and app.toasts[-1].error and "Not applied" in app.toasts[-1].text
+    assert knob_entry(app, field).get_text() == KNOB_BY_FIELD[field].show(getattr(before, field))
+
+
+def test_slider_moves_request_the_value_under_the_handle(app):
+    press(app, pygame.K_k)
+    slider = app.knobs.sliders["policy_lr"]
+    pygame.event.post(pygame.event.Event(pygame_gui.UI_HORIZONTAL_SLIDER_MOVED, ui_element=slider, value=500))
+    app.step()
+    assert app.session.config().policy_lr == pytest.approx(KNOB_BY_FIELD["policy_lr"].from_slider(500))
+    assert knob_entry(app, "policy_lr").get_text() == f"{app.session.config().policy_lr:g}"
+
+
+def test_timeline_keys_and_clicks_replay_past_policies_and_end_returns_live(app):
+    assert frames_until(app, lambda: update_count(app) >= 6)
+    press(app, pygame.K_SPACE)
+    assert frames_until(app, lambda: not app.session.updating)
+    latest = update_count(app)
+    press(app, pygame.K_LEFTBRACKET)
+    assert app.scrub_update == latest - 1 and app.stage.playing_update == latest - 1
+    press(app, pygame.K_LEFTBRACKET)
+    assert app.stage.playing_update == latest - 2
+    press(app, pygame.K_RIGHTBRACKET)
+    assert app.stage.playing_update == latest - 1
+    press(app, pygame.K_END)
+    assert app.scrub_update is None and app.stage.playing_update == latest
+    track_start = app.layout.timeline.x + round(app.layout.timeline.height * 2.4)
+    click(app, (track_start + 1, app.layout.timeline.centery))
+    assert app.stage.playing_update == 0  # the far left is the first policy of the run
+    snapshot = app.session.snapshot_near(0)
+    for name, tensor in snapshot.policy_state.items():
+        assert torch.equal(app.stage.policy.state_dict()[name], tensor)
+
+
+def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    try:
+        assert frames_until(app, lambda: update_count(app) >= 3)
+        press(app, pygame.K_SPACE)
+        assert frames_until(app, lambda: not app.session.updating)
+        press(app, pygame.K_LEFTBRACKET)
+        press(app, pygame.K_s)
+        [saved] = tmp_path.glob("*.safetensors")
+        assert load_policy(saved).metadata.update == app.scrub_update
+    finally:
+        app.close()
+
+
+def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
+    try:
+        press(app, pygame.K_v)  # this frame is the first one recorded
+        assert app.recorder is not None
+        for _ in range(29):
+            app.step()
+        press(app, pygame.K_v, frames=0)
+        app.step()  # handles V before recording: 30 frames in all
+        assert app.recorder is None
+        assert frames_until(app, lambda: any("Saved" in toast.text for toast in app.toasts))
+    finally:
+        app.close()
+    [video] = tmp_path.glob("*.mp4")
+    frames = iio.imread(video, plugin="FFMPEG", index=...)  # (frames, height, width, 3)
+    assert frames.shape == (30, 720, 1280, 3)
+
+
+def test_c_saves_a_png_screenshot_of_the_window(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
+    try:
+        press(app, pygame.K_c)
+    finally:
+        app.close()
+    [shot] = tmp_path.glob("*.png")
+    assert pygame.image.load(str(shot)).get_size() == (1280, 720)
+
+
+def test_env_picker_restarts_training_on_pendulum_with_a_gaussian_policy(app):
+    press(app, pygame.K_e)
+    assert app.dialog is not None
+    for _ in range(3):
+        press(app, pygame.K_DOWN)
+    press(app, pygame.K_RETURN)
+    assert app.dialog is None
+    assert app.config.env_id == "Pendulum-v1" and app.session.trainer.config == config_for("Pendulum-v1")
+    assert frames_until(app, lambda: app.stage.trace.rewards)
+    assert app.stage.view.mean is not None and app.stage.view.std is not None  # the policy panel's Gaussian
+    press(app, pygame.K_RIGHT)  # pendulums can be pushed too
+    assert app.stage.pushes >= 0 and not any(toast.error for toast in app.toasts)
+
+
+def test_env_picker_escape_changes_nothing(app):
+    session = app.session
+    press(app, pygame.K_e)
+    press(app, pygame.K_ESCAPE)
+    assert app.dialog is None and app.session is session and app.running
+
+
+@pytest.mark.parametrize("size", [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)])
+def test_layout_with_knobs_open_has_no_overlaps_and_scales(size):
+    layout = compute_layout(*size, knobs_open=True)
+    rects = list(layout.panels().items())
+    assert "knobs" in layout.panels()
+    for i, (name, rect) in enumerate(rects):
+        assert pygame.Rect(0, 0, *size).contains(rect), name
+        for other_name, other in rects[i + 1 :]:
+            assert not rect.colliderect(other), (name, other_name)
+    assert layout.stage.height > 0.4 * size[1]  # the stage stays the main thing
+
+
+def test_titles_and_stage_numbers_are_at_least_28_px_at_1920x1080():
+    layout = compute_layout(1920, 1080)
+    fonts = Fonts()
+    assert layout.px(TITLE_SIZE) >= 28
+    assert fonts.get(layout.px(TITLE_SIZE), True).size("Policy")[1] >= 28
+    assert layout.px(22) >= 28  # the stage's episode, step and return
+
+
+def test_buttons_fit_a_960x540_window_and_drop_the_least_needed(app):
+    pygame.display.set_mode((960, 540), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=960, h=540, size=(960, 540)))
+    app.step()
+    bar = app.layout.buttons
+    for button in app.buttons.values():
+        assert bar.contains(button.rect)
+    assert {"pause", "save", "load", "knobs", "record", "help", "quit"} <= set(app.buttons)
+    rects = [button.rect for button in app.buttons.values()]
+    assert all(not a.colliderect(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+
+
+def test_resizing_below_960x540_is_held_at_the_minimum(app):
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=600, h=300, size=(600, 300)))
+    app.step()
+    assert (app.layout.width, app.layout.height) == (960, 540)

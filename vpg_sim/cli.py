@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-for", type=positive_float, metavar="SECONDS", help="quit by itself after SECONDS")
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG just before quitting")
     parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
+    parser.add_argument(
+        "--record-format", choices=("mp4", "gif"), default="mp4", help="what V records (default: %(default)s)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")

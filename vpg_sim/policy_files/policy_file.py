@@ -189,12 +189,12 @@ def save_policy(path: Path, **contents: Any) -> Path:
     return Path(path)
 
 
-def unused_path(folder: Path, stem: str) -> Path:
-    """``folder/stem.safetensors``, or ``stem-2``, ``stem-3``... if taken: never overwrite."""
-    candidate = folder / f"{stem}{SUFFIX}"
+def unused_path(folder: Path, stem: str, suffix: str = SUFFIX) -> Path:
+    """``folder/<stem><suffix>``, or ``stem-2``, ``stem-3``... if taken: never overwrite."""
+    candidate = folder / f"{stem}{suffix}"
     number = 2
     while candidate.exists():
-        candidate = folder / f"{stem}-{number}{SUFFIX}"
+        candidate = folder / f"{stem}-{number}{suffix}"
         number += 1
     return candidate
 

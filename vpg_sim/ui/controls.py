@@ -24,19 +24,39 @@ CONTROLS: tuple[Control, ...] = (
     Control("greedy", (pygame.K_g,), "G", "Greedy", "greedy (argmax) vs sampled actions on stage"),
     Control("slower", (pygame.K_MINUS, pygame.K_KP_MINUS), "−", "Slower", "stage speed down (to 0.25x)"),
     Control("faster", (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS), "+", "Faster", "stage speed up (to 8x)"),
-    Control("save", (pygame.K_s,), "S", "Save", "save the current policy"),
+    Control("save", (pygame.K_s,), "S", "Save", "save the policy on stage"),
     Control("load", (pygame.K_l,), "L", "Load", "load a saved policy"),
+    Control("knobs", (pygame.K_k,), "K", "Knobs", "live knobs: learning rates, gamma, lambda, entropy, batch"),
+    Control("envs", (pygame.K_e,), "E", "Env", "pick another environment (restarts training)"),
+    Control("record", (pygame.K_v,), "V", "Record", "record the window to recordings/ (again to stop)"),
+    Control("screenshot", (pygame.K_c,), "C", "Shot", "save a PNG screenshot to recordings/"),
     Control("restart", (pygame.K_r,), "R", "Restart", "restart training from scratch (asks first)"),
     Control("fullscreen", (pygame.K_f,), "F", "Full", "toggle fullscreen"),
     Control("help", (pygame.K_h, pygame.K_F1), "H", "Help", "this help (H or F1)"),
     Control("quit", (pygame.K_ESCAPE, pygame.K_q), "Esc", "Quit", "quit (Esc or Q)"),
 )
+"""Commands with a button in the bar at the bottom (and a key)."""
 
-COMMAND_BY_KEY: dict[int, str] = {key: control.command for control in CONTROLS for key in control.keys}
+KEY_ONLY_CONTROLS: tuple[Control, ...] = (
+    Control("push_left", (pygame.K_LEFT,), "←", "", "push the cart left (or drag on the stage)"),
+    Control("push_right", (pygame.K_RIGHT,), "→", "", "push the cart right"),
+    Control("timeline_back", (pygame.K_LEFTBRACKET,), "[", "", "timeline: play an earlier policy"),
+    Control("timeline_forward", (pygame.K_RIGHTBRACKET,), "]", "", "timeline: a later policy (past the end: live)"),
+    Control("timeline_live", (pygame.K_END,), "End", "", "timeline: back to the live policy"),
+)
+"""Commands with a key only (the timeline strip and the stage take the mouse)."""
+
+COMMAND_BY_KEY: dict[int, str] = {
+    key: control.command for control in CONTROLS + KEY_ONLY_CONTROLS for key in control.keys
+}
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Stage speeds: multiples of the env's real-time rate."""
 
 
-def button_text(control: Control, label: str | None = None) -> str:
-    return f"{label or control.label}  {control.key_label}"
+BUTTONS_DROPPED_FIRST = ("screenshot", "fullscreen", "slower", "faster", "greedy", "pace", "step", "envs")
+"""When a narrow window cannot fit every button, these go first (their keys still work)."""
+
+
+def button_text(control: Control) -> str:
+    return f"{control.label}  {control.key_label}"

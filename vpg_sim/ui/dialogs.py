@@ -1,25 +1,42 @@
-"""The L dialog: saved policies in a list (newest first), chosen by keys or mouse."""
+"""List dialogs: pick a saved policy (L) or an environment (E), by keys or mouse.
+
+Both are one :class:`ChoiceDialog`: a pygame_gui window with a selection list and
+a row of action buttons, each with its key.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pygame
 import pygame_gui
 
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, read_metadata
 
+ValueT = TypeVar("ValueT")
+
 
 @dataclass(frozen=True)
-class PolicyEntry:
-    path: Path
+class Choice(Generic[ValueT]):
+    value: ValueT
     label: str
-    usable: bool
+    usable: bool = True
 
 
-def list_policies(folder: Path) -> list[PolicyEntry]:
+@dataclass(frozen=True)
+class Action:
+    """A button of the dialog: ``name`` is returned, ``key`` presses it too."""
+
+    name: str
+    label: str
+    key: int
+    needs_choice: bool = True
+
+
+def list_policies(folder: Path) -> list[Choice[Path]]:
     """Every ``*.safetensors`` in ``folder``, newest first; unreadable ones say why."""
     if not folder.is_dir():
         return []
@@ -29,54 +46,126 @@ def list_policies(folder: Path) -> list[PolicyEntry]:
         try:
             meta = read_metadata(path)
         except PolicyFileError as error:
-            entries.append(PolicyEntry(path, f"{path.name}  ·  unreadable: {error.problem}", False))
+            entries.append(Choice(path, f"{path.name}  ·  unreadable: {error.problem}", usable=False))
             continue
         mean = "–" if meta.mean_return_100 is None else f"{meta.mean_return_100:.0f}"
         date = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
         label = f"{path.name}  ·  {meta.env_id}  ·  {meta.update} updates  ·  return {mean}  ·  {date}"
-        entries.append(PolicyEntry(path, label, True))
+        entries.append(Choice(path, label))
     return entries
 
 
-class LoadDialog:
-    """A pygame_gui window with the list and three buttons: train from it, play it, cancel.
+ENVIRONMENTS: tuple[Choice[str], ...] = (
+    Choice("CartPole-v1", "CartPole-v1  ·  balance a pole on a cart (2 actions)"),
+    Choice("Acrobot-v1", "Acrobot-v1  ·  swing a two-link arm above the bar (3 actions)"),
+    Choice("MountainCar-v0", "MountainCar-v0  ·  rock a car up a hill: a sparse reward, hard for VPG (3 actions)"),
+    Choice("Pendulum-v1", "Pendulum-v1  ·  swing a pendulum up: continuous torque, a Gaussian policy"),
+)
+"""What the E picker offers (each trains with its preset hyperparameters)."""
 
-    Keys: Up/Down choose, Enter trains from the choice, P plays it, Esc closes.
-    :meth:`process_event` returns ``("train" | "play", path)``, ``("cancel", None)`` or None.
-    """
 
-    def __init__(self, manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float) -> None:
-        self.entries = list_policies(folder)
-        self.selected = 0
-        width, height = min(screen_rect.width - 40, round(900 * unit)), min(screen_rect.height - 40, round(440 * unit))
+class ChoiceDialog(Generic[ValueT]):
+    """A window with a list and buttons. Keys: Up/Down choose, an action's key presses it,
+    Esc closes. :meth:`process_event` returns ``(action name, value)``, ``("cancel", None)``
+    or None while nothing is decided."""
+
+    def __init__(
+        self,
+        manager: pygame_gui.UIManager,
+        screen_rect: pygame.Rect,
+        title: str,
+        choices: list[Choice[ValueT]],
+        actions: tuple[Action, ...],
+        unit: float,
+        empty_text: str = "Nothing to choose from.",
+        selected: int = 0,
+    ) -> None:
+        self.choices = choices
+        self.actions = (*actions, Action("cancel", "Cancel  Esc", pygame.K_ESCAPE, needs_choice=False))
+        self.empty_text = empty_text
+        self.selected = min(max(selected, 0), max(len(choices) - 1, 0))
+        width = min(screen_rect.width - 40, round(900 * unit))
+        height = min(screen_rect.height - 40, round(440 * unit))
         rect = pygame.Rect(0, 0, width, height)
         rect.center = screen_rect.center
-        self.window = pygame_gui.elements.UIWindow(
-            rect, manager, window_display_title=f"Load a policy from {folder}/", resizable=False
-        )
+        self.window = pygame_gui.elements.UIWindow(rect, manager, window_display_title=title, resizable=False)
         inner = self.window.get_container().get_rect()
         pad, button_h = round(10 * unit), round(36 * unit)
         self.manager = manager
         self.list_rect = pygame.Rect(pad, pad, inner.width - 2 * pad, inner.height - 3 * pad - button_h)
         self.list: pygame_gui.elements.UISelectionList | None = None
         self._build_list()
-        labels = (("train", "Load and train  Enter"), ("play", "Play  P"), ("cancel", "Cancel  Esc"))
-        button_w = (inner.width - pad * (len(labels) + 1)) // len(labels)
+        button_w = (inner.width - pad * (len(self.actions) + 1)) // len(self.actions)
         self.buttons = {
-            name: pygame_gui.elements.UIButton(
+            action.name: pygame_gui.elements.UIButton(
                 pygame.Rect(pad + i * (button_w + pad), inner.height - pad - button_h, button_w, button_h),
-                text,
+                action.label,
                 manager,
                 container=self.window,
             )
-            for i, (name, text) in enumerate(labels)
+            for i, action in enumerate(self.actions)
         }
-        if not self.entries:
-            self.buttons["train"].disable()
-            self.buttons["play"].disable()
+        self._enable_buttons()
+
+    @property
+    def alive(self) -> bool:
+        return self.window.alive()
+
+    def close(self) -> None:
+        self.window.kill()
+
+    def chosen(self) -> Choice[ValueT] | None:
+        return self.choices[self.selected] if self.choices else None
+
+    def process_event(self, event: pygame.event.Event) -> tuple[str, ValueT | None] | None:
+        if event.type == pygame_gui.UI_WINDOW_CLOSE and event.ui_element is self.window:
+            return "cancel", None
+        if event.type in (
+            pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
+            pygame_gui.UI_SELECTION_LIST_DOUBLE_CLICKED_SELECTION,
+        ):
+            if event.ui_element is self.list and self.choices and event.text in self._labels():
+                self.selected = self._labels().index(event.text)
+                self._enable_buttons()
+                if event.type == pygame_gui.UI_SELECTION_LIST_DOUBLE_CLICKED_SELECTION:
+                    return self._press(self.actions[0])
+            return None
+        if event.type == pygame_gui.UI_BUTTON_PRESSED:
+            for action in self.actions:
+                if event.ui_element is self.buttons[action.name]:
+                    return self._press(action)
+            return None
+        if event.type == pygame.KEYDOWN:
+            if event.key in (pygame.K_UP, pygame.K_DOWN) and self.choices:
+                step = -1 if event.key == pygame.K_UP else 1
+                self.selected = min(max(self.selected + step, 0), len(self.choices) - 1)
+                self._build_list()
+                self._enable_buttons()
+                return None
+            keys = {action.key: action for action in self.actions}
+            key = pygame.K_RETURN if event.key == pygame.K_KP_ENTER else event.key
+            if key in keys:
+                return self._press(keys[key])
+        return None
+
+    def _press(self, action: Action) -> tuple[str, ValueT | None] | None:
+        if not action.needs_choice:
+            return action.name, None
+        chosen = self.chosen()
+        if chosen is None or not chosen.usable:
+            return None
+        return action.name, chosen.value
 
     def _labels(self) -> list[str]:
-        return [entry.label for entry in self.entries] or ["No saved policies yet: press S in the window to save one."]
+        return [choice.label for choice in self.choices] or [self.empty_text]
+
+    def _enable_buttons(self) -> None:
+        chosen = self.chosen()
+        for action in self.actions:
+            if action.needs_choice and (chosen is None or not chosen.usable):
+                self.buttons[action.name].disable()
+            else:
+                self.buttons[action.name].enable()
 
     def _build_list(self) -> None:
         if self.list is not None:
@@ -87,47 +176,32 @@ class LoadDialog:
             labels,
             self.manager,
             container=self.window,
-            default_selection=labels[self.selected] if self.entries else None,
+            default_selection=labels[self.selected] if self.choices else None,
         )
 
-    @property
-    def alive(self) -> bool:
-        return self.window.alive()
 
-    def close(self) -> None:
-        self.window.kill()
+def load_dialog(manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float) -> ChoiceDialog:
+    """L: saved policies; Enter trains from the chosen one, P plays it."""
+    return ChoiceDialog(
+        manager,
+        screen_rect,
+        f"Load a policy from {folder}/",
+        list_policies(folder),
+        (Action("train", "Load and train  Enter", pygame.K_RETURN), Action("play", "Play  P", pygame.K_p)),
+        unit,
+        empty_text="No saved policies yet: press S in the window to save one.",
+    )
 
-    def chosen(self) -> Path | None:
-        return self.entries[self.selected].path if self.entries else None
 
-    def process_event(self, event: pygame.event.Event) -> tuple[str, Path | None] | None:
-        if event.type == pygame_gui.UI_WINDOW_CLOSE and event.ui_element is self.window:
-            return "cancel", None
-        if event.type in (
-            pygame_gui.UI_SELECTION_LIST_NEW_SELECTION,
-            pygame_gui.UI_SELECTION_LIST_DOUBLE_CLICKED_SELECTION,
-        ):
-            if event.ui_element is self.list and event.text in self._labels() and self.entries:
-                self.selected = self._labels().index(event.text)
-                if event.type == pygame_gui.UI_SELECTION_LIST_DOUBLE_CLICKED_SELECTION:
-                    return "train", self.chosen()
-            return None
-        if event.type == pygame_gui.UI_BUTTON_PRESSED:
-            for name, button in self.buttons.items():
-                if event.ui_element is button:
-                    return name, self.chosen() if name != "cancel" else None
-            return None
-        if event.type == pygame.KEYDOWN:
-            if event.key == pygame.K_ESCAPE:
-                return "cancel", None
-            if not self.entries:
-                return None
-            if event.key in (pygame.K_UP, pygame.K_DOWN):
-                step = -1 if event.key == pygame.K_UP else 1
-                self.selected = min(max(self.selected + step, 0), len(self.entries) - 1)
-                self._build_list()
-            elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-                return "train", self.chosen()
-            elif event.key == pygame.K_p:
-                return "play", self.chosen()
-        return None
+def env_dialog(manager: pygame_gui.UIManager, screen_rect: pygame.Rect, current: str, unit: float) -> ChoiceDialog:
+    """E: the environments; Enter restarts training on the chosen one."""
+    ids = [choice.value for choice in ENVIRONMENTS]
+    return ChoiceDialog(
+        manager,
+        screen_rect,
+        "Train on another environment (training restarts with its preset)",
+        list(ENVIRONMENTS),
+        (Action("train", "Train on it  Enter", pygame.K_RETURN),),
+        unit,
+        selected=ids.index(current) if current in ids else 0,
+    )

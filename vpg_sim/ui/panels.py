@@ -4,7 +4,7 @@ none reads the trainer."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pygame
@@ -25,6 +25,10 @@ def action_names(env_id: str, count: int) -> tuple[str, ...]:
         if env_id.startswith(prefix) and len(names) == count:
             return names
     return tuple(f"action {i}" for i in range(count))
+
+
+TITLE_SIZE = 20
+"""Panel titles, in px at 1280x720: 30 px at 1920x1080, readable from the back of a room."""
 
 
 class PanelPainter:
@@ -48,7 +52,7 @@ class PanelPainter:
         bold: bool = False,
         anchor: str = "topleft",
     ) -> pygame.Rect:
-        image = self.fonts.get(self.px(size), bold).render(text, True, colour or self.palette.text)
+        image = self.fonts.render(text, self.px(size), colour or self.palette.text, bold)
         rect = image.get_rect(**{anchor: (round(position[0]), round(position[1]))})
         self.surface.blit(image, rect)
         return rect
@@ -59,10 +63,10 @@ class PanelPainter:
         pygame.draw.rect(self.surface, self.palette.panel, rect, border_radius=radius)
         pygame.draw.rect(self.surface, self.palette.panel_border, rect, width=1, border_radius=radius)
         pad = self.px(10)
-        title_rect = self.text(title, (rect.x + pad, rect.y + self.px(6)), 15, bold=True)
+        title_rect = self.text(title, (rect.x + pad, rect.y + self.px(4)), TITLE_SIZE, bold=True)
         if subtitle:
             self.text(
-                subtitle, (title_rect.right + self.px(10), title_rect.centery), 12, self.palette.muted, anchor="midleft"
+                subtitle, (title_rect.right + self.px(10), title_rect.centery), 14, self.palette.muted, anchor="midleft"
             )
         return pygame.Rect(
             rect.x + pad,
@@ -162,7 +166,7 @@ def draw_value_panel(
 
     zero_y = plot.bottom - (0 - low) / (high - low) * plot.height
     pygame.draw.line(painter.surface, palette.grid, (plot.x, zero_y), (plot.right, zero_y))
-    painter.text(f"{high:.0f}", (plot.right, plot.y), 11, palette.muted, anchor="topright")
+    painter.text(f"{high:.0f}", (plot.x, plot.y), 11, palette.muted)
     if ghost is not None:
         faded_v = tuple((a + b) // 2 for a, b in zip(palette.value, palette.panel, strict=True))
         faded_g = tuple((a + b) // 2 for a, b in zip(palette.realised, palette.panel, strict=True))
@@ -176,60 +180,113 @@ def draw_value_panel(
         painter.text(f"V = {values[-1]:.1f}", (area.right, area.y), 12, palette.value, bold=True, anchor="topright")
 
 
+class LayerCache:
+    """The last drawing of a layer, redrawn only when its key changes.
+
+    Keys hold ``id()`` s of the arrays drawn; the cache keeps those objects alive so
+    that an id cannot be reused by a new array while the drawing is kept.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._sources: tuple = ()
+        self._surface: pygame.Surface | None = None
+
+    def get(
+        self, sources: tuple, extra_key: tuple, size: tuple[int, int], draw: Callable[[pygame.Surface], None]
+    ) -> pygame.Surface:
+        key = (*(id(source) for source in sources), *extra_key, size)
+        if key != self._key or self._surface is None:
+            self._surface = pygame.Surface(size, pygame.SRCALPHA)
+            draw(self._surface)
+            self._key, self._sources = key, sources
+        return self._surface
+
+
+def _draw_advantage_bars(surface: pygame.Surface, finished: FinishedEpisode, palette: Palette, strip_h: int) -> None:
+    """One bar per step of ``finished`` (height by advantage, colour by sign) and an
+    action strip below, filling ``surface``."""
+    bars = surface.get_rect()
+    adv = finished.advantages
+    scale = max(float(np.abs(adv).max()), 1e-6)
+    mid = (bars.height - strip_h) / 2
+    half = mid - 2
+    step_w = bars.width / max(len(adv), 1)
+    pygame.draw.line(surface, palette.grid, (0, mid), (bars.right, mid))
+    for i, a in enumerate(adv):
+        x0 = i * step_w
+        height = a / scale * half
+        bar = pygame.Rect(
+            round(x0),
+            round(min(mid, mid - height)),
+            max(1, math.ceil(step_w) - (1 if step_w > 3 else 0)),
+            max(1, round(abs(height))),
+        )
+        pygame.draw.rect(surface, palette.positive if a >= 0 else palette.negative, bar)
+        if finished.actions[i] >= 0:
+            pygame.draw.rect(
+                surface,
+                palette.action(int(finished.actions[i])),
+                (round(x0), bars.bottom - strip_h, max(1, math.ceil(step_w)), strip_h),
+            )
+
+
+def _draw_advantage_histogram(surface: pygame.Surface, advantages: np.ndarray, palette: Palette) -> None:
+    """The spread of a batch's advantages ``(B,)``: horizontal bars, one per bin."""
+    hist = surface.get_rect()
+    counts, edges = np.histogram(advantages, bins=24)
+    top = max(int(counts.max()), 1)
+    bin_h = hist.height / len(counts)
+    for i, count in enumerate(counts):
+        centre = (edges[i] + edges[i + 1]) / 2
+        width = count / top * hist.width
+        colour = palette.positive if centre >= 0 else palette.negative
+        pygame.draw.rect(
+            surface,
+            colour,
+            (0, round(hist.bottom - (i + 1) * bin_h), max(1, round(width)), max(1, math.ceil(bin_h) - 1)),
+        )
+
+
 def draw_advantage_panel(
     painter: PanelPainter,
     rect: pygame.Rect,
     finished: FinishedEpisode | None,
     batch_advantages: np.ndarray,
-    discrete: bool,
+    layers: tuple[LayerCache, LayerCache],
 ) -> None:
     """Per-step advantages of the last finished stage episode (bars by sign, action strip
-    below), and the last training batch's advantage spread as a histogram on the right."""
+    below), and the last training batch's advantage spread as a histogram on the right.
+
+    Both change once per episode or update, so ``layers`` keep their drawings: a
+    500-bar episode costs ~1 ms to draw, a blit ~0.02 ms.
+    """
     palette = painter.palette
     area = painter.panel(rect, "Advantage  A(s,a)", "last stage episode · training batch spread")
     hist_w = round(area.width * 0.26)
     bars = pygame.Rect(area.x, area.y, area.width - hist_w - painter.px(12), area.height)
     hist = pygame.Rect(bars.right + painter.px(12), area.y, hist_w, area.height)
-    strip_h = painter.px(5)
     if finished is None or not len(finished.advantages):
         painter.text("waiting for the first episode to end…", bars.center, 12, palette.muted, anchor="center")
     else:
-        adv = finished.advantages
-        scale = max(float(np.abs(adv).max()), 1e-6)
-        mid = bars.y + (bars.height - strip_h) / 2
-        half = (bars.height - strip_h) / 2 - painter.px(2)
-        step_w = bars.width / max(len(adv), 1)
-        pygame.draw.line(painter.surface, palette.grid, (bars.x, mid), (bars.right, mid))
-        for i, a in enumerate(adv):
-            x0 = bars.x + i * step_w
-            height = a / scale * half
-            bar = pygame.Rect(
-                round(x0),
-                round(min(mid, mid - height)),
-                max(1, math.ceil(step_w) - (1 if step_w > 3 else 0)),
-                max(1, round(abs(height))),
-            )
-            pygame.draw.rect(painter.surface, palette.positive if a >= 0 else palette.negative, bar)
-            if discrete and finished.actions[i] >= 0:
-                pygame.draw.rect(
-                    painter.surface,
-                    palette.action(int(finished.actions[i])),
-                    (round(x0), bars.bottom - strip_h, max(1, math.ceil(step_w)), strip_h),
-                )
+        strip_h = painter.px(5)
+        image = layers[0].get(
+            (finished,),
+            (palette.name, strip_h),
+            bars.size,
+            lambda surface: _draw_advantage_bars(surface, finished, palette, strip_h),
+        )
+        painter.surface.blit(image, bars)
+        scale = float(np.abs(finished.advantages).max())
         painter.text(f"±{scale:.1f}", (bars.x, bars.y), 11, palette.muted)
     if len(batch_advantages) > 1:
-        counts, edges = np.histogram(batch_advantages, bins=24)
-        top = max(int(counts.max()), 1)
-        bin_h = hist.height / len(counts)
-        for i, count in enumerate(counts):
-            centre = (edges[i] + edges[i + 1]) / 2
-            width = count / top * hist.width
-            colour = palette.positive if centre >= 0 else palette.negative
-            pygame.draw.rect(
-                painter.surface,
-                colour,
-                (hist.x, round(hist.bottom - (i + 1) * bin_h), max(1, round(width)), max(1, math.ceil(bin_h) - 1)),
-            )
+        image = layers[1].get(
+            (batch_advantages,),
+            (palette.name,),
+            hist.size,
+            lambda surface: _draw_advantage_histogram(surface, batch_advantages, palette),
+        )
+        painter.surface.blit(image, hist)
         std = float(np.std(batch_advantages))
         painter.text(f"batch σ {std:.1f}", (hist.right, hist.y), 11, palette.muted, anchor="topright")
 
@@ -241,8 +298,7 @@ def draw_status_bar(
     palette = painter.palette
     pygame.draw.rect(painter.surface, palette.panel, rect)
     pygame.draw.line(painter.surface, palette.panel_border, rect.bottomleft, (rect.right, rect.bottom - 1))
-    font = painter.fonts.get(painter.px(14), True)
-    label = font.render(state.upper(), True, palette.background)
+    label = painter.fonts.render(state.upper(), painter.px(14), palette.background, bold=True)
     pill = label.get_rect().inflate(painter.px(16), painter.px(6))
     pill.midleft = (rect.x + painter.px(10), rect.centery)
     pygame.draw.rect(painter.surface, state_colour, pill, border_radius=pill.height // 2)
@@ -256,3 +312,70 @@ def draw_status_bar(
         x = value_rect.right + painter.px(16)
         if x > rect.right:
             break
+
+
+def _timeline_track(rect: pygame.Rect) -> pygame.Rect:
+    """The scrubbable part of the timeline strip: between its label and the live badge."""
+    label_w, live_w = round(rect.height * 2.4), round(rect.height * 2.0)
+    return pygame.Rect(rect.x + label_w, rect.y, rect.width - label_w - live_w, rect.height)
+
+
+def _timeline_x(track: pygame.Rect, first: int, latest: int, update: int) -> float:
+    if latest <= first:
+        return float(track.right)
+    return track.x + (update - first) / (latest - first) * track.width
+
+
+def timeline_update_at(rect: pygame.Rect, kept: Sequence[int], latest: int, x: float) -> int | None:
+    """The update under ``x`` on the timeline strip in ``rect`` (None: no past to replay)."""
+    if not kept or latest <= kept[0]:
+        return None
+    track = _timeline_track(rect)
+    fraction = min(max((x - track.x) / track.width, 0.0), 1.0)
+    return round(kept[0] + fraction * (latest - kept[0]))
+
+
+def draw_timeline(
+    painter: PanelPainter,
+    rect: pygame.Rect,
+    kept: Sequence[int],
+    latest: int,
+    scrubbed: int | None,
+    changes: Sequence[int],
+) -> None:
+    """The run from its first kept update to the newest: a tick per kept policy, a
+    diamond per knob change, the handle where the stage plays, and a LIVE badge."""
+    palette = painter.palette
+    radius = painter.px(8)
+    pygame.draw.rect(painter.surface, palette.panel, rect, border_radius=radius)
+    pygame.draw.rect(painter.surface, palette.panel_border, rect, width=1, border_radius=radius)
+    painter.text("Timeline", (rect.x + painter.px(10), rect.centery), 16, bold=True, anchor="midleft")
+    track = _timeline_track(rect)
+    mid = track.centery
+    pygame.draw.line(painter.surface, palette.grid, (track.x, mid), (track.right, mid), painter.px(4))
+    first = kept[0] if kept else latest
+    for update in kept:
+        x = _timeline_x(track, first, latest, update)
+        pygame.draw.line(painter.surface, palette.muted, (x, mid - painter.px(5)), (x, mid + painter.px(5)), 1)
+    for update in changes:
+        x = _timeline_x(track, first, latest, update)
+        size, centre_y = painter.px(6), mid - painter.px(10)
+        diamond = [(x, centre_y - size), (x + size, centre_y), (x, centre_y + size), (x - size, centre_y)]
+        pygame.draw.polygon(painter.surface, palette.realised, diamond)
+    live = scrubbed is None
+    handle_x = _timeline_x(track, first, latest, latest if live else scrubbed)
+    colour = palette.value if live else palette.realised
+    pygame.draw.line(painter.surface, colour, (track.x, mid), (handle_x, mid), painter.px(4))
+    pygame.draw.circle(painter.surface, colour, (handle_x, mid), painter.px(8))
+    label = f"update {latest}" if live else f"update {scrubbed} of {latest}"
+    painter.text(label, (track.x, rect.bottom - painter.px(2)), 12, palette.muted, anchor="bottomleft")
+    text = painter.fonts.render(
+        "LIVE" if live else "End: live", painter.px(14), palette.background if live else palette.text, bold=True
+    )
+    badge = text.get_rect().inflate(painter.px(16), painter.px(8))
+    badge.midright = (rect.right - painter.px(10), rect.centery)
+    if live:
+        pygame.draw.rect(painter.surface, palette.value, badge, border_radius=badge.height // 2)
+    else:
+        pygame.draw.rect(painter.surface, palette.muted, badge, width=1, border_radius=badge.height // 2)
+    painter.surface.blit(text, text.get_rect(center=badge.center))

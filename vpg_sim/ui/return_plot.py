@@ -27,6 +27,8 @@ class PlotRequest:
     returns: np.ndarray  # (episodes,) training episode returns in finishing order
     threshold: float | None
     size: tuple[int, int]  # pixels
+    markers: tuple[tuple[int, str], ...] = ()
+    """(episode index, label): knob changes, drawn as labelled vertical lines."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class ReturnPlotRenderer:
         canvas = FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         axes.set_facecolor(palette.hex(palette.panel))
-        font_size = max(7.0, height / 26)
+        font_size = max(7.0, height / 22)
         for spine in axes.spines.values():
             spine.set_color(palette.hex(palette.grid))
         axes.tick_params(colors=palette.hex(palette.muted), labelsize=font_size, labelfontfamily=self._font_family)
@@ -129,6 +131,22 @@ class ReturnPlotRenderer:
                 linestyle="--",
                 linewidth=1.2,
                 label=f"solved ({request.threshold:g})",
+            )
+        for index, (episode, label) in enumerate(request.markers):
+            axes.axvline(episode, color=palette.hex(palette.realised), linestyle=":", linewidth=1.4)
+            # Labels of nearby changes would collide: step each one down a line.
+            axes.annotate(
+                label,
+                (episode, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3, -3 - (index % 3) * font_size * 1.3),
+                textcoords="offset points",
+                va="top",
+                ha="right",
+                fontsize=font_size * 0.9,
+                color=palette.hex(palette.realised),
+                fontfamily=self._font_family,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": palette.hex(palette.panel), "edgecolor": "none"},
             )
         axes.set_xlim(left=0, right=max(10, len(returns)))
         axes.set_xlabel(

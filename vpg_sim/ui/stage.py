@@ -18,12 +18,15 @@ from gymnasium import spaces
 from vpg_sim.core.advantages import discounted_returns, gae_advantages
 from vpg_sim.core.envs import clip_to_box, make_single_env
 from vpg_sim.core.networks import CategoricalPolicy, Policy, ValueNet, make_policy
+from vpg_sim.core.nudge import MAX_IMPULSE, NudgeWrapper
 from vpg_sim.training.session import PolicySnapshot
 from vpg_sim.ui.theme import Colour, Palette
 
 END_OF_EPISODE_HOLD_SECONDS = 0.6
 """How long the last frame of an episode stays on screen, so people see the fall."""
 MAX_STEPS_PER_FRAME = 40
+PUSH_SHOW_SECONDS = 0.6
+"""How long the arrow of a push stays on the cart."""
 
 
 @dataclass
@@ -81,7 +84,7 @@ class StagePlayer:
         self.config = snapshot.config
         self.env_id = snapshot.config.env_id
         self.is_cartpole = self.env_id.startswith("CartPole")
-        self.env = make_single_env(self.env_id, render_mode=None if self.is_cartpole else "rgb_array")
+        self.env = NudgeWrapper(make_single_env(self.env_id, render_mode=None if self.is_cartpole else "rgb_array"))
         self.steps_per_second = float(self.env.metadata.get("render_fps", 50))
         self.speed = 1.0
         self.greedy = False
@@ -106,6 +109,8 @@ class StagePlayer:
         self.finished: FinishedEpisode | None = None
         self.hold_remaining = 0.0
         self._owed_steps = 0.0
+        self.push_shown = 0.0
+        """Seconds the last push's arrow still shows."""
 
     @property
     def discrete(self) -> bool:
@@ -117,6 +122,34 @@ class StagePlayer:
         self.value_net.load_state_dict(snapshot.value_state)
         self.playing_update = snapshot.update
 
+    def play_now(self, snapshot: PolicySnapshot) -> None:
+        """Play ``snapshot`` from a fresh episode right away (the timeline jumps here)."""
+        self._pending = None
+        self.load(snapshot)
+        self.hold_remaining = 0.0
+        self._start_episode()
+
+    @property
+    def can_push(self) -> bool:
+        return self.env.supported
+
+    def push(self, impulse: float) -> None:
+        """Push the system by ``impulse`` N·s (negative: left) at the next step.
+        ValueError if this env cannot be pushed."""
+        self.env.push(impulse)
+        self.push_shown = PUSH_SHOW_SECONDS
+
+    @property
+    def pushes(self) -> int:
+        return self.env.pushes
+
+    @property
+    def last_push(self) -> float:
+        """The impulse being shown (queued or just applied), 0 when none."""
+        if self.push_shown <= 0:
+            return 0.0
+        return self.env.queued_impulse or (self.env.last_impulse or 0.0)
+
     def offer(self, snapshot: PolicySnapshot) -> None:
         """Take ``snapshot`` at the next episode start, if it is newer than what plays."""
         if snapshot.update != self.playing_update:
@@ -124,6 +157,7 @@ class StagePlayer:
 
     def advance(self, seconds: float) -> int:
         """Simulate ``seconds`` of wall time; returns how many episodes ended."""
+        self.push_shown = max(self.push_shown - seconds, 0.0)
         if self.hold_remaining > 0:
             self.hold_remaining -= seconds
             if self.hold_remaining <= 0:
@@ -272,11 +306,14 @@ def draw_cartpole(
     palette: Palette,
     env: gym.Env,
     unit: float,
+    push: float = 0.0,
 ) -> None:
     """CartPole from its state ``(x, x_dot, theta, theta_dot)``, scaled to ``rect``.
 
     Draws the track with the +-x limits, the pole's +-angle limits around the pivot,
-    the cart, the pole, and the pushing force as an arrow in the action's colour.
+    the cart, the pole, the pushing force as an arrow in the action's colour and,
+    when ``push`` (N·s, negative: left) is not 0, a person's push as an arrow that
+    hits the cart from outside.
     """
     x, _, theta, _ = (float(v) for v in state)
     physics = env.unwrapped
@@ -298,9 +335,7 @@ def draw_cartpole(
         limit_px = to_px(side * x_limit)
         zone = pygame.Rect(0, rect.y, 0, rect.height)
         zone.left, zone.right = (rect.left, round(limit_px)) if side < 0 else (round(limit_px), rect.right)
-        tint = pygame.Surface(zone.size, pygame.SRCALPHA)
-        tint.fill((*palette.warning, 28))
-        surface.blit(tint, zone.topleft)
+        pygame.draw.rect(surface, palette.blend(palette.warning, palette.panel, 0.11), zone)
         for y in range(rect.y + 8, rect.bottom - 8, round(unit * 14)):
             pygame.draw.line(surface, palette.warning, (limit_px, y), (limit_px, y + unit * 7), line)
     pygame.draw.line(surface, palette.track, (rect.left, track_y), (rect.right, track_y), line)
@@ -335,6 +370,17 @@ def draw_cartpole(
         start = (edge + direction * unit * 6, cart.centery)
         end = (edge + direction * unit * 56, cart.centery)
         draw_arrow(surface, palette.action(action), start, end, max(3, round(unit * 5)))
+    if push:
+        draw_push(surface, palette, cart, push, unit)
+
+
+def draw_push(surface: pygame.Surface, palette: Palette, target: pygame.Rect, push: float, unit: float) -> None:
+    """A person's push of ``push`` N·s: an arrow ending at ``target``'s side, longer for harder pushes."""
+    direction = 1 if push > 0 else -1
+    length = unit * (40 + 60 * min(abs(push) / MAX_IMPULSE, 1.0))
+    y = target.top - unit * 14
+    end_x = target.centerx - direction * target.width * 0.2
+    draw_arrow(surface, palette.push, (end_x - direction * length, y), (end_x, y), max(4, round(unit * 7)))
 
 
 def draw_frame(surface: pygame.Surface, rect: pygame.Rect, frame: np.ndarray) -> None:
