@@ -154,6 +154,7 @@ class App:
         self._stopping_recorders: list[threading.Thread] = []
         self.stage_episodes = 0
         self.advantage_layers = (LayerCache(), LayerCache())
+        self.timeline_layer = LayerCache()
         self.stage = StagePlayer(self.session.latest_snapshot(), seed=self.config.seed)
         self._build_ui()
         self._apply_pace()
@@ -670,6 +671,7 @@ class App:
             self.session.latest_snapshot().update,
             self.scrub_update,
             [change.update for change in self.session.config_changes()],
+            self.timeline_layer,
         )
         if self.knobs is not None and layout.knobs is not None:
             painter.panel(layout.knobs, "Knobs", "take effect at the next update · marked on the return curve")

@@ -75,7 +75,7 @@ class PanelPainter:
             rect.bottom - title_rect.bottom - self.px(4) - pad,
         )
 
-    def polyline(self, points: Sequence[tuple[float, float]], colour: Colour, width: int = 2) -> None:
+    def polyline(self, points: Sequence[Sequence[float]], colour: Colour, width: int = 2) -> None:
         if len(points) < 2:
             return
         if width <= 1:
@@ -158,20 +158,18 @@ def draw_value_panel(
     plot = area.inflate(0, -painter.px(18))
     plot.y = area.y + painter.px(18)
 
-    def points(series: np.ndarray) -> list[tuple[float, float]]:
-        return [
-            (plot.x + i / (length - 1) * plot.width, plot.bottom - (v - low) / (high - low) * plot.height)
-            for i, v in enumerate(series)
-        ]
+    def points(series: np.ndarray) -> list[list[float]]:
+        """Screen points of ``series`` ``(T,)``, as pygame wants them (floats, not float32)."""
+        xs = plot.x + np.arange(len(series)) / (length - 1) * plot.width
+        ys = plot.bottom - (np.asarray(series, dtype=np.float64) - low) / (high - low) * plot.height
+        return np.column_stack([xs, ys]).tolist()
 
     zero_y = plot.bottom - (0 - low) / (high - low) * plot.height
     pygame.draw.line(painter.surface, palette.grid, (plot.x, zero_y), (plot.right, zero_y))
     painter.text(f"{high:.0f}", (plot.x, plot.y), 11, palette.muted)
     if ghost is not None:
-        faded_v = tuple((a + b) // 2 for a, b in zip(palette.value, palette.panel, strict=True))
-        faded_g = tuple((a + b) // 2 for a, b in zip(palette.realised, palette.panel, strict=True))
-        painter.polyline(points(ghost.values), faded_v, 1)
-        painter.polyline(points(ghost.returns_to_go), faded_g, 1)
+        painter.polyline(points(ghost.values), palette.blend(palette.value, palette.panel, 0.5), 1)
+        painter.polyline(points(ghost.returns_to_go), palette.blend(palette.realised, palette.panel, 0.5), 1)
     painter.polyline(points(realised), palette.realised, painter.px(2))
     painter.polyline(points(values), palette.value, painter.px(2))
     legend = painter.text("— V(s_t)", (area.x, area.y), 12, palette.value)
@@ -342,6 +340,7 @@ def draw_timeline(
     latest: int,
     scrubbed: int | None,
     changes: Sequence[int],
+    layer: LayerCache,
 ) -> None:
     """The run from its first kept update to the newest: a tick per kept policy, a
     diamond per knob change, the handle where the stage plays, and a LIVE badge."""
@@ -352,16 +351,23 @@ def draw_timeline(
     painter.text("Timeline", (rect.x + painter.px(10), rect.centery), 16, bold=True, anchor="midleft")
     track = _timeline_track(rect)
     mid = track.centery
-    pygame.draw.line(painter.surface, palette.grid, (track.x, mid), (track.right, mid), painter.px(4))
     first = kept[0] if kept else latest
-    for update in kept:
-        x = _timeline_x(track, first, latest, update)
-        pygame.draw.line(painter.surface, palette.muted, (x, mid - painter.px(5)), (x, mid + painter.px(5)), 1)
-    for update in changes:
-        x = _timeline_x(track, first, latest, update)
-        size, centre_y = painter.px(6), mid - painter.px(10)
-        diamond = [(x, centre_y - size), (x + size, centre_y), (x, centre_y + size), (x - size, centre_y)]
-        pygame.draw.polygon(painter.surface, palette.realised, diamond)
+
+    def draw_marks(surface: pygame.Surface) -> None:  # up to 200 ticks: drawn once per update, then blitted
+        local_mid = mid - rect.y
+        local = track.move(-rect.x, -rect.y)
+        pygame.draw.line(surface, palette.grid, (local.x, local_mid), (local.right, local_mid), painter.px(4))
+        for update in kept:
+            x = _timeline_x(local, first, latest, update)
+            pygame.draw.line(surface, palette.muted, (x, local_mid - painter.px(5)), (x, local_mid + painter.px(5)))
+        for update in changes:
+            x = _timeline_x(local, first, latest, update)
+            size, centre_y = painter.px(6), local_mid - painter.px(10)
+            diamond = [(x, centre_y - size), (x + size, centre_y), (x, centre_y + size), (x - size, centre_y)]
+            pygame.draw.polygon(surface, palette.realised, diamond)
+
+    marks = layer.get((), (tuple(kept), latest, tuple(changes), palette.name), rect.size, draw_marks)
+    painter.surface.blit(marks, rect)
     live = scrubbed is None
     handle_x = _timeline_x(track, first, latest, latest if live else scrubbed)
     colour = palette.value if live else palette.realised
