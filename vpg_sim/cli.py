@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
+from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 
 PROG = "main.py"
 
@@ -52,8 +53,8 @@ def window_size(text: str) -> tuple[int, int]:
         size = int(width), int(height)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
-    if size[0] < 640 or size[1] < 360:
-        raise argparse.ArgumentTypeError(f"too small (at least 640x360): {text!r}")
+    if size[0] < MIN_WIDTH or size[1] < MIN_HEIGHT:
+        raise argparse.ArgumentTypeError(f"too small (at least {MIN_WIDTH}x{MIN_HEIGHT}): {text!r}")
     return size
 
 

@@ -1,0 +1,4 @@
+"""The pygame-ce window. Importing this package alone does not import pygame."""
+
+MIN_WIDTH, MIN_HEIGHT = 960, 540
+"""The smallest window the layout is made for (the command line checks --size with it)."""

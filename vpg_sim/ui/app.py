@@ -27,6 +27,7 @@ from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE
 from vpg_sim.policy_files import PolicyFileError, load_policy, save_policy, trainer_from_file, unused_path
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES, PACES
 from vpg_sim.training.session import PolicySnapshot, TrainingSession
+from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 from vpg_sim.ui.controls import (
     BUTTONS_DROPPED_FIRST,
     COMMAND_BY_KEY,
@@ -37,7 +38,7 @@ from vpg_sim.ui.controls import (
 )
 from vpg_sim.ui.dialogs import ChoiceDialog, env_dialog, load_dialog
 from vpg_sim.ui.knobs import KNOBS, KnobsPanel
-from vpg_sim.ui.layout import MIN_HEIGHT, MIN_WIDTH, compute_layout
+from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.panels import (
     LayerCache,
     PanelPainter,

@@ -8,8 +8,6 @@ import pygame
 
 BASE_WIDTH, BASE_HEIGHT = 1280, 720
 """The layout is designed at 1280x720; every length scales with the window."""
-MIN_WIDTH, MIN_HEIGHT = 960, 540
-"""Below this the window is still laid out, but text starts to crowd."""
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def draw_advantage_panel(
         )
         painter.surface.blit(image, bars)
         scale = float(np.abs(finished.advantages).max())
-        painter.text(f"±{scale:.1f}", (bars.x, bars.y), 11, palette.muted)
+        painter.text(f"±{scale:.2g}", (bars.x, bars.y), 11, palette.muted)
     if len(batch_advantages) > 1:
         image = layers[1].get(
             (batch_advantages,),
@@ -286,7 +286,7 @@ def draw_advantage_panel(
         )
         painter.surface.blit(image, hist)
         std = float(np.std(batch_advantages))
-        painter.text(f"batch σ {std:.1f}", (hist.right, hist.y), 11, palette.muted, anchor="topright")
+        painter.text(f"batch σ {std:.2g}", (hist.right, hist.y), 11, palette.muted, anchor="topright")
 
 
 def draw_status_bar(

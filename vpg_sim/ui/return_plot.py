@@ -130,7 +130,7 @@ class _ReturnFigure:
         points_to_pixels = dpi / 72
         self.figure.subplots_adjust(
             left=min(0.3, (self.font_size * 3.6 * points_to_pixels + 6) / width),
-            right=1 - 6 / width,
+            right=1 - (self.font_size * 1.2 * points_to_pixels + 2) / width,  # the last x tick's label
             top=1 - 6 / height,
             bottom=min(0.45, (self.font_size * 3.4 * points_to_pixels + 4) / height),
         )
