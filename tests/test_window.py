@@ -454,3 +454,22 @@ def test_resizing_below_960x540_is_held_at_the_minimum(app):
     pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=600, h=300, size=(600, 300)))
     app.step()
     assert (app.layout.width, app.layout.height) == (960, 540)
+
+
+def test_play_takes_window_options_after_its_path_and_shows_the_loaded_update(tmp_path):
+    shot = tmp_path / "play.png"
+    policy = ROOT / "saved_models" / "cartpole-v1.safetensors"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    result = run_main("--theme", "light", "play", str(policy), "--run-for", "2", "--screenshot", str(shot), env=env)
+    assert result.returncode == 0, result.stderr
+    assert pygame.image.load(str(shot)).get_size() == (1280, 720)
+
+
+def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
+    app = App(WindowOptions(load=ROOT / "saved_models" / "cartpole-v1.safetensors", playback=True))
+    try:
+        app.step()
+        assert app.state()[0] == "playback"
+        assert dict(app.status_items())["update"] == str(load_policy(app.options.load).metadata.update)
+    finally:
+        app.close()

@@ -58,6 +58,31 @@ def window_size(text: str) -> tuple[int, int]:
     return size
 
 
+def add_window_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """The window's options. ``play`` takes them after its name too (``play PATH --theme
+    light``); there they have no defaults, so they never overwrite ones given before it."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument(
+        "--pace", choices=PACE_NAMES, default=default(DEFAULT_PACE), help=f"training pace (default: {DEFAULT_PACE})"
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), default=default("dark"), help="colours (default: dark)")
+    parser.add_argument(
+        "--size", type=window_size, default=default((1280, 720)), metavar="WxH", help="window size (default: 1280x720)"
+    )
+    parser.add_argument(
+        "--run-for", type=positive_float, default=default(None), metavar="SECONDS", help="quit by itself after SECONDS"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, default=default(None), metavar="PATH", help="save a PNG of the window on quitting"
+    )
+    parser.add_argument(
+        "--record-format", choices=("mp4", "gif"), default=default("mp4"), help="what V records (default: mp4)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -66,19 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument(
-        "--pace", choices=PACE_NAMES, default=DEFAULT_PACE, help="training pace in the window (default: %(default)s)"
-    )
-    parser.add_argument("--theme", choices=("dark", "light"), default="dark", help="colours (default: %(default)s)")
-    parser.add_argument(
-        "--size", type=window_size, default=(1280, 720), metavar="WxH", help="window size (default: 1280x720)"
-    )
-    parser.add_argument("--run-for", type=positive_float, metavar="SECONDS", help="quit by itself after SECONDS")
-    parser.add_argument("--screenshot", type=Path, metavar="PATH", help="save the window as a PNG just before quitting")
+    add_window_options(parser)
     parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
-    parser.add_argument(
-        "--record-format", choices=("mp4", "gif"), default="mp4", help="what V records (default: %(default)s)"
-    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")
@@ -104,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--episodes", type=positive_int, help="quit after this many episodes (default: play until closed)"
     )
+    add_window_options(play, after_command=True)
 
     evaluate = commands.add_parser("eval", help="greedy episodes of a saved policy, headless")
     evaluate.add_argument("path", type=Path, metavar="PATH", help="a .safetensors policy file")

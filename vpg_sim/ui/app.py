@@ -638,8 +638,9 @@ class App:
         stats = self.session.latest_stats()
         elapsed = int(time.monotonic() - self.started)
         items = [("pace", self.pace), ("speed", f"{SPEEDS[self.speed_index]:g}x")]
-        if stats is None:
-            return [("update", "0"), *items, ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}")]
+        if stats is None:  # nothing trained yet in this session (a loaded policy keeps its count)
+            update = str(self.session.latest_snapshot().update)
+            return [("update", update), *items, ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}")]
 
         def number(value: float, digits: int = 2) -> str:
             return "–" if not np.isfinite(value) else f"{value:.{digits}f}"

@@ -176,8 +176,10 @@ class _ReturnFigure:
         self.raw_line.set_data(episodes[::stride], returns[::stride])
         self.mean_line.set_data(episodes[::stride], moving_average(returns, MOVING_AVERAGE)[::stride])
         self.axes.set_xlim(0, max(10, len(returns)))
-        values = [*returns.tolist(), *([self.threshold] if self.threshold is not None else [])]
-        low, high = (min(values), max(values)) if values else (0.0, 1.0)
+        # 0 is always in range: returns are measured from it, and a lone threshold with no
+        # episodes yet would otherwise make a range of nothing.
+        values = [0.0, *returns.tolist(), *([self.threshold] if self.threshold is not None else [])]
+        low, high = min(values), max(values)
         pad = max(high - low, 1.0) * 0.06
         self.axes.set_ylim(low - pad, high + pad)
         if markers != self.shown_markers:
