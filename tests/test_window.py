@@ -1,5 +1,6 @@
 """The window, frame by frame, with SDL's dummy video driver (set in conftest)."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -15,11 +16,13 @@ import torch
 from vpg_sim.core.config import config_for
 from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE, cartpole_impulse_response
 from vpg_sim.policy_files import load_policy
+from vpg_sim.ui import app as app_module
 from vpg_sim.ui.app import App, WindowOptions
 from vpg_sim.ui.controls import CONTROLS, SPEEDS
 from vpg_sim.ui.knobs import KNOBS
 from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.panels import TITLE_SIZE
+from vpg_sim.ui.recorder import Recorder
 from vpg_sim.ui.theme import Fonts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -369,7 +372,10 @@ def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
         app.close()
 
 
-def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path):
+def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, monkeypatch):
+    # A queue longer than the clip: on a loaded CI machine the encoder may fall behind, and
+    # then the window drops frames rather than wait (tests/test_recorder.py covers that).
+    monkeypatch.setattr(app_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
     app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
     try:
         press(app, pygame.K_v)  # this frame is the first one recorded

@@ -831,18 +831,20 @@ class App:
             "filled_bar": palette.hex(palette.value),
             "unfilled_bar": palette.hex(palette.grid),
         }
-        return {
-            "defaults": {
-                "colours": colours,
-                "font": {
-                    "name": "inter",
-                    "size": str(layout.px(14)),
-                    "regular_path": str(FONT_REGULAR),
-                    "bold_path": str(FONT_SEMIBOLD),
-                },
-                "misc": {"shape": "rounded_rectangle", "shape_corner_radius": str(layout.px(6)), "border_width": "1"},
-            },
+        font = {
+            "name": "inter",
+            "size": str(layout.px(14)),
+            "regular_path": str(FONT_REGULAR),
+            "bold_path": str(FONT_SEMIBOLD),
         }
+        misc = {"shape": "rounded_rectangle", "shape_corner_radius": str(layout.px(6)), "border_width": "1"}
+        # pygame_gui takes only colours from "defaults"; fonts go per element type. List
+        # items and window title bars are buttons, dialog and tool-tip texts text boxes.
+        theme: dict = {"defaults": {"colours": colours}}
+        for element in ("button", "text_entry_line", "label", "text_box"):
+            theme[element] = {"font": font, "misc": misc}
+        theme["horizontal_slider"] = {"misc": misc}
+        return theme
 
     def _build_ui(self) -> None:
         self.ui = pygame_gui.UIManager(self.screen.get_size(), self._ui_theme(), enable_live_theme_updates=False)

@@ -166,7 +166,6 @@ def draw_value_panel(
 
     zero_y = plot.bottom - (0 - low) / (high - low) * plot.height
     pygame.draw.line(painter.surface, palette.grid, (plot.x, zero_y), (plot.right, zero_y))
-    painter.text(f"{high:.0f}", (plot.x, plot.y), 11, palette.muted)
     if ghost is not None:
         painter.polyline(points(ghost.values), palette.blend(palette.value, palette.panel, 0.5), 1)
         painter.polyline(points(ghost.returns_to_go), palette.blend(palette.realised, palette.panel, 0.5), 1)
