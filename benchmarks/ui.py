@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from vpg_sim.cli import window_size
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.ui.app import App, WindowOptions
@@ -45,9 +46,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--knobs", action="store_true", help="with the knobs panel (pygame_gui sliders) open")
     parser.add_argument("--record", choices=("mp4", "gif"), help="record the window the whole time")
-    parser.add_argument("--size", default="1280x720", help="window size, WxH")
+    parser.add_argument("--size", type=window_size, default=(1280, 720), help="window size, WxH")
     args = parser.parse_args()
-    size = tuple(int(v) for v in args.size.split("x"))
 
     # Measured in a thread, as the window runs it, so both numbers pay the same GIL costs.
     result: dict[str, float] = {}
@@ -62,7 +62,7 @@ def main() -> None:
             seed=args.seed,
             pace="full",
             run_for=args.seconds,
-            size=size,
+            size=args.size,
             record_format=args.record or "mp4",
             recordings_dir=recordings,
         )
@@ -102,7 +102,7 @@ def main() -> None:
                 "train_env_steps_per_second": round(with_window),
                 "headless_env_steps_per_second": round(headless),
                 "ratio": round(with_window / headless, 3),
-                "size": args.size,
+                "size": "x".join(map(str, args.size)),
                 "knobs_open": args.knobs,
                 "recording": args.record,
                 **recorded,

@@ -100,6 +100,24 @@ def test_knobs_turned_during_training_are_stored_and_restored(tmp_path):
         resumed.close()
 
 
+def test_files_from_before_the_critic_kept_target_statistics_still_load(saved, tmp_path):
+    header_and_tensors = load_tensors_and_metadata(saved)
+    tensors, metadata = header_and_tensors
+    del tensors["value.target_mean"], tensors["value.target_std"]
+    old = tmp_path / "old.safetensors"
+    old.write_bytes(save_tensors(tensors, metadata=metadata))
+    loaded = load_policy(old)
+    assert float(loaded.value_state["target_mean"]) == 0.0 and float(loaded.value_state["target_std"]) == 1.0
+    trainer_from_file(loaded).close()
+
+
+def load_tensors_and_metadata(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return {key: handle.get_tensor(key) for key in handle.keys()}, handle.metadata()  # noqa: SIM118
+
+
 def with_metadata(path, tensors, **metadata):
     path.write_bytes(save_tensors(tensors, metadata=metadata or None))
     return path

@@ -8,6 +8,7 @@ import torch
 
 from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.core.envs import UnsupportedEnvError
+from vpg_sim.core.networks import ValueNet
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -143,3 +144,41 @@ def test_cartpole_mean_return_passes_195_quickly():
         if stats.episodes >= 100 and stats.mean_return_100 >= 195:
             break
     assert stats.mean_return_100 >= 195, stats
+
+
+def test_retarget_keeps_every_value_and_the_network_fits_in_target_units():
+    torch.manual_seed(0)
+    critic = ValueNet(4, (64, 64), "tanh")
+    observations = torch.randn(256, 4)
+    with torch.no_grad():
+        before = critic(observations)
+        critic.retarget(120.0, 35.0)
+        after_first = critic(observations)
+        critic.retarget(-3.0, 0.5)
+        after_second = critic(observations)
+    torch.testing.assert_close(after_first, before, rtol=0, atol=1e-4)
+    torch.testing.assert_close(after_second, before, rtol=0, atol=1e-4)
+    assert float(critic.target_mean) == -3.0 and float(critic.target_std) == 0.5
+
+
+def test_target_statistics_follow_batches_as_a_mixture_of_distributions():
+    trainer = VPGTrainer(config_for("CartPole-v1", value_normalization_rate=0.25, **SMALL))
+    first = torch.tensor([10.0, 20.0, 30.0])
+    mean, std = trainer._normalize_targets(first)  # the first batch sets them outright
+    assert (mean, std) == pytest.approx((20.0, float(first.double().std(correction=0))))
+    second = torch.tensor([100.0, 100.0])
+    mean, std = trainer._normalize_targets(second)
+    # The same numbers as weighting the two batches' distributions 0.75 : 0.25.
+    assert mean == pytest.approx(0.75 * 20.0 + 0.25 * 100.0)
+    expected_var = 0.75 * first.double().var(correction=0).item() + 0.25 * 0.0 + 0.75 * 0.25 * (100.0 - 20.0) ** 2
+    assert std == pytest.approx(math.sqrt(expected_var))
+    assert (float(trainer.value_net.target_mean), float(trainer.value_net.target_std)) == pytest.approx((mean, std))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"policy_lr": math.nan}, {"value_lr": math.inf}, {"entropy_coef": math.inf}, {"gamma": math.nan}],
+)
+def test_config_refuses_non_finite_values(changes):
+    with pytest.raises(ValueError, match="invalid config"):
+        config_for("CartPole-v1", **changes)

@@ -318,7 +318,17 @@ def test_knob_change_reaches_the_trainer_at_the_next_update_and_marks_the_curve(
     assert app.knobs is None and app.layout.knobs is None
 
 
-@pytest.mark.parametrize(("field", "text"), [("policy_lr", "-0.01"), ("gamma", "1.5"), ("value_lr", "fast")])
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("policy_lr", "-0.01"),
+        ("gamma", "1.5"),
+        ("value_lr", "fast"),
+        ("policy_lr", "nan"),
+        ("entropy_coef", "inf"),
+        ("steps_per_update", "1e9"),
+    ],
+)
 def test_a_knob_value_that_would_break_training_is_refused_with_a_toast(app, field, text):
     press(app, pygame.K_k)
     before = app.session.config()
@@ -479,3 +489,29 @@ def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
         assert dict(app.status_items())["update"] == str(load_policy(app.options.load).metadata.update)
     finally:
         app.close()
+
+
+def test_s_saves_exactly_the_policy_playing_on_stage(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    try:
+        assert frames_until(app, lambda: update_count(app) >= 3)
+        # The stage takes new weights only at an episode start, so it may lag the newest.
+        press(app, pygame.K_s)
+        [saved] = tmp_path.glob("*.safetensors")
+        loaded = load_policy(saved)
+        assert loaded.metadata.update == app.stage.playing_update
+        for name, tensor in app.stage.policy.state_dict().items():
+            assert torch.equal(loaded.policy_state[name], tensor)
+    finally:
+        app.close()
+
+
+def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_main(
+        "--run-for", "1", "--screenshot", str(blocker / "shot.png"), env={**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("main.py: error: cannot save the screenshot")

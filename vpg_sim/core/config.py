@@ -7,6 +7,7 @@ a one-line reason. Per-environment presets override the defaults.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,19 +79,18 @@ class VPGConfig:
             problems.append("gamma must be in (0, 1]")
         if not 0.0 <= self.gae_lambda <= 1.0:
             problems.append("gae_lambda must be in [0, 1]")
-        if self.policy_lr <= 0 or self.value_lr <= 0:
-            problems.append("learning rates must be positive")
+        # Written so that NaN fails too: every comparison with NaN is False.
+        if not all(0 < rate < math.inf for rate in (self.policy_lr, self.value_lr)):
+            problems.append("learning rates must be positive and finite")
         if self.vf_iters < 1 or self.vf_minibatch_size < 1:
             problems.append("vf_iters and vf_minibatch_size must be >= 1")
         if not 0.0 <= self.value_normalization_rate <= 1.0:
             problems.append("value_normalization_rate must be in [0, 1]")
-        if self.entropy_coef < 0:
-            problems.append("entropy_coef must be >= 0")
-        if self.target_kl is not None and self.target_kl <= 0:
-            problems.append("target_kl must be positive (or None)")
-        for name in ("max_grad_norm", "value_max_grad_norm"):
-            if getattr(self, name) is not None and getattr(self, name) <= 0:
-                problems.append(f"{name} must be positive (or None)")
+        if not 0 <= self.entropy_coef < math.inf:
+            problems.append("entropy_coef must be >= 0 and finite")
+        for name in ("target_kl", "max_grad_norm", "value_max_grad_norm"):
+            if getattr(self, name) is not None and not 0 < getattr(self, name) < math.inf:
+                problems.append(f"{name} must be positive and finite (or None)")
         if not self.hidden_sizes or min(self.hidden_sizes) < 1:
             problems.append("hidden_sizes must be a non-empty tuple of positive ints")
         if self.activation not in ACTIVATIONS:

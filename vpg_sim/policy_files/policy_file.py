@@ -36,6 +36,15 @@ SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it, so do it once, before any thread
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 class PolicyFileError(Exception):
     """A file that cannot be used as a policy; the message is one line naming it."""
 
@@ -161,7 +170,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         # mkstemp makes the file private (0600); a policy is for sharing, so give it the
         # mode any new file gets here (0644 under the usual umask 022).
-        os.fchmod(handle, 0o666 & ~_current_umask())
+        os.fchmod(handle, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             temp.flush()
@@ -175,12 +184,6 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)  # make the rename itself durable
     finally:
         os.close(directory)
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it
-    os.umask(mask)
-    return mask
 
 
 def save_policy(path: Path, **contents: Any) -> Path:
@@ -286,6 +289,10 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
 
     policy_state = {k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")}
     value_state = {k[len("value.") :]: v for k, v in tensors.items() if k.startswith("value.")}
+    # Files from before the critic normalised its targets have no statistics; mean 0 and
+    # std 1 are exactly what their critic computed (V = mlp(s)).
+    value_state.setdefault("target_mean", torch.zeros(()))
+    value_state.setdefault("target_std", torch.ones(()))
     policy, value_net = build_networks(metadata, config, path)
     for name, module, state in (("policy", policy, policy_state), ("value", value_net, value_state)):
         _check_state(path, name, module, state)

@@ -23,11 +23,19 @@ def trainer_from_file(loaded: LoadedPolicy, seed: int | None = None) -> VPGTrain
             updates=loaded.metadata.update,
             env_steps=loaded.metadata.env_steps,
         )
-        trainer.config_changes = [ConfigChange(**change) for change in loaded.metadata.config_changes]
+        trainer.config_changes = [
+            ConfigChange(
+                int(change["update"]),
+                int(change["episode"]),
+                {str(name): float(value) for name, value in change["changes"].items()},
+            )
+            for change in loaded.metadata.config_changes
+        ]
     except PolicyFileError:
         trainer.close()
         raise
-    except (RuntimeError, ValueError, KeyError, TypeError) as error:  # torch's shape and state-dict complaints
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        # torch's shape and state-dict complaints, and malformed knob history in the metadata
         trainer.close()
         raise PolicyFileError(loaded.path, f"cannot be restored ({str(error).splitlines()[0]})") from None
     return trainer

@@ -81,6 +81,7 @@ class TrainingSession:
         self._pending_changes: dict[str, object] = {}
         self._updating = False
         self._snapshot = snapshot_of(self.trainer)
+        self._first_update = self._snapshot.update
         self._timeline: Timeline[PolicySnapshot] = Timeline()
         self._timeline.add(self._snapshot)
         self._thread: threading.Thread | None = None
@@ -194,9 +195,10 @@ class TrainingSession:
             return with_live_changes(self.trainer.config, self._pending_changes)
 
     def config_changes(self) -> list[ConfigChange]:
-        """Knob changes that have taken effect, oldest first."""
+        """Knob changes that took effect in this session, oldest first (a run loaded from a
+        file keeps its older ones in the file, but its episode count starts afresh)."""
         with self._lock:
-            return list(self._snapshot.config_changes)
+            return [change for change in self._snapshot.config_changes if change.update > self._first_update]
 
     def timeline_updates(self) -> list[int]:
         """Updates whose policy can be replayed (see :class:`Timeline`), ascending."""
@@ -254,6 +256,8 @@ class TrainingSession:
             pass
         except Exception as error:  # the window shows it and keeps running
             self.error = f"training stopped: {type(error).__name__}: {error}"
+        finally:
+            self._updating = False
 
 
 def snapshot_of(trainer: VPGTrainer) -> PolicySnapshot:

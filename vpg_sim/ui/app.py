@@ -26,7 +26,7 @@ from vpg_sim.core.envs import UnsupportedEnvError, reward_threshold
 from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE
 from vpg_sim.policy_files import PolicyFileError, load_policy, save_policy, trainer_from_file, unused_path
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES, PACES
-from vpg_sim.training.session import PolicySnapshot, TrainingSession
+from vpg_sim.training.session import TrainingSession
 from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 from vpg_sim.ui.controls import (
     BUTTONS_DROPPED_FIRST,
@@ -135,6 +135,8 @@ class App:
         self.frame_times = FrameTimes()
         self.started = time.monotonic()
         self.running = True
+        self.exit_status = 0
+        """What ``main.py`` exits with: 2 if the --screenshot could not be saved."""
         self.help_visible = False
         self.playback = False
         self._paused_before_playback = False
@@ -192,8 +194,12 @@ class App:
     def close(self) -> None:
         """Stop the threads, finish a recording and close the window; safe to call twice."""
         if self.options.screenshot is not None and pygame.display.get_init():
-            self.save_screenshot(self.options.screenshot)
-            self.options.screenshot = None
+            path, self.options.screenshot = self.options.screenshot, None
+            try:
+                self.save_screenshot(path)
+            except (OSError, pygame.error) as error:  # the rest of the shutdown must still happen
+                print(f"main.py: error: cannot save the screenshot to {path}: {error}", file=sys.stderr)
+                self.exit_status = 2
         if self.recorder is not None:
             self.stop_recording(wait=True)
         for thread in self._stopping_recorders:
@@ -358,8 +364,8 @@ class App:
             self.stop_recording()
 
     def _command_screenshot(self) -> None:
-        path = timestamped_path(self.options.recordings_dir, "png")
         try:
+            path = timestamped_path(self.options.recordings_dir, "png")
             self.save_screenshot(path)
         except (OSError, pygame.error) as error:
             self.toast(f"Could not save the screenshot: {error}", error=True)
@@ -450,19 +456,15 @@ class App:
             self.scrub_to(update)
 
     def restart(self) -> None:
-        """A new session with the same config; the stage starts over with its weights."""
-        self._replace_session(TrainingSession.from_config(self.config), playback=False)
+        """A new session with the current config (knobs included); the stage starts over."""
+        # The knobs as they are now: a teacher who tuned them restarts with their values.
+        self._replace_session(TrainingSession.from_config(self.session.config()), playback=False)
         self.toast("Training restarted from scratch")
 
-    def stage_snapshot(self) -> PolicySnapshot:
-        """What S saves: the timeline's policy while scrubbing, else the newest."""
-        if self.scrub_update is not None:
-            return self.session.snapshot_near(self.scrub_update)
-        return self.session.latest_snapshot()
-
     def save_policy(self) -> None:
-        """Save the stage's policy to ``saved_models/<env>-u<update>-r<return>.safetensors``."""
-        snapshot = self.stage_snapshot()
+        """Save the policy on stage (live or from the timeline) to
+        ``saved_models/<env>-u<update>-r<return>.safetensors``."""
+        snapshot = self.stage.snapshot
         mean = snapshot.mean_return_100
         env_name = self.config.env_id.replace("/", "_")
         stem = f"{env_name}-u{snapshot.update}-r{mean:.0f}" if np.isfinite(mean) else f"{env_name}-u{snapshot.update}"
@@ -496,7 +498,13 @@ class App:
         self.toast(f"Training {env_id} from scratch")
 
     def start_recording(self) -> None:
-        path = timestamped_path(self.options.recordings_dir, self.options.record_format)
+        """Start recording; a folder that cannot be written is reported by the recorder
+        (its error becomes a toast at the next frame)."""
+        try:
+            path = timestamped_path(self.options.recordings_dir, self.options.record_format)
+        except OSError as error:
+            self.toast(f"Cannot record to {self.options.recordings_dir}: {error.strerror or error}", error=True)
+            return
         self.recorder = Recorder(path, self.screen.get_size(), FRAMES_PER_SECOND, self.options.record_format)
         self.toast(f"Recording to {_show_path(path)}: V again to stop")
 
@@ -547,11 +555,13 @@ class App:
             changes = self.knobs.process_event(event)
             if changes is None:
                 return
-            self.session.request_changes(**changes)
+            config = self.session.request_changes(**changes)
         except ValueError as error:
             self.toast(f"Not applied: {error}", error=True)
             self.knobs.show(self.session.config())
             return
+        if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:  # a typed value moves its slider too
+            self.knobs.show(config)
         name, value = next(iter(changes.items()))
         label = next(knob.label for knob in KNOBS if knob.field == name)
         self.toast(f"{label} = {value:g} from the next update")
@@ -729,7 +739,7 @@ class App:
         if self.scrub_update is not None:
             title, colour = f"timeline: policy of update {stage.playing_update}", palette.realised
         else:
-            title, colour = f"policy of update {max(stage.playing_update, 0)}", palette.value
+            title, colour = f"policy of update {stage.playing_update}", palette.value
         title_rect = painter.text(title, (area.right, area.y + painter.px(4)), 20, colour, bold=True, anchor="topright")
         mode = "greedy" if stage.greedy else "sampled"
         painter.text(
@@ -948,4 +958,4 @@ def run_window(args: argparse.Namespace) -> int:
         app.run()
     except KeyboardInterrupt:
         return 130
-    return 0
+    return app.exit_status

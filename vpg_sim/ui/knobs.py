@@ -55,14 +55,17 @@ class Knob:
         return round(self.low + fraction * (self.high - self.low), 3)
 
     def parse(self, text: str) -> float | int:
-        """A typed value; ValueError with a one-line reason if it is not a number."""
+        """A typed value; ValueError with a one-line reason if it is not a number (the
+        session judges whether the number would break training)."""
         try:
             value = float(text.strip())
         except ValueError:
             raise ValueError(f"{self.label}: {text.strip()!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{self.label}: must be a finite number")
         if self.choices:
-            if not value.is_integer():
-                raise ValueError(f"{self.label}: must be a whole number of steps")
+            if value not in self.choices:
+                raise ValueError(f"{self.label}: one of {', '.join(map(str, self.choices))}")
             return int(value)
         return value
 

@@ -99,7 +99,6 @@ class StagePlayer:
         self.value_net = ValueNet(
             int(self.env.observation_space.shape[0]), self.config.hidden_sizes, self.config.activation
         )
-        self.playing_update = -1
         self._pending: PolicySnapshot | None = None
         self.load(snapshot)
         self.episode_number = 0
@@ -120,7 +119,12 @@ class StagePlayer:
         """Play ``snapshot`` from now on (weights are copied into the stage's own nets)."""
         self.policy.load_state_dict(snapshot.policy_state)
         self.value_net.load_state_dict(snapshot.value_state)
-        self.playing_update = snapshot.update
+        self.snapshot = snapshot
+        """What plays now (S saves exactly this)."""
+
+    @property
+    def playing_update(self) -> int:
+        return self.snapshot.update
 
     def play_now(self, snapshot: PolicySnapshot) -> None:
         """Play ``snapshot`` from a fresh episode right away (the timeline jumps here)."""
