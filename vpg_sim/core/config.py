@@ -161,26 +161,29 @@ def with_live_changes(config: VPGConfig, changes: dict[str, Any]) -> VPGConfig:
 # Overrides of the defaults per environment. Anything not listed uses VPGConfig's.
 PRESETS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {},
+    # Comments give measured effects: mean return of the last 100 episodes, seeds from 0.
     "Acrobot-v1": {
-        "steps_per_update": 2048,
-        "policy_lr": 5e-3,
-        "total_steps": 500_000,
+        "steps_per_update": 2048,  # 1024 reaches -100 sooner (18k vs 27k steps) but 1 of 12 seeds froze at -500
+        "policy_lr": 2e-3,  # KL-adapted rate capped at 2e-2: with 5e-3 (cap 5e-2) 2 of 48 seeds froze at -500 for good
+        "entropy_coef": 0.01,  # with policy_lr 2e-3: every one of 48 seeds reaches -100 by 45k steps (2e-3 alone: 78k)
+        "total_steps": 500_000,  # learnt by ~30k steps; the curve then stays near -85 (no collapse to 500k in 24 seeds)
     },
     "MountainCar-v0": {
-        "steps_per_update": 2048,
-        "policy_lr": 5e-3,
-        "entropy_coef": 0.01,
-        "total_steps": 500_000,
+        # None of these (nor policy_lr 2e-3 or entropy_coef 0.05) ever finished an episode
+        # above -200 in 500k steps (seeds 0-2): the sparse reward is "hard for VPG".
+        "steps_per_update": 2048,  # as Acrobot; no effect measured
+        "policy_lr": 5e-3,  # no effect measured
+        "entropy_coef": 0.01,  # does not stop the policy going deterministic (entropy 0 on 3 of 3 seeds)
+        "total_steps": 500_000,  # enough to show that it does not learn
     },
     "Pendulum-v1": {
-        "num_envs": 16,
-        "steps_per_update": 4096,
-        "gamma": 0.95,
-        "gae_lambda": 0.95,
-        "policy_lr": 3e-3,
-        "value_lr": 1e-3,
-        "init_log_std": 0.0,
-        "total_steps": 2_000_000,
+        "steps_per_update": 4096,  # 1024 rises faster but 1 of 3 seeds was still at -320 after 1M steps
+        "gamma": 0.95,  # 0.99 reaches -200 at 360k-520k steps (0.95: 250k-370k) and ends worse at 1M
+        "gae_lambda": 0.95,  # vs 0.97: about the same (same at 1M; one of 3 seeds slower to -200)
+        "policy_lr": 3e-3,  # vs 2e-2: same plateau, -200 sooner (250k-370k steps vs 340k-460k)
+        "value_lr": 1e-3,  # vs 3e-3: about the same
+        "init_log_std": 0.0,  # vs -0.5: -200 sooner (250k-370k steps vs 360k-450k)
+        "total_steps": 2_000_000,  # at ~-150 from ~500k-750k steps on; runs to 2M stay there (5 seeds)
     },
 }
 
