@@ -718,8 +718,9 @@ class App:
             )
         else:
             frame = stage.frame()
-            if frame is not None:
-                draw_frame(self.screen, area, frame)
+            if frame is not None:  # below the episode's numbers, which would not read on a white frame
+                header = painter.px(90)
+                draw_frame(self.screen, pygame.Rect(area.x, area.y + header, area.width, area.height - header), frame)
             if stage.last_push:
                 target = pygame.Rect(0, 0, painter.px(60), painter.px(20))
                 target.center = (area.centerx, area.bottom - painter.px(60))
