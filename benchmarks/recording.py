@@ -190,7 +190,7 @@ def app_phases(seconds: float, rounds: int, folder: Path) -> dict[str, object]:
                 recorder = Recorder(path, app.screen.get_size(), fps=FPS, video_fps=video_fps)
             starts: list[float] = []
             costs: list[float] = []
-            steps_before = app.session.trainer.env_steps
+            steps_before = app.session.latest_snapshot().env_steps
             opened = time.perf_counter()
             while time.perf_counter() - opened < seconds:
                 starts.append(time.perf_counter())
@@ -206,7 +206,7 @@ def app_phases(seconds: float, rounds: int, folder: Path) -> dict[str, object]:
                 "frame_ms_median": round(float(np.median(intervals_ms)), 2),
                 "frame_ms_p99": round(float(np.percentile(intervals_ms, 99)), 2),
                 "frames_over_20ms": round(float(np.mean(intervals_ms > 20.0)), 4),
-                "train_env_steps_per_second": round((app.session.trainer.env_steps - steps_before) / elapsed),
+                "train_env_steps_per_second": round((app.session.latest_snapshot().env_steps - steps_before) / elapsed),
             }
             if recorder is not None:
                 try:
@@ -248,6 +248,9 @@ def main() -> None:
     parser.add_argument("--app-rounds", type=int, default=3, help="rounds of the app phases")
     parser.add_argument("--no-app", action="store_true", help="skip the real-window phases")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # as main.py does
 
     pygame.init()
     report: dict[str, object] = {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}

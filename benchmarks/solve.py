@@ -18,7 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vpg_sim.core.config import config_for
+import torch
+
+from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.training.headless import run_headless
 
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=500_000)
     parser.add_argument("--set", type=parse_override, action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
+    torch.set_num_threads(VPGConfig.torch_threads)
 
     results = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):

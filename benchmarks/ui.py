@@ -23,11 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+import torch
 
 from vpg_sim.cli import window_size
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
-from vpg_sim.ui.app import App, WindowOptions
+from vpg_sim.ui.app import App
+from vpg_sim.ui.launch import WindowOptions
 
 
 def headless_steps_per_second(seconds: float, seed: int) -> float:
@@ -48,6 +50,7 @@ def main() -> None:
     parser.add_argument("--record", choices=("mp4", "gif"), help="record the window the whole time")
     parser.add_argument("--size", type=window_size, default=(1280, 720), help="window size, WxH")
     args = parser.parse_args()
+    torch.set_num_threads(1)  # as main.py does
 
     # Measured in a thread, as the window runs it, so both numbers pay the same GIL costs.
     result: dict[str, float] = {}
@@ -72,12 +75,12 @@ def main() -> None:
     if args.record:
         app.command("record")
     opened = time.perf_counter()
-    steps_at_open = app.session.trainer.env_steps
+    steps_at_open = app.session.latest_snapshot().env_steps
     try:
         while app.running:
             app.step(app.clock.tick(60) / 1000.0)
         elapsed = time.perf_counter() - opened
-        steps = app.session.trainer.env_steps - steps_at_open
+        steps = app.session.latest_snapshot().env_steps - steps_at_open
         recorder = app.recorder
     finally:
         app.close()  # finishes the recording

@@ -7,8 +7,12 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import gymnasium as gym
+import torch
 
 from tests import toy_envs
+
+# As every entry point does at process start: two cores are shared by the window and the trainer.
+torch.set_num_threads(1)
 
 for env_id, entry_point in toy_envs.REGISTRY.items():
     if env_id not in gym.registry:

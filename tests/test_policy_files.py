@@ -19,7 +19,6 @@ from vpg_sim.core.evaluation import evaluate_greedy
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import PolicyFileError, load_policy, policy_from_file, save_policy, trainer_from_file
 from vpg_sim.policy_files.policy_file import FORMAT_VERSION, METADATA_KEY
-from vpg_sim.training.session import snapshot_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -37,15 +36,15 @@ def trained():
 
 @pytest.fixture
 def saved(trained, tmp_path):
-    return save_policy(tmp_path / "policy.safetensors", **snapshot_of(trained).file_contents())
+    return save_policy(tmp_path / "policy.safetensors", trained.checkpoint())
 
 
 def test_round_trip_is_bit_identical_with_the_same_greedy_actions(trained, saved):
     loaded = load_policy(saved)
     for name, tensor in trained.policy.state_dict().items():
-        assert torch.equal(loaded.policy_state[name], tensor), name
+        assert torch.equal(loaded.checkpoint.policy_state[name], tensor), name
     for name, tensor in trained.value_net.state_dict().items():
-        assert torch.equal(loaded.value_state[name], tensor), name
+        assert torch.equal(loaded.checkpoint.value_state[name], tensor), name
     states = torch.randn(1000, 4, generator=torch.Generator().manual_seed(0)) * torch.tensor([1.0, 1.0, 0.1, 1.0])
     restored = policy_from_file(loaded)
     assert torch.equal(restored.greedy(states), trained.policy.greedy(states))
@@ -84,7 +83,7 @@ def test_knobs_turned_during_training_are_stored_and_restored(tmp_path):
         episodes_before_change = len(trainer.episode_returns)
         trainer.reconfigure(gamma=0.95, entropy_coef=0.01)
         trainer.train_update()
-        path = save_policy(tmp_path / "tuned.safetensors", **snapshot_of(trainer).file_contents())
+        path = save_policy(tmp_path / "tuned.safetensors", trainer.checkpoint())
     finally:
         trainer.close()
     loaded = load_policy(path)
@@ -107,7 +106,8 @@ def test_files_from_before_the_critic_kept_target_statistics_still_load(saved, t
     old = tmp_path / "old.safetensors"
     old.write_bytes(save_tensors(tensors, metadata=metadata))
     loaded = load_policy(old)
-    assert float(loaded.value_state["target_mean"]) == 0.0 and float(loaded.value_state["target_std"]) == 1.0
+    value_state = loaded.checkpoint.value_state
+    assert float(value_state["target_mean"]) == 0.0 and float(value_state["target_std"]) == 1.0
     trainer_from_file(loaded).close()
 
 
@@ -137,9 +137,9 @@ def bad_files(saved: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     newer = {**meta, "format_version": FORMAT_VERSION + 1}
     acrobot = {**meta, "env_id": "Acrobot-v1"}
     loaded = load_policy(saved)
-    wrong_shape = {f"policy.{k}": v for k, v in loaded.policy_state.items()}
+    wrong_shape = {f"policy.{k}": v for k, v in loaded.checkpoint.policy_state.items()}
     wrong_shape["policy.logits_net.0.weight"] = torch.zeros(64, 5)
-    wrong_shape.update({f"value.{k}": v for k, v in loaded.value_state.items()})
+    wrong_shape.update({f"value.{k}": v for k, v in loaded.checkpoint.value_state.items()})
     return {
         "missing": (tmp / "nowhere.safetensors", "no such file"),
         "directory": (tmp, "is a directory"),
@@ -196,10 +196,10 @@ def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_
             app.step()
         session = app.session
         for kind, (path, words) in bad_files(saved, tmp_path).items():
-            app.load_from_file(path, play=False)
+            app.commands.load_from_file(path, play=False)
             assert app.session is session and session.running, kind
-            assert app.toasts[-1].error and words in app.toasts[-1].text, kind
-        app.load_from_file(saved, play=True)
+            assert app.toasts.items[-1].error and words in app.toasts.items[-1].text, kind
+        app.commands.load_from_file(saved, play=True)
         assert app.session is not session and app.playback
         assert app.session.latest_snapshot().update == load_policy(saved).metadata.update
     finally:
@@ -222,16 +222,17 @@ def test_window_save_never_overwrites(tmp_path):
 SAVER = """
 import sys
 from pathlib import Path
+import torch
+torch.set_num_threads(1)
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import save_policy
-from vpg_sim.training.session import snapshot_of
 trainer = VPGTrainer(config_for("CartPole-v1", num_envs=4, steps_per_update=128, vf_iters=1, vf_minibatch_size=64))
 target = Path(sys.argv[1])
 print("ready", flush=True)
 while True:
     trainer.train_update()
-    save_policy(target, **snapshot_of(trainer).file_contents())
+    save_policy(target, trainer.checkpoint())
 """
 
 

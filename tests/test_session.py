@@ -1,11 +1,14 @@
 """The training thread, driven from the test thread as the window would drive it."""
 
+import math
 import re
 import time
 
 import pytest
 
 from vpg_sim.core.config import config_for
+from vpg_sim.core.trainer import VPGTrainer
+from vpg_sim.training.pacing import Pacer
 from vpg_sim.training.session import TrainingSession
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -24,8 +27,7 @@ def wait_until(condition, timeout=10.0):
 def session():
     session = TrainingSession.from_config(config_for("CartPole-v1", **SMALL))
     yield session
-    session.stop()
-    session.trainer.close()
+    session.close()
 
 
 def updates(session):
@@ -55,11 +57,41 @@ def test_step_while_paused_runs_exactly_one_update(session):
     assert len(session.stats_history()) == 1
 
 
-def test_pace_limits_updates_per_second(session):
-    session.set_pace(10.0)
-    session.start()
-    time.sleep(1.0)
-    assert 7 <= updates(session) <= 12
+def test_pace_lets_an_update_start_only_a_tenth_of_a_second_after_the_last_at_10_per_second():
+    now = [100.0]
+    pacer = Pacer(clock=lambda: now[0])
+    pacer.set_rate(10.0)
+    assert pacer.may_start() == (True, pytest.approx(-math.inf))
+    pacer.start()
+    now[0] += 0.04
+    allowed, wait = pacer.may_start()
+    assert not allowed and wait == pytest.approx(0.06)
+    now[0] += 0.06
+    assert pacer.may_start()[0]
+
+
+def test_full_pace_never_waits_and_credits_are_spent_one_per_update():
+    pacer = Pacer(clock=lambda: 0.0)
+    assert pacer.may_start() == (True, None)
+    pacer.by_credits = True
+    assert pacer.may_start() == (False, None)
+    pacer.credits = 1
+    assert pacer.may_start()[0]
+    pacer.start()
+    assert pacer.may_start() == (False, None)
+
+
+def test_a_paced_session_runs_its_updates_at_the_injected_clock_s_rate():
+    # The session reads the pace from its clock: with time frozen, one update and no more.
+    frozen = TrainingSession(VPGTrainer(config_for("CartPole-v1", **SMALL)), clock=lambda: 5.0)
+    try:
+        frozen.set_pace(10.0)
+        frozen.start()
+        assert wait_until(lambda: updates(frozen) == 1)
+        time.sleep(0.2)
+        assert updates(frozen) == 1
+    finally:
+        frozen.close()
 
 
 def test_lockstep_runs_one_update_per_grant(session):
@@ -85,7 +117,7 @@ def test_stop_returns_within_a_second_even_mid_update():
     assert time.perf_counter() - started < 1.0
     assert not session.running
     assert updates(session) == 0
-    session.trainer.close()
+    session.close()
 
 
 def test_snapshots_are_copies_not_the_live_weights(session):
@@ -98,20 +130,21 @@ def test_snapshots_are_copies_not_the_live_weights(session):
         assert (tensor == frozen[name]).all(), name  # untouched by the update
     after = session.latest_snapshot()
     assert any((after.policy_state[n] != frozen[n]).any() for n in frozen)
-    assert after.advantages.ndim == 1 and len(after.advantages) > 0
+    assert after.last_advantages.ndim == 1 and len(after.last_advantages) > 0
 
 
 def test_knob_change_reaches_the_trainer_at_the_next_update(session):
     session.start(paused=True)
     config = session.request_changes(policy_lr=0.005, gamma=0.95)
     assert (config.policy_lr, config.gamma) == (0.005, 0.95)
-    assert session.trainer.config.gamma == 0.99  # not before the next update
+    assert session.latest_snapshot().config.gamma == 0.99  # not before the next update
     assert session.config().gamma == 0.95  # but the window shows what will run
     session.step()
     assert wait_until(lambda: updates(session) == 1)
-    assert session.trainer.config.gamma == 0.95
+    assert session.latest_snapshot().config.gamma == 0.95
     # The update ran at 0.005; the KL-adaptive step may have scaled it once afterwards.
-    assert session.trainer.policy_optimizer.param_groups[0]["lr"] in (0.005 / 1.5, 0.005, 0.005 * 1.5)
+    policy_lr = session.latest_snapshot().policy_optimizer_state["param_groups"][0]["lr"]
+    assert policy_lr in (0.005 / 1.5, 0.005, 0.005 * 1.5)
     [change] = session.config_changes()
     assert change.update == 1 and change.changes == {"policy_lr": 0.005, "gamma": 0.95}
     assert session.latest_snapshot().config.gamma == 0.95  # saved policies carry it
@@ -134,7 +167,7 @@ def test_invalid_knob_values_are_refused_and_nothing_is_queued(session, changes,
         session.request_changes(**changes)
     session.step()
     assert wait_until(lambda: updates(session) == 1)
-    assert session.trainer.config == config_for("CartPole-v1", **SMALL)
+    assert session.latest_snapshot().config == config_for("CartPole-v1", **SMALL)
     assert session.config_changes() == []
 
 

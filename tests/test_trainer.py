@@ -97,11 +97,16 @@ def test_non_finite_loss_rolls_back_and_training_continues():
 def test_critic_blow_up_rolls_back_both_nets_and_the_target_statistics():
     trainer = VPGTrainer(config_for("CartPole-v1", **SMALL))
     trainer.train_update()
-    policy_before, value_before = trainer.policy_state(), trainer.value_state()
+    before_update = trainer.checkpoint()
+    policy_before, value_before = before_update.policy_state, before_update.value_state
+    policy_lr_before = trainer.policy_optimizer.param_groups[0]["lr"]
     trainer.value_optimizer.param_groups[0]["lr"] = math.inf  # the critic's step turns its weights to NaN
     stats = trainer.train_update()
     assert stats.nan_rollbacks == 1 and math.isnan(stats.value_loss)
-    for before, now in ((policy_before, trainer.policy_state()), (value_before, trainer.value_state())):
+    # The policy step ran (and adapted its learning rate) before the critic blew up: undone too.
+    assert trainer.policy_optimizer.param_groups[0]["lr"] == policy_lr_before
+    after = trainer.checkpoint()
+    for before, now in ((policy_before, after.policy_state), (value_before, after.value_state)):
         assert before.keys() == now.keys()
         for name in before:
             torch.testing.assert_close(before[name], now[name], rtol=0, atol=0)

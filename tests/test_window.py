@@ -16,7 +16,7 @@ import torch
 from vpg_sim.core.config import config_for
 from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE, cartpole_impulse_response
 from vpg_sim.policy_files import load_policy
-from vpg_sim.ui import app as app_module
+from vpg_sim.ui import commands as commands_module
 from vpg_sim.ui.app import App, WindowOptions
 from vpg_sim.ui.controls import CONTROLS, SPEEDS
 from vpg_sim.ui.knobs import KNOBS
@@ -306,11 +306,11 @@ def test_knob_change_reaches_the_trainer_at_the_next_update_and_marks_the_curve(
     press(app, pygame.K_k)
     assert app.knobs is not None and app.layout.knobs is not None
     finish_entry(app, "gamma", "0.95")
-    assert app.session.trainer.config.gamma == 0.99  # not yet
+    assert app.session.latest_snapshot().config.gamma == 0.99  # not yet
     updates_before = update_count(app)
     press(app, pygame.K_n)
     assert frames_until(app, lambda: update_count(app) == updates_before + 1)
-    assert app.session.trainer.config.gamma == 0.95
+    assert app.session.latest_snapshot().config.gamma == 0.95
     [change] = app.session.config_changes()
     assert change.changes == {"gamma": 0.95}
     assert frames_until(app, lambda: app.plotted is not None and app.plotted[1] == 1)  # the curve got its marker
@@ -334,7 +334,7 @@ def test_a_knob_value_that_would_break_training_is_refused_with_a_toast(app, fie
     before = app.session.config()
     finish_entry(app, field, text)
     assert app.session.config() == before
-    assert app.toasts and app.toasts[-1].error and "Not applied" in app.toasts[-1].text
+    assert app.toasts.items and app.toasts.items[-1].error and "Not applied" in app.toasts.items[-1].text
     assert knob_entry(app, field).get_text() == KNOB_BY_FIELD[field].show(getattr(before, field))
 
 
@@ -385,7 +385,7 @@ def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
 def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, monkeypatch):
     # A queue longer than the clip: on a loaded CI machine the encoder may fall behind, and
     # then the window drops frames rather than wait (tests/test_recorder.py covers that).
-    monkeypatch.setattr(app_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
+    monkeypatch.setattr(commands_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
     app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
     try:
         press(app, pygame.K_v)  # this frame is the first one recorded
@@ -395,7 +395,7 @@ def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, m
         press(app, pygame.K_v, frames=0)
         app.step()  # handles V before recording: 30 frames in all
         assert app.recorder is None
-        assert frames_until(app, lambda: any("Saved" in toast.text for toast in app.toasts))
+        assert frames_until(app, lambda: any("Saved" in toast.text for toast in app.toasts.items))
     finally:
         app.close()
     [video] = tmp_path.glob("*.mp4")
@@ -420,11 +420,11 @@ def test_env_picker_restarts_training_on_pendulum_with_a_gaussian_policy(app):
         press(app, pygame.K_DOWN)
     press(app, pygame.K_RETURN)
     assert app.dialog is None
-    assert app.config.env_id == "Pendulum-v1" and app.session.trainer.config == config_for("Pendulum-v1")
+    assert app.session.env_id == "Pendulum-v1" and app.session.config() == config_for("Pendulum-v1")
     assert frames_until(app, lambda: app.stage.trace.rewards)
     assert app.stage.view.mean is not None and app.stage.view.std is not None  # the policy panel's Gaussian
     press(app, pygame.K_RIGHT)  # pendulums can be pushed too
-    assert app.stage.pushes >= 0 and not any(toast.error for toast in app.toasts)
+    assert app.stage.pushes >= 0 and not any(toast.error for toast in app.toasts.items)
 
 
 def test_env_picker_escape_changes_nothing(app):
@@ -501,7 +501,7 @@ def test_s_saves_exactly_the_policy_playing_on_stage(tmp_path):
         loaded = load_policy(saved)
         assert loaded.metadata.update == app.stage.playing_update
         for name, tensor in app.stage.policy.state_dict().items():
-            assert torch.equal(loaded.policy_state[name], tensor)
+            assert torch.equal(loaded.checkpoint.policy_state[name], tensor)
     finally:
         app.close()
 

@@ -130,11 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import torch
+
+    from vpg_sim.core.config import VPGConfig
+
+    # Once, where the process starts: torch's default (a thread per core) makes the small
+    # tensors of this model several times slower and starves the window on two cores.
+    torch.set_num_threads(VPGConfig.torch_threads)
     if args.command == "train":
         return train_command(args)
     if args.command == "eval":
         return eval_command(args)
-    from vpg_sim.ui.app import run_window  # the window needs pygame; training does not
+    from vpg_sim.ui.launch import run_window  # the window needs pygame; training does not
 
     return run_window(args)
 
@@ -153,7 +160,6 @@ def train_command(args: argparse.Namespace) -> int:
     from vpg_sim.core.trainer import UpdateStats, VPGTrainer
     from vpg_sim.policy_files import save_policy
     from vpg_sim.training.headless import run_headless
-    from vpg_sim.training.session import snapshot_of
 
     if args.save_best and args.save is None:
         return fail("--save-best needs --save PATH")
@@ -187,7 +193,7 @@ def train_command(args: argparse.Namespace) -> int:
             writer.writerow(stats.to_dict())
             if args.save_best and stats.episodes >= 10 and stats.mean_return_100 > best_return:
                 best_return = stats.mean_return_100
-                save_policy(args.save, **snapshot_of(trainer).file_contents())
+                save_policy(args.save, trainer.checkpoint())
             bar.update(min(stats.env_steps, max_steps) - bar.n)
             if not math.isnan(stats.mean_return_100):
                 bar.set_postfix(update=stats.update, mean_return=f"{stats.mean_return_100:.1f}", refresh=False)
@@ -195,7 +201,7 @@ def train_command(args: argparse.Namespace) -> int:
         try:
             result = run_headless(trainer, max_steps, until_solved=args.until_solved, on_update=on_update)
             if args.save is not None and not args.save_best:
-                save_policy(args.save, **snapshot_of(trainer).file_contents())
+                save_policy(args.save, trainer.checkpoint())
         except KeyboardInterrupt:
             bar.close()
             print(f"interrupted after {trainer.env_steps} env steps; log in {log_dir}", file=sys.stderr)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.wrappers import TimeLimit
 
 
 class UnsupportedEnvError(ValueError):
@@ -83,3 +87,102 @@ def clip_to_box(actions: np.ndarray, action_space: gym.Space) -> np.ndarray:
     if isinstance(action_space, spaces.Box):
         return np.clip(actions, action_space.low, action_space.high)
     return actions
+
+
+# -- exact continuation: the state of a vector env as plain data ------------------------
+
+
+def vector_env_state(envs: gym.vector.VectorEnv) -> dict[str, Any] | None:
+    """Everything that decides how ``envs`` go on (physics, step counters, random
+    generators), as JSON-friendly data; None where we do not know how to read it.
+
+    Known: Gymnasium's numpy CartPole vector env, and ``SyncVectorEnv`` over envs that
+    keep their physics in a numpy ``state`` (the classic-control envs). A run of any
+    other env resumes from a fresh reset instead (see :func:`restore_vector_env_state`).
+    """
+    unwrapped = envs.unwrapped
+    if isinstance(unwrapped, CartPoleVectorEnv):
+        if unwrapped.state is None:
+            return None
+        return {
+            "kind": "cartpole-vector",
+            "state": unwrapped.state.tolist(),
+            "steps": unwrapped.steps.tolist(),
+            "prev_done": unwrapped.prev_done.tolist(),
+            "rng": unwrapped.np_random.bit_generator.state,
+        }
+    if isinstance(unwrapped, SyncVectorEnv):
+        copies = [_single_env_state(env) for env in unwrapped.envs]
+        if any(copy is None for copy in copies):
+            return None
+        return {"kind": "sync", "autoreset": unwrapped._autoreset_envs.tolist(), "envs": copies}
+    return None
+
+
+def restore_vector_env_state(envs: gym.vector.VectorEnv, state: dict[str, Any]) -> None:
+    """Put a :func:`vector_env_state` back. ValueError (one line) if it does not fit ``envs``."""
+    unwrapped = envs.unwrapped
+    try:
+        if state.get("kind") == "cartpole-vector" and isinstance(unwrapped, CartPoleVectorEnv):
+            physics = np.asarray(state["state"], dtype=np.float64)
+            steps = np.asarray(state["steps"], dtype=np.int32)
+            prev_done = np.asarray(state["prev_done"], dtype=np.bool_)
+            count = unwrapped.num_envs
+            if physics.shape != (4, count) or steps.shape != (count,) or prev_done.shape != (count,):
+                raise ValueError("the saved CartPole state has the wrong shape")
+            generator = np.random.default_rng()
+            generator.bit_generator.state = state["rng"]
+            unwrapped.state, unwrapped.steps, unwrapped.prev_done = physics, steps, prev_done
+            unwrapped._np_random = generator
+            return
+        if state.get("kind") == "sync" and isinstance(unwrapped, SyncVectorEnv):
+            copies = state["envs"]
+            if len(copies) != len(unwrapped.envs):
+                raise ValueError(f"the saved state has {len(copies)} envs, the run {len(unwrapped.envs)}")
+            autoreset = np.asarray(state["autoreset"], dtype=np.bool_)
+            if autoreset.shape != (len(copies),):
+                raise ValueError("the saved autoreset flags have the wrong shape")
+            for env, saved in zip(unwrapped.envs, copies, strict=True):
+                _restore_single_env_state(env, saved)
+            unwrapped._autoreset_envs = autoreset
+            return
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"the saved env state is malformed ({error})") from None
+    raise ValueError(f"the saved env state ({state.get('kind')}) does not fit {type(unwrapped).__name__}")
+
+
+def _time_limit(env: gym.Env) -> TimeLimit | None:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, TimeLimit):
+            return env
+        env = env.env
+    return None
+
+
+def _single_env_state(env: gym.Env) -> dict[str, Any] | None:
+    physics = getattr(env.unwrapped, "state", None)
+    if not isinstance(physics, np.ndarray):
+        return None
+    limit = _time_limit(env)
+    return {
+        "state": physics.tolist(),
+        "dtype": str(physics.dtype),
+        "elapsed_steps": None if limit is None else limit._elapsed_steps,
+        "rng": env.unwrapped.np_random.bit_generator.state,
+    }
+
+
+def _restore_single_env_state(env: gym.Env, saved: dict[str, Any]) -> None:
+    if saved["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"the saved env state has dtype {saved['dtype']!r}, not a float")
+    physics = np.asarray(saved["state"], dtype=saved["dtype"])
+    current = getattr(env.unwrapped, "state", None)
+    if current is not None and np.shape(current) != physics.shape:
+        raise ValueError("the saved env state has the wrong shape")
+    generator = np.random.default_rng()
+    generator.bit_generator.state = saved["rng"]
+    env.unwrapped.state = physics
+    env.unwrapped.np_random = generator
+    limit = _time_limit(env)
+    if limit is not None and saved["elapsed_steps"] is not None:
+        limit._elapsed_steps = int(saved["elapsed_steps"])

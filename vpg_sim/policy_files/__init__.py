@@ -8,7 +8,6 @@ from vpg_sim.policy_files.policy_file import (
     load_policy,
     read_metadata,
     save_policy,
-    unused_path,
 )
 from vpg_sim.policy_files.restore import policy_from_file, trainer_from_file
 
@@ -22,5 +21,4 @@ __all__ = [
     "read_metadata",
     "save_policy",
     "trainer_from_file",
-    "unused_path",
 ]

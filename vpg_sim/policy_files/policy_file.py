@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,23 +23,18 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError, env_spec
 from vpg_sim.core.networks import Policy, ValueNet, make_policy
+from vpg_sim.files import write_atomically
 
 FORMAT_VERSION = 1
 METADATA_KEY = "vpg_sim"
+RESUME_KEY = "vpg_sim_resume"
+"""Header entry with the run's collection state (see ``Checkpoint.resume``)."""
 SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it, so do it once, before any thread
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 class PolicyFileError(Exception):
@@ -81,11 +73,11 @@ class LoadedPolicy:
 
     path: Path
     metadata: PolicyMetadata
-    config: VPGConfig
-    policy_state: dict[str, torch.Tensor]
-    value_state: dict[str, torch.Tensor]
-    policy_optimizer_state: dict | None
-    value_optimizer_state: dict | None
+    checkpoint: Checkpoint
+
+    @property
+    def config(self) -> VPGConfig:
+        return self.checkpoint.config
 
 
 def describe_space(space: gym.Space) -> dict[str, Any]:
@@ -119,31 +111,25 @@ def _optimizer_state(prefix: str, tensors: dict[str, torch.Tensor], param_groups
     return {"state": state, "param_groups": param_groups}
 
 
-def policy_file_bytes(
-    config: VPGConfig,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    policy_state: dict[str, torch.Tensor],
-    value_state: dict[str, torch.Tensor],
-    update: int,
-    env_steps: int,
-    mean_return_100: float | None,
-    policy_optimizer_state: dict | None = None,
-    value_optimizer_state: dict | None = None,
-    config_changes: Sequence[ConfigChange] = (),
-) -> bytes:
+def policy_file_bytes(checkpoint: Checkpoint) -> bytes:
     """The complete file contents for a policy (see :func:`save_policy`)."""
-    tensors = {f"policy.{name}": t.detach().contiguous() for name, t in policy_state.items()}
-    tensors.update({f"value.{name}": t.detach().contiguous() for name, t in value_state.items()})
+    config, action_space = checkpoint.config, checkpoint.action_space
+    mean_return_100 = checkpoint.mean_return_100
+    tensors = {f"policy.{name}": t.detach().contiguous() for name, t in checkpoint.policy_state.items()}
+    tensors.update({f"value.{name}": t.detach().contiguous() for name, t in checkpoint.value_state.items()})
     groups: dict[str, list] = {}
-    for prefix, state in (("policy_optimizer", policy_optimizer_state), ("value_optimizer", value_optimizer_state)):
+    optimizer_states = (
+        ("policy_optimizer", checkpoint.policy_optimizer_state),
+        ("value_optimizer", checkpoint.value_optimizer_state),
+    )
+    for prefix, state in optimizer_states:
         if state is not None:
             optimizer_tensors, groups[prefix] = _optimizer_tensors(prefix, state)
             tensors.update(optimizer_tensors)
     metadata = PolicyMetadata(
         format_version=FORMAT_VERSION,
         env_id=config.env_id,
-        observation_space=describe_space(observation_space),
+        observation_space=describe_space(checkpoint.observation_space),
         action_space=describe_space(action_space),
         architecture={
             "policy": "categorical" if isinstance(action_space, spaces.Discrete) else "gaussian",
@@ -151,55 +137,22 @@ def policy_file_bytes(
             "activation": config.activation,
         },
         config=config.to_dict(),
-        update=update,
-        env_steps=env_steps,
+        update=checkpoint.update,
+        env_steps=checkpoint.env_steps,
         mean_return_100=None if mean_return_100 is None or not math.isfinite(mean_return_100) else mean_return_100,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        config_changes=[change.to_dict() for change in config_changes],
+        config_changes=[change.to_dict() for change in checkpoint.config_changes],
     )
     header = {METADATA_KEY: metadata.to_json(), "optimizer_param_groups": json.dumps(groups)}
+    if checkpoint.resume is not None:
+        header[RESUME_KEY] = json.dumps(checkpoint.resume)
     return save_tensors(tensors, metadata=header)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, whole."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); a policy is for sharing, so give it the
-        # mode any new file gets here (0644 under the usual umask 022).
-        os.fchmod(handle, 0o666 & ~_UMASK)
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # make the rename itself durable
-    finally:
-        os.close(directory)
-
-
-def save_policy(path: Path, **contents: Any) -> Path:
-    """Atomically write a policy file; ``contents`` are :func:`policy_file_bytes`' arguments."""
-    write_atomically(Path(path), policy_file_bytes(**contents))
+def save_policy(path: Path, checkpoint: Checkpoint) -> Path:
+    """Atomically write ``checkpoint`` to a policy file at ``path``."""
+    write_atomically(Path(path), policy_file_bytes(checkpoint))
     return Path(path)
-
-
-def unused_path(folder: Path, stem: str, suffix: str = SUFFIX) -> Path:
-    """``folder/<stem><suffix>``, or ``stem-2``, ``stem-3``... if taken: never overwrite."""
-    candidate = folder / f"{stem}{suffix}"
-    number = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{number}{suffix}"
-        number += 1
-    return candidate
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -223,7 +176,9 @@ def _header(path: Path, data: bytes) -> dict[str, Any]:
     """The safetensors JSON header, with every way a file can be something else named."""
     if data[:2] == b"PK":
         raise PolicyFileError(path, "is a zip or torch.save file, not safetensors (vpg-sim never unpickles files)")
-    if data[:1] == b"\x80":
+    # A safetensors header is JSON, so byte 8 is "{"; its 8-byte length comes first and may
+    # itself begin with 0x80, pickle's first byte, so only a file without "{" there is sniffed.
+    if data[:1] == b"\x80" and data[8:9] != b"{":
         raise PolicyFileError(path, "is a pickle file, not safetensors (vpg-sim never unpickles files)")
     if len(data) < 8:
         raise PolicyFileError(path, "is too short to be a safetensors file")
@@ -304,19 +259,54 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         prefix: _optimizer_state(prefix, tensors, groups[prefix]) if prefix in groups else None
         for prefix in ("policy_optimizer", "value_optimizer")
     }
-    return LoadedPolicy(
-        path=path,
-        metadata=metadata,
+    observation_space, action_space = metadata_spaces(metadata, path)
+    checkpoint = Checkpoint(
         config=config,
+        observation_space=observation_space,
+        action_space=action_space,
         policy_state=policy_state,
         value_state=value_state,
         policy_optimizer_state=optimizer_states["policy_optimizer"],
         value_optimizer_state=optimizer_states["value_optimizer"],
+        update=metadata.update,
+        env_steps=metadata.env_steps,
+        mean_return_100=math.nan if metadata.mean_return_100 is None else metadata.mean_return_100,
+        config_changes=_config_changes(path, metadata),
+        resume=_resume_state(path, header),
     )
+    return LoadedPolicy(path=path, metadata=metadata, checkpoint=checkpoint)
 
 
-def build_networks(metadata: PolicyMetadata, config: VPGConfig, path: Path) -> tuple[Policy, ValueNet]:
-    """Empty networks of the architecture the metadata describes."""
+def _config_changes(path: Path, metadata: PolicyMetadata) -> tuple[ConfigChange, ...]:
+    try:
+        return tuple(
+            ConfigChange(
+                int(change["update"]),
+                int(change["episode"]),
+                {str(name): float(value) for name, value in change["changes"].items()},
+            )
+            for change in metadata.config_changes
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise PolicyFileError(path, "has an unreadable knob history") from None
+
+
+def _resume_state(path: Path, header: dict[str, Any]) -> dict[str, Any] | None:
+    text = (header.get("__metadata__") or {}).get(RESUME_KEY)
+    if text is None:
+        return None
+    try:
+        resume = json.loads(text)
+    except json.JSONDecodeError:
+        raise PolicyFileError(path, "has an unreadable resume state") from None
+    if not isinstance(resume, dict):
+        raise PolicyFileError(path, "has an unreadable resume state")
+    return resume
+
+
+def metadata_spaces(metadata: PolicyMetadata, path: Path) -> tuple[gym.Space, gym.Space]:
+    """The observation and action spaces the metadata describes (shapes only: the bounds
+    are the env's business)."""
     obs, act = metadata.observation_space, metadata.action_space
     if obs.get("type") != "Box" or len(obs.get("shape", [])) != 1:
         raise PolicyFileError(path, f"has an unsupported observation space {obs}")
@@ -327,8 +317,14 @@ def build_networks(metadata: PolicyMetadata, config: VPGConfig, path: Path) -> t
         action_space = spaces.Box(-1.0, 1.0, tuple(act["shape"]))
     else:
         raise PolicyFileError(path, f"has an unsupported action space {act}")
+    return observation_space, action_space
+
+
+def build_networks(metadata: PolicyMetadata, config: VPGConfig, path: Path) -> tuple[Policy, ValueNet]:
+    """Empty networks of the architecture the metadata describes."""
+    observation_space, action_space = metadata_spaces(metadata, path)
     policy = make_policy(observation_space, action_space, config.hidden_sizes, config.activation, config.init_log_std)
-    return policy, ValueNet(int(obs["shape"][0]), config.hidden_sizes, config.activation)
+    return policy, ValueNet(int(observation_space.shape[0]), config.hidden_sizes, config.activation)
 
 
 def _check_state(path: Path, name: str, module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:

@@ -1,0 +1,36 @@
+"""What the command line sets for the window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.training.pacing import DEFAULT_PACE
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = ROOT / "saved_models"
+RECORDINGS_DIR = Path("recordings")
+
+
+@dataclass
+class WindowOptions:
+    """What the command line sets for the window."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+    pace: str = DEFAULT_PACE
+    theme: str = "dark"
+    size: tuple[int, int] = (1280, 720)
+    run_for: float | None = None
+    screenshot: Path | None = None
+    config: VPGConfig | None = None
+    load: Path | None = None
+    """Start from this policy file (training continues from it)."""
+    playback: bool = False
+    """Start in playback: no training, the stage plays the policy."""
+    play_episodes: int | None = None
+    """Quit after this many stage episodes."""
+    models_dir: Path = MODELS_DIR
+    recordings_dir: Path = RECORDINGS_DIR
+    record_format: str = "mp4"
