@@ -153,11 +153,13 @@ def test_knob_change_reaches_the_trainer_at_the_next_update(session):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"policy_lr": -0.01}, "learning rates must be positive"),
-        ({"gamma": 1.5}, "gamma must be in (0, 1]"),
-        ({"gamma": 0.0}, "gamma must be in (0, 1]"),
+        ({"policy_lr": -0.01}, "policy_lr must be in [1e-05, 1]"),
+        ({"gamma": 1.5}, "gamma must be in [0.5, 1]"),
+        ({"gamma": 0.0}, "gamma must be in [0.5, 1]"),
         ({"gae_lambda": 1.2}, "gae_lambda must be in [0, 1]"),
         ({"steps_per_update": 130}, "multiple of num_envs"),
+        ({"steps_per_update": 10**9}, "steps_per_update must be in [1, 16,384]"),
+        ({"entropy_coef": float("nan")}, "entropy_coef must be in [0, 1]"),
         ({"num_envs": 8}, "cannot change while training"),
     ],
 )

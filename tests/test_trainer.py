@@ -1,12 +1,14 @@
 """The learner as a whole: direction of the gradient, seeding, the NaN guard, bad envs."""
 
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from vpg_sim.core.config import VPGConfig, config_for
+from vpg_sim.core.config import FIELD_RULES, VPGConfig, config_for
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.networks import ValueNet
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer
@@ -131,7 +133,32 @@ def test_unsupported_envs_give_one_clear_line(env_id, message):
 def test_invalid_config_names_every_problem():
     with pytest.raises(ValueError, match="gamma must be in") as caught:
         VPGConfig(gamma=1.5, policy_lr=-1.0)
-    assert "learning rates must be positive" in str(caught.value)
+    assert "policy_lr must be in (0, 10]" in str(caught.value)
+
+
+def test_every_config_field_has_a_validation_rule():
+    assert set(FIELD_RULES) == {field.name for field in dataclasses.fields(VPGConfig)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"num_envs": 10**9}, "num_envs must be in [1, 1,024]"),
+        ({"seed": 2**70}, "seed must be in [0, 4,294,967,295]"),
+        ({"seed": -1}, "seed must be in"),
+        ({"hidden_sizes": (100_000, 100_000)}, "hidden_sizes must be 1 to 8 layer widths"),
+        ({"torch_threads": 10**6}, "torch_threads must be in [1, 64]"),
+        ({"total_steps": 10**23}, "total_steps must be in"),
+        ({"gamma": "0.9"}, "gamma must be a number"),
+        ({"vf_iters": 2.5}, "vf_iters must be a whole number"),
+        ({"normalize_advantages": "yes"}, "normalize_advantages must be true or false"),
+        ({"init_log_std": math.inf}, "init_log_std must be in"),
+    ],
+)
+def test_absurd_or_mistyped_values_are_refused_in_one_line(changes, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)) as caught:
+        VPGConfig(**changes)
+    assert "\n" not in str(caught.value)
 
 
 def test_presets_exist_for_the_classic_envs():

@@ -7,7 +7,7 @@ a one-line reason. Per-environment presets override the defaults.
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,33 +70,9 @@ class VPGConfig:
     """Torch intra-op threads: more halve throughput beside a render loop on 2 cores."""
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.num_envs < 1:
-            problems.append("num_envs must be >= 1")
-        if self.steps_per_update < self.num_envs or self.steps_per_update % self.num_envs:
+        problems = [problem for name, rule in FIELD_RULES.items() if (problem := rule(name, getattr(self, name)))]
+        if not problems and self.steps_per_update % self.num_envs:
             problems.append("steps_per_update must be a positive multiple of num_envs")
-        if not 0.0 < self.gamma <= 1.0:
-            problems.append("gamma must be in (0, 1]")
-        if not 0.0 <= self.gae_lambda <= 1.0:
-            problems.append("gae_lambda must be in [0, 1]")
-        # Written so that NaN fails too: every comparison with NaN is False.
-        if not all(0 < rate < math.inf for rate in (self.policy_lr, self.value_lr)):
-            problems.append("learning rates must be positive and finite")
-        if self.vf_iters < 1 or self.vf_minibatch_size < 1:
-            problems.append("vf_iters and vf_minibatch_size must be >= 1")
-        if not 0.0 <= self.value_normalization_rate <= 1.0:
-            problems.append("value_normalization_rate must be in [0, 1]")
-        if not 0 <= self.entropy_coef < math.inf:
-            problems.append("entropy_coef must be >= 0 and finite")
-        for name in ("target_kl", "max_grad_norm", "value_max_grad_norm"):
-            if getattr(self, name) is not None and not 0 < getattr(self, name) < math.inf:
-                problems.append(f"{name} must be positive and finite (or None)")
-        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            problems.append("hidden_sizes must be a non-empty tuple of positive ints")
-        if self.activation not in ACTIVATIONS:
-            problems.append(f"activation must be one of {sorted(ACTIVATIONS)}")
-        if self.torch_threads < 1:
-            problems.append("torch_threads must be >= 1")
         if problems:
             raise ValueError("invalid config: " + "; ".join(problems))
 
@@ -121,16 +97,113 @@ class VPGConfig:
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         values = dict(values)
-        if "hidden_sizes" in values:
+        if isinstance(values.get("hidden_sizes"), list):
             values["hidden_sizes"] = tuple(values["hidden_sizes"])
         return cls(**values)
 
 
 ACTIVATIONS = ("tanh", "relu")
 
-LIVE_KNOBS = ("policy_lr", "value_lr", "gamma", "gae_lambda", "entropy_coef", "steps_per_update")
-"""Fields that may change between two updates of a running trainer (the window's knobs).
-The others (env, seed, network shape, number of envs) define the run itself."""
+# -- validation: every field's type and range, so that no value (typed, flagged or read
+# from a file) can crash, hang or exhaust the machine later ---------------------------
+
+Rule = Callable[[str, Any], str | None]
+"""Takes a field's name and value; returns the problem in a few words, or None."""
+
+
+def _whole(low: int, high: int) -> Rule:
+    def check(name: str, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{name} must be a whole number, not {value!r}"
+        if not low <= value <= high:
+            return f"{name} must be in [{low:,}, {high:,}], not {value:,}"
+        return None
+
+    return check
+
+
+def _real(low: float, high: float, low_open: bool = False, optional: bool = False) -> Rule:
+    def check(name: str, value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} must be a number{' or None' if optional else ''}, not {value!r}"
+        # Written so that NaN fails too: every comparison with NaN is False.
+        inside = (low < value if low_open else low <= value) and value <= high
+        if not inside:
+            bracket = "(" if low_open else "["
+            return f"{name} must be in {bracket}{low:g}, {high:g}]{' or None' if optional else ''}, not {value!r}"
+        return None
+
+    return check
+
+
+def _flag(name: str, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+
+
+def _env_id(name: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        return f"{name} must be a Gymnasium env id, not {value!r}"
+    return None
+
+
+def _hidden_sizes(name: str, value: Any) -> str | None:
+    if (
+        not isinstance(value, tuple)
+        or not 1 <= len(value) <= MAX_LAYERS
+        or any(isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH for width in value)
+    ):
+        return f"{name} must be 1 to {MAX_LAYERS} layer widths, each 1 to {MAX_WIDTH}, not {value!r}"
+    return None
+
+
+def _activation(name: str, value: Any) -> str | None:
+    return None if value in ACTIVATIONS else f"{name} must be one of {', '.join(ACTIVATIONS)}, not {value!r}"
+
+
+MAX_LAYERS, MAX_WIDTH = 8, 4096
+"""Networks beyond this would take gigabytes, or minutes an update, on a laptop."""
+MAX_STEPS = 10**10
+"""A bound on a run's length: at 60,000 env-steps/s, 46 hours."""
+
+FIELD_RULES: dict[str, Rule] = {
+    "env_id": _env_id,
+    "seed": _whole(0, 2**32 - 1),
+    "num_envs": _whole(1, 1024),
+    "steps_per_update": _whole(1, 2**20),
+    "total_steps": _whole(1, MAX_STEPS),
+    "gamma": _real(0.0, 1.0, low_open=True),
+    "gae_lambda": _real(0.0, 1.0),
+    "normalize_advantages": _flag,
+    "policy_lr": _real(0.0, 10.0, low_open=True),
+    "entropy_coef": _real(0.0, 10.0),
+    "target_kl": _real(0.0, 10.0, low_open=True, optional=True),
+    "value_lr": _real(0.0, 10.0, low_open=True),
+    "vf_iters": _whole(1, 1000),
+    "vf_minibatch_size": _whole(1, 2**20),
+    "value_normalization_rate": _real(0.0, 1.0),
+    "max_grad_norm": _real(0.0, 1e6, low_open=True, optional=True),
+    "value_max_grad_norm": _real(0.0, 1e6, low_open=True, optional=True),
+    "hidden_sizes": _hidden_sizes,
+    "activation": _activation,
+    "init_log_std": _real(-20.0, 5.0),
+    "torch_threads": _whole(1, 64),
+}
+"""One rule per field of :class:`VPGConfig` (a test checks that none is missing)."""
+
+LIVE_KNOBS: dict[str, Rule] = {
+    "policy_lr": _real(1e-5, 1.0),
+    "value_lr": _real(1e-5, 1.0),
+    "gamma": _real(0.5, 1.0),
+    "gae_lambda": _real(0.0, 1.0),
+    "entropy_coef": _real(0.0, 1.0),
+    "steps_per_update": _whole(1, 16_384),
+}
+"""Fields that may change between two updates of a running trainer (the window's knobs),
+with the narrower range a live change may take: wide enough for every experiment the
+knobs panel offers, narrow enough that one change cannot stall the window (a batch of
+10^9 steps) or blow up training. The other fields define the run itself."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +229,9 @@ def with_live_changes(config: VPGConfig, changes: dict[str, Any]) -> VPGConfig:
     fixed = sorted(set(changes) - set(LIVE_KNOBS))
     if fixed:
         raise ValueError(f"{', '.join(fixed)} cannot change while training (restart instead)")
+    problems = [problem for name, value in changes.items() if (problem := LIVE_KNOBS[name](name, value))]
+    if problems:
+        raise ValueError("; ".join(problems))
     return config.replace(**changes)
 
 # Overrides of the defaults per environment. Anything not listed uses VPGConfig's.
