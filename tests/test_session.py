@@ -2,6 +2,7 @@
 
 import math
 import re
+import threading
 import time
 
 import pytest
@@ -182,3 +183,37 @@ def test_timeline_keeps_past_policies_for_replay(session):
     past = session.snapshot_near(2)
     assert past.update == 2
     assert any((past.policy_state[n] != t).any() for n, t in session.latest_snapshot().policy_state.items())
+
+
+class StopDuringTheStopCheck(threading.Event):
+    """A stop event that, the first time the training thread reads it, makes another thread
+    call ``session.stop()`` right then: the interleaving that lost the wakeup when the
+    check ran outside the lock (the thread then waited for ever)."""
+
+    def __init__(self, session: TrainingSession) -> None:
+        super().__init__()
+        self.session = session
+        self.stop_result: list[bool] = []
+        self.stopper: threading.Thread | None = None
+
+    def is_set(self) -> bool:
+        result = super().is_set()
+        if self.stopper is None and threading.current_thread().name == "vpg-trainer":
+            self.stopper = threading.Thread(target=lambda: self.stop_result.append(self.session.stop(timeout=5.0)))
+            self.stopper.start()
+            # Give the stop every chance to complete between this check and the wait that
+            # follows it; with the check under the lock, stop() waits for the wait instead.
+            self.stopper.join(0.2)
+        return result
+
+
+def test_a_stop_that_lands_between_the_stop_check_and_the_wait_still_ends_the_thread():
+    session = TrainingSession.from_config(config_for("CartPole-v1", **SMALL))
+    event = StopDuringTheStopCheck(session)
+    session._stop = event  # the seam: the one event both sides use
+    session.start(paused=True)
+    assert wait_until(lambda: event.stopper is not None)
+    event.stopper.join(10.0)
+    assert event.stop_result == [True]
+    assert not session.running
+    session.close()
