@@ -1,5 +1,7 @@
 """GAE and value targets against hand computations and a brute-force reference."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -99,9 +101,11 @@ def test_lambda_one_matches_monte_carlo_returns_of_a_whole_episode():
 
 
 def test_mismatched_shapes_are_refused_not_broadcast():
-    column = VALUES.reshape(3, 1)
-    with pytest.raises(ValueError, match="values"):
-        gae_advantages(REWARDS[:, 0], column, LAST_VALUES, NO_FLAGS, NO_FLAGS, GAMMA, 1.0)
+    # The seed post's bug: (T,) against (T, 1) broadcasts to a T x T matrix.
+    with pytest.raises(ValueError, match=re.escape("rewards must be (T, N)")):
+        gae_advantages(REWARDS[:, 0], VALUES, LAST_VALUES, NO_FLAGS, NO_FLAGS, GAMMA, 1.0)
+    with pytest.raises(ValueError, match=re.escape("values has shape (3,), expected (3, 1)")):
+        gae_advantages(REWARDS, VALUES[:, 0], LAST_VALUES, NO_FLAGS, NO_FLAGS, GAMMA, 1.0)
     with pytest.raises(ValueError, match="last_values"):
         gae_advantages(REWARDS, VALUES, np.array([0.7, 0.1]), NO_FLAGS, NO_FLAGS, GAMMA, 1.0)
     with pytest.raises(ValueError, match="shape"):
@@ -113,6 +117,15 @@ def test_explained_variance():
     assert explained_variance(targets.copy(), targets) == pytest.approx(1.0)
     assert explained_variance(np.full(4, targets.mean()), targets) == pytest.approx(0.0)
     assert np.isnan(explained_variance(np.zeros(3), np.ones(3)))
+
+
+def test_explained_variance_is_undefined_when_the_targets_barely_vary():
+    # A solved CartPole batch: every target 99.99 within 0.001; a near-perfect critic
+    # would otherwise score far below 0.
+    targets = 99.99 + np.array([0.001, -0.001, 0.0005, -0.0005])
+    assert np.isnan(explained_variance(targets + 0.002, targets))
+    spread = np.array([90.0, 95.0, 99.0, 99.9])  # mid-run: targets that vary, a score that means something
+    assert explained_variance(spread.copy(), spread) == 1.0
 
 
 def test_discounted_returns_start_at_each_step():

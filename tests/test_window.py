@@ -169,13 +169,76 @@ def test_restart_asks_first_and_n_keeps_training(app):
     assert frames_until(app, lambda: update_count(app) >= 1)
     session = app.session
     press(app, pygame.K_r)
-    assert app.confirm_dialog is not None
+    assert app.confirm is not None
     press(app, pygame.K_n)
-    assert app.confirm_dialog is None and app.session is session
+    assert app.confirm is None and app.session is session
     press(app, pygame.K_r)
     press(app, pygame.K_y)
     assert app.session is not session and not session.running
     assert update_count(app) == 0
+
+
+def test_restart_offers_to_save_an_unsaved_run_first(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    try:
+        assert frames_until(app, lambda: update_count(app) >= 2)
+        press(app, pygame.K_SPACE)
+        assert frames_until(app, lambda: not app.session.updating)
+        newest = update_count(app)
+        press(app, pygame.K_r)
+        press(app, pygame.K_s)
+        [saved] = tmp_path.glob("*.safetensors")
+        assert load_policy(saved).metadata.update == newest  # the newest policy, not the one on stage
+        assert update_count(app) == 0 and app.confirm is None
+    finally:
+        app.close()
+
+
+def test_escape_and_q_with_an_unsaved_run_ask_and_n_keeps_it(app):
+    assert frames_until(app, lambda: update_count(app) >= 1)
+    for key in (pygame.K_ESCAPE, pygame.K_q):
+        press(app, key)
+        assert app.running and app.confirm is not None
+        press(app, pygame.K_n)
+        assert app.running and app.confirm is None
+
+
+def test_quit_from_the_question_ends_without_saving(app):
+    assert frames_until(app, lambda: update_count(app) >= 1)
+    press(app, pygame.K_q)
+    press(app, pygame.K_q)
+    assert not app.running
+
+
+def test_window_close_button_with_an_unsaved_run_asks(app):
+    assert frames_until(app, lambda: update_count(app) >= 1)
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    app.step()
+    assert app.running and app.confirm is not None
+
+
+def test_save_and_quit_from_the_question(tmp_path):
+    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    try:
+        assert frames_until(app, lambda: update_count(app) >= 1)
+        press(app, pygame.K_ESCAPE)
+        press(app, pygame.K_s)
+        assert not app.running and len(list(tmp_path.glob("*.safetensors"))) == 1
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("key", [pygame.K_l, pygame.K_e])
+def test_load_and_env_offer_to_save_first_and_cancel_changes_nothing(app, key):
+    assert frames_until(app, lambda: update_count(app) >= 1)
+    session = app.session
+    press(app, key)
+    assert app.confirm is not None and app.dialog is None
+    press(app, pygame.K_n)
+    assert app.confirm is None and app.dialog is None and app.session is session
+    press(app, key)
+    press(app, pygame.K_RETURN)  # go on without saving: the list opens
+    assert app.confirm is None and app.dialog is not None
 
 
 def test_playback_pauses_training_and_p_returns(app):
@@ -187,7 +250,15 @@ def test_playback_pauses_training_and_p_returns(app):
     assert not app.playback and not app.session.paused
 
 
+def nothing_to_lose(app):
+    """Pause and mark the newest update saved: quitting then needs no question."""
+    app.session.pause()
+    assert frames_until(app, lambda: not app.session.updating)
+    app.saved_update = update_count(app)
+
+
 def test_quit_key_stops_and_close_joins_the_thread(app):
+    nothing_to_lose(app)
     press(app, pygame.K_ESCAPE)
     assert not app.running
     thread_session = app.session
@@ -198,6 +269,7 @@ def test_quit_key_stops_and_close_joins_the_thread(app):
 
 
 def test_window_close_event_quits(app):
+    nothing_to_lose(app)
     pygame.event.post(pygame.event.Event(pygame.QUIT))
     app.step()
     assert not app.running
@@ -414,6 +486,7 @@ def test_c_saves_a_png_screenshot_of_the_window(tmp_path):
 
 
 def test_env_picker_restarts_training_on_pendulum_with_a_gaussian_policy(app):
+    nothing_to_lose(app)
     press(app, pygame.K_e)
     assert app.dialog is not None
     for _ in range(3):
@@ -424,10 +497,12 @@ def test_env_picker_restarts_training_on_pendulum_with_a_gaussian_policy(app):
     assert frames_until(app, lambda: app.stage.trace.rewards)
     assert app.stage.view.mean is not None and app.stage.view.std is not None  # the policy panel's Gaussian
     press(app, pygame.K_RIGHT)  # pendulums can be pushed too
-    assert app.stage.pushes >= 0 and not any(toast.error for toast in app.toasts.items)
+    assert frames_until(app, lambda: app.stage.pushes == 1)
+    assert not any(toast.error for toast in app.toasts.items)
 
 
 def test_env_picker_escape_changes_nothing(app):
+    nothing_to_lose(app)
     session = app.session
     press(app, pygame.K_e)
     press(app, pygame.K_ESCAPE)

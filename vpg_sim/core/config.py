@@ -218,9 +218,11 @@ class ConfigChange:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def describe(self) -> str:
-        """``policy_lr=0.005, gamma=0.95``: short enough for a curve label or a toast."""
-        return ", ".join(f"{name}={value:g}" for name, value in self.changes.items())
+    def describe(self, labels: dict[str, str] | None = None) -> str:
+        """``policy_lr=0.005, gamma=0.95``: short enough for a curve label or a toast;
+        ``labels`` gives fields the names a person saw (``policy lr``)."""
+        labels = labels or {}
+        return ", ".join(f"{labels.get(name, name)}={value:g}" for name, value in self.changes.items())
 
 
 def with_live_changes(config: VPGConfig, changes: dict[str, Any]) -> VPGConfig:

@@ -234,6 +234,9 @@ class NudgeWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         kick = _kick_for(unwrapped)
         assert kick is not None, "push() only queues impulses for supported envs"
         impulse = self.queued_impulse
+        if impulse == 0.0:  # pushes that cancelled out moved nothing: no push to count or show
+            self._clear_queue()
+            return
         # The env may hold its state as a tuple or a float32/float64 array: compute in
         # float64 on a copy, then write back in the env's own container.
         state = np.array(raw_state, dtype=np.float64)

@@ -13,6 +13,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,12 @@ from vpg_sim.training.session import TrainingSession
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 from vpg_sim.ui.commands import Commands, show_path
+from vpg_sim.ui.confirm import Answer, ConfirmDialog
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import ChoiceDialog
 from vpg_sim.ui.frame import Drag, Frame
 from vpg_sim.ui.input import InputHandler
-from vpg_sim.ui.knobs import KNOBS, KnobsPanel
+from vpg_sim.ui.knobs import KNOB_LABELS, KNOBS, KnobsPanel
 from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.options import WindowOptions
 from vpg_sim.ui.overlays import Toasts, draw_help, draw_recording_dot
@@ -47,6 +49,7 @@ from vpg_sim.ui.panels import (
 from vpg_sim.ui.panels.returns import ReturnsPanel, plot_area
 from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult
 from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
+from vpg_sim.ui.run_watch import RunWatch
 from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
 
@@ -100,7 +103,14 @@ class App:
         self.pace = options.pace
         self.speed_index = SPEEDS.index(1.0)
         self.toasts = Toasts()
-        self.confirm_dialog: pygame_gui.windows.UIConfirmationDialog | None = None
+        self.confirm: ConfirmDialog | None = None
+        """An open question ("save first?"); while it is open, keys answer it."""
+        self._on_answer: Callable[[str], None] | None = None
+        self.saved_update = self.session.latest_snapshot().update
+        """The newest update saved to (or loaded from) a file in this run: a run trained
+        beyond it is unsaved, and quitting or replacing it asks first."""
+        self.fullscreen = False
+        self._windowed_size = options.size
         self.dialog: ChoiceDialog | None = None
         self.dialog_kind = ""
         self.knobs: KnobsPanel | None = None
@@ -113,6 +123,8 @@ class App:
         self.finished_recordings: list[RecordingResult | RecordingError] = []
         self.stopping_recorders: list[threading.Thread] = []
         self.stage_episodes = 0
+        self.watch = RunWatch(self.session.latest_snapshot().env_steps, time.monotonic())
+        self._stats_seen = 0
         self.commands = Commands(self)
         self.input = InputHandler(self)
         self.panels = {
@@ -189,6 +201,37 @@ class App:
             self.dialog.close()
         self.dialog, self.dialog_kind = dialog, kind
 
+    def ask(self, title: str, message: str, answers: tuple[Answer, ...], then: Callable[[str], None]) -> None:
+        """Open a question; ``then(answer)`` runs once it is answered (``"cancel"`` included)."""
+        if self.confirm is not None:
+            self.confirm.close()
+        self.confirm = ConfirmDialog(self.ui, self.screen.get_rect(), title, message, answers, self.layout.scale)
+        self._on_answer = then
+
+    def answer(self, answer: str) -> None:
+        """Close the open question and act on ``answer``."""
+        on_answer = self._on_answer
+        if self.confirm is not None:
+            self.confirm.close()
+        self.confirm, self._on_answer = None, None
+        if on_answer is not None:
+            on_answer(answer)
+
+    def unsaved(self) -> bool:
+        """The run has trained past the last update saved or loaded in this window."""
+        return self.session.latest_snapshot().update > self.saved_update
+
+    def set_fullscreen(self, on: bool) -> None:
+        """Fill the whole display at its own resolution, or go back to the window's size."""
+        if on:
+            self._windowed_size = self.screen.get_size()
+            pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        else:
+            pygame.display.set_mode(self._windowed_size, pygame.RESIZABLE)
+        self.fullscreen = on
+        self.screen = pygame.display.get_surface()
+        self.relayout()
+
     def command(self, name: str) -> None:
         """Carry out one control (a key press or a button click)."""
         self.commands.run(name)
@@ -202,12 +245,15 @@ class App:
         """Train (or play) ``session`` from now on; the old one is stopped and closed."""
         self.session.close(timeout=1.0)
         self.session = session
+        self.saved_update = session.latest_snapshot().update
         self.stage.close()
         self.stage = StagePlayer(session.latest_snapshot(), seed=session.config().seed)
         self.stage.speed = SPEEDS[self.speed_index]
         self.returns = []
         self.plotted = None
         self.panels["returns"].image = None
+        self.watch = RunWatch(session.latest_snapshot().env_steps, time.monotonic())
+        self._stats_seen = 0
         self.scrub_update = None
         self.playback = playback
         self.paused_before_playback = False
@@ -236,13 +282,23 @@ class App:
         changes = self.session.config_changes()
         plot_size = plot_area(self.layout).size
         if self.plotted != (len(self.returns), len(changes), plot_size):
-            markers = tuple((change.episode, change.describe()) for change in changes)
+            markers = tuple((change.episode, change.describe(KNOB_LABELS)) for change in changes)
             threshold = self.session.reward_threshold
             self.plot.request(PlotRequest(np.asarray(self.returns), threshold, plot_size, markers))
             self.plotted = (len(self.returns), len(changes), plot_size)
         image = self.plot.take_image()
         if image is not None:
             self.panels["returns"].image = pygame.image.frombuffer(image.rgba, image.size, "RGBA").convert()
+        new_stats = self.session.stats_history(self._stats_seen)
+        self._stats_seen += len(new_stats)
+        now = time.monotonic()
+        for event in self.watch.observe(now, self.session.latest_snapshot().env_steps, new_stats):
+            self.toast(event.text, error=event.error)
+        if self.stage.skipped_from is not None:
+            self.toast(
+                f"Stage: skipped from the policy of update {self.stage.skipped_from} to {self.stage.playing_update}"
+            )
+            self.stage.skipped_from = None
         self.toasts.expire()
         if self.session.error:
             self.toast(self.session.error, error=True)
@@ -272,28 +328,32 @@ class App:
         return "training", palette.positive
 
     def status_items(self) -> list[tuple[str, str]]:
+        """The status bar's figures, most important first (a narrow window drops the last)."""
         stats = self.session.latest_stats()
         elapsed = int(time.monotonic() - self.started)
+        clock = ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}")
         items = [("pace", self.pace), ("speed", f"{SPEEDS[self.speed_index]:g}x")]
         if stats is None:  # nothing trained yet in this session (a loaded policy keeps its count)
-            update = str(self.session.latest_snapshot().update)
-            return [("update", update), *items, ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}")]
+            return [("update", str(self.session.latest_snapshot().update)), *items, clock]
 
         def number(value: float, digits: int = 2) -> str:
             return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
 
-        return [
+        figures = [
             ("update", str(stats.update)),
-            ("env steps", f"{stats.env_steps:,}"),
-            ("steps/s", f"{stats.env_steps_per_second:,.0f}"),
             ("mean return", number(stats.mean_return_100, 1)),
+            ("env steps", f"{stats.env_steps:,}"),
+            ("steps/s", f"{self.watch.steps_per_second(time.monotonic()):,.0f}"),
+            ("policy lr", f"{stats.policy_lr:.2g}"),
             ("entropy", number(stats.entropy)),
             ("KL", number(stats.approx_kl, 4)),
             ("value loss", number(stats.value_loss, 1)),
-            ("expl. var", number(stats.explained_variance)),
-            *items,
-            ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}"),
         ]
+        if np.isfinite(stats.explained_variance):  # NaN where the targets barely vary (see core)
+            figures.append(("expl. var", number(stats.explained_variance)))
+        if stats.nan_rollbacks:
+            figures.append(("NaN rollbacks", str(stats.nan_rollbacks)))
+        return [*figures, *items, clock]
 
     def frame(self) -> Frame:
         """What this frame draws, read once from the session and the stage."""
@@ -312,6 +372,7 @@ class App:
             stats=self.session.latest_stats(),
             state=state,
             state_colour=state_colour,
+            badge="collapsed: entropy 0" if RunWatch.collapsed_policy(self.session.latest_stats()) else None,
             status_items=tuple(self.status_items()),
             timeline_updates=tuple(self.session.timeline_updates()),
             config_changes=tuple(self.session.config_changes()),
@@ -360,7 +421,9 @@ class App:
 
     def relayout(self) -> None:
         self.layout = compute_layout(*self.screen.get_size(), knobs_open=self.knobs_open)
-        self.confirm_dialog = None
+        if self.confirm is not None:
+            self.confirm.close()
+            self.confirm = None
         if self.dialog is not None:
             self.dialog.close()
             self.dialog = None

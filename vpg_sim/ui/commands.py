@@ -4,20 +4,22 @@ changes it, or asks the session to change."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pygame
-import pygame_gui
 
+from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import config_for
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.nudge import DEFAULT_IMPULSE
 from vpg_sim.files import unused_path
-from vpg_sim.policy_files import SUFFIX, PolicyFileError, load_policy, save_policy
+from vpg_sim.policy_files import SUFFIX, load_policy, save_policy
 from vpg_sim.training.pacing import PACE_NAMES
 from vpg_sim.training.session import TrainingSession
+from vpg_sim.ui.confirm import CANCEL, Answer
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import env_dialog, load_dialog
 from vpg_sim.ui.recorder import Recorder, RecordingError, timestamped_path
@@ -88,19 +90,22 @@ class Commands:
         self.app.relayout()
 
     def restart(self) -> None:
+        """R: ask first (always: restarting throws away what the agent learnt)."""
         app = self.app
-        if app.confirm_dialog is not None:
-            return
-        rect = pygame.Rect(0, 0, app.layout.px(420), app.layout.px(200))
-        rect.center = app.screen.get_rect().center
-        app.confirm_dialog = pygame_gui.windows.UIConfirmationDialog(
-            rect,
-            "Restart training from scratch? What the agent learnt so far is lost "
-            "unless you saved it. (Y: restart, N: keep going)",
-            manager=app.ui,
-            window_title="Restart training?",
-            action_short_name="Restart",
-        )
+        if app.unsaved():
+            answers = (
+                Answer("save", "Save, then restart  S", (pygame.K_s,)),
+                Answer("go", "Restart  Y", (pygame.K_y, pygame.K_r, pygame.K_RETURN)),
+                Answer(CANCEL, "Keep going  N", (pygame.K_n,)),
+            )
+            message = f"Restart training from scratch? Nothing of this run was saved after update {app.saved_update}."
+        else:
+            answers = (
+                Answer("go", "Restart  Y", (pygame.K_y, pygame.K_r, pygame.K_RETURN)),
+                Answer(CANCEL, "Keep going  N", (pygame.K_n,)),
+            )
+            message = "Restart training from scratch? The policy is saved, but the run itself stops here."
+        app.ask("Restart training?", message, answers, lambda answer: self._after_asking(answer, self.restart_now))
 
     def restart_now(self) -> None:
         """A new session with the current config (knobs included); the stage starts over."""
@@ -139,6 +144,13 @@ class Commands:
             app.toast(f"Nudging is not available for {app.session.env_id}", error=True)
             return
         app.stage.push(impulse)
+
+    def advantage_scale(self) -> None:
+        panel = self.app.panels["advantage"]
+        panel.fixed_scale = not panel.fixed_scale
+        self.app.toast(
+            "Advantage bars: fixed scale (largest this run)" if panel.fixed_scale else "Advantage bars: per episode"
+        )
 
     # -- the timeline ----------------------------------------------------------------
 
@@ -181,10 +193,13 @@ class Commands:
     # -- files -----------------------------------------------------------------------
 
     def save(self) -> None:
-        """Save the policy on stage (live or from the timeline) to
-        ``saved_models/<env>-u<update>-r<return>.safetensors``."""
+        """S: save the policy on stage (live or from the timeline)."""
+        self.save_snapshot(self.app.stage.snapshot)
+
+    def save_snapshot(self, snapshot: Checkpoint) -> bool:
+        """Save ``snapshot`` to ``saved_models/<env>-u<update>-r<return>.safetensors`` (never
+        over another file); True if it was saved."""
         app = self.app
-        snapshot = app.stage.snapshot
         mean = snapshot.mean_return_100
         env_name = snapshot.config.env_id.replace("/", "_")
         stem = f"{env_name}-u{snapshot.update}-r{mean:.0f}" if np.isfinite(mean) else f"{env_name}-u{snapshot.update}"
@@ -192,12 +207,20 @@ class Commands:
             path = save_policy(unused_path(app.options.models_dir, stem, SUFFIX), snapshot)
         except OSError as error:
             app.toast(f"Could not save: {error.strerror or error}", error=True)
-            return
+            return False
+        app.saved_update = max(app.saved_update, snapshot.update)
         app.toast(f"Saved {show_path(path)}")
+        return True
 
     def load(self) -> None:
+        """L: the list of saved policies (after offering to save a run it would end)."""
         app = self.app
-        app.open_dialog("load", load_dialog(app.ui, app.screen.get_rect(), app.options.models_dir, app.layout.scale))
+
+        def open_list() -> None:
+            dialog = load_dialog(app.ui, app.screen.get_rect(), app.options.models_dir, app.layout.scale)
+            app.open_dialog("load", dialog)
+
+        self._unless_unsaved("Load a policy?", "Loading a policy ends this run", open_list)
 
     def load_from_file(self, path: Path, play: bool) -> None:
         """Continue training from ``path`` (or play it). A bad file changes nothing."""
@@ -205,16 +228,23 @@ class Commands:
         try:
             loaded = load_policy(path, expected_env=app.session.env_id)
             session = app.session_from_file(loaded)
-        except (PolicyFileError, UnsupportedEnvError) as error:
-            app.toast(f"Not loaded: {error}", error=True)
+        except Exception as error:  # any file, however broken: one line, and training goes on
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            app.toast(f"Not loaded: {reason}", error=True)
             return
         app.replace_session(session, playback=play)
+        app.saved_update = loaded.metadata.update
         verb = "Playing" if play else "Training from"
         app.toast(f"{verb} {show_path(path)} (update {loaded.metadata.update})")
 
     def envs(self) -> None:
+        """E: the environments (after offering to save a run it would end)."""
         app = self.app
-        app.open_dialog("envs", env_dialog(app.ui, app.screen.get_rect(), app.session.env_id, app.layout.scale))
+
+        def open_list() -> None:
+            app.open_dialog("envs", env_dialog(app.ui, app.screen.get_rect(), app.session.env_id, app.layout.scale))
+
+        self._unless_unsaved("Another environment?", "Another environment ends this run", open_list)
 
     def switch_env(self, env_id: str) -> None:
         """Restart training on ``env_id`` with its preset hyperparameters."""
@@ -280,13 +310,64 @@ class Commands:
     # -- the window ------------------------------------------------------------------
 
     def fullscreen(self) -> None:
+        """F: fill the display at its own size (and back to the window it was)."""
+        app = self.app
         try:
-            pygame.display.toggle_fullscreen()
+            app.set_fullscreen(not app.fullscreen)
         except pygame.error as error:
-            self.app.toast(f"Fullscreen is not available here ({error})", error=True)
+            app.toast(f"Fullscreen is not available here ({error})", error=True)
 
     def help(self) -> None:
         self.app.help_visible = not self.app.help_visible
 
+    def escape(self) -> None:
+        """Esc: out of fullscreen first, then out of the help, and only then quit (asking if unsaved)."""
+        app = self.app
+        if app.fullscreen:
+            self.fullscreen()
+        elif app.help_visible:
+            app.help_visible = False
+        else:
+            self.quit()
+
     def quit(self) -> None:
+        """Q (and the window's close button): quit, after asking if the run is not saved."""
+        app = self.app
+        if not app.unsaved():
+            app.running = False
+            return
+        answers = (
+            Answer("save", "Save and quit  S", (pygame.K_s,)),
+            Answer("go", "Quit without saving  Q", (pygame.K_q, pygame.K_RETURN)),
+            Answer(CANCEL, "Keep going  N", (pygame.K_n,)),
+        )
+        latest = app.session.latest_snapshot().update
+        message = f"Quit vpg-sim? This run has trained to update {latest} and is not saved."
+        app.ask("Quit?", message, answers, lambda answer: self._after_asking(answer, self._stop_running))
+
+    def _stop_running(self) -> None:
         self.app.running = False
+
+    # -- asking first ------------------------------------------------------------------
+
+    def _unless_unsaved(self, title: str, consequence: str, then: Callable[[], None]) -> None:
+        """``then()`` at once if nothing would be lost, else after the person chose to save
+        the newest policy first, or to go on without."""
+        app = self.app
+        if not app.unsaved():
+            then()
+            return
+        answers = (
+            Answer("save", "Save it first  S", (pygame.K_s,)),
+            Answer("go", "Go on without saving  Enter", (pygame.K_RETURN,)),
+            Answer(CANCEL, "Cancel  N", (pygame.K_n,)),
+        )
+        message = f"{consequence}: trained to update {app.session.latest_snapshot().update}, not saved."
+        app.ask(title, message, answers, lambda answer: self._after_asking(answer, then))
+
+    def _after_asking(self, answer: str, then: Callable[[], None]) -> None:
+        if answer == CANCEL:
+            return
+        if answer == "save" and not self.save_snapshot(self.app.session.latest_snapshot()):
+            return  # the toast says why; nothing is thrown away
+        then()

@@ -33,16 +33,18 @@ CONTROLS: tuple[Control, ...] = (
     Control("restart", (pygame.K_r,), "R", "Restart", "restart training from scratch (asks first)"),
     Control("fullscreen", (pygame.K_f,), "F", "Full", "toggle fullscreen"),
     Control("help", (pygame.K_h, pygame.K_F1), "H", "Help", "this help (H or F1)"),
-    Control("quit", (pygame.K_ESCAPE, pygame.K_q), "Esc", "Quit", "quit (Esc or Q)"),
+    Control("quit", (pygame.K_q,), "Q", "Quit", "quit (asks first if the run is not saved)"),
 )
 """Commands with a button in the bar at the bottom (and a key)."""
 
 KEY_ONLY_CONTROLS: tuple[Control, ...] = (
+    Control("escape", (pygame.K_ESCAPE,), "Esc", "", "leave fullscreen, close the help, or quit"),
     Control("push_left", (pygame.K_LEFT,), "←", "", "push the cart left (or drag on the stage)"),
     Control("push_right", (pygame.K_RIGHT,), "→", "", "push the cart right"),
     Control("timeline_back", (pygame.K_LEFTBRACKET,), "[", "", "timeline: play an earlier policy"),
     Control("timeline_forward", (pygame.K_RIGHTBRACKET,), "]", "", "timeline: a later policy (past the end: live)"),
     Control("timeline_live", (pygame.K_END,), "End", "", "timeline: back to the live policy"),
+    Control("advantage_scale", (pygame.K_a,), "A", "", "advantage bars: fixed scale (largest this run) or per episode"),
 )
 """Commands with a key only (the timeline strip and the stage take the mouse)."""
 

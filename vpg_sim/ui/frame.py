@@ -38,6 +38,8 @@ class Frame:
     state: str
     """What the status pill says: training, paused, solved or playback."""
     state_colour: Colour
+    badge: str | None
+    """A warning beside the state ("collapsed: entropy 0"), or None."""
     status_items: tuple[tuple[str, str], ...]
     timeline_updates: tuple[int, ...]
     config_changes: tuple[ConfigChange, ...]

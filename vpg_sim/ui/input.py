@@ -31,13 +31,19 @@ class InputHandler:
     def handle(self, event: pygame.event.Event) -> None:
         """Route one event: to the widgets, an open dialog, the knobs, a command or the mouse."""
         app = self.app
-        if event.type == pygame.QUIT:
-            app.running = False
+        if event.type == pygame.QUIT:  # the window's close button: as Q, it asks if the run is unsaved
+            if app.confirm is None:
+                app.commands.quit()
             return
         if event.type == pygame.VIDEORESIZE:
             app.resize(event.w, event.h)
             return
         consumed = app.ui.process_events(event)
+        if app.confirm is not None:
+            answer = app.confirm.process_event(event)
+            if answer is not None:
+                app.answer(answer)
+            return
         if app.dialog is not None:
             self._handle_dialog_event(event)
             return
@@ -46,11 +52,6 @@ class InputHandler:
         if event.type == pygame_gui.UI_BUTTON_PRESSED and event.ui_element in app.buttons.values():
             command = next(name for name, button in app.buttons.items() if button is event.ui_element)
             app.command(command)
-        elif event.type == pygame_gui.UI_CONFIRMATION_DIALOG_CONFIRMED and event.ui_element is app.confirm_dialog:
-            app.confirm_dialog = None
-            app.commands.restart_now()
-        elif event.type == pygame_gui.UI_WINDOW_CLOSE and event.ui_element is app.confirm_dialog:
-            app.confirm_dialog = None
         elif event.type == pygame.KEYDOWN and not consumed and not self._text_entry_focused():
             self._handle_key(event)
         elif event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION, pygame.MOUSEBUTTONUP) and not consumed:
@@ -58,18 +59,6 @@ class InputHandler:
 
     def _handle_key(self, event: pygame.event.Event) -> None:
         app = self.app
-        if app.confirm_dialog is not None:
-            if event.key in (pygame.K_y, pygame.K_RETURN):
-                app.confirm_dialog.kill()
-                app.confirm_dialog = None
-                app.commands.restart_now()
-            elif event.key in (pygame.K_n, pygame.K_ESCAPE):
-                app.confirm_dialog.kill()
-                app.confirm_dialog = None
-            return
-        if app.help_visible and event.key == pygame.K_ESCAPE:
-            app.help_visible = False
-            return
         command = COMMAND_BY_KEY.get(event.key)
         if command is not None:
             app.command(command)

@@ -82,6 +82,9 @@ KNOBS: tuple[Knob, ...] = (
     Knob("steps_per_update", "batch size", choices=(256, 512, 1024, 2048, 4096, 8192)),
 )
 
+KNOB_LABELS = {knob.field: knob.label for knob in KNOBS}
+"""The knobs' names as the panel shows them (the return curve's markers use them too)."""
+
 
 class KnobsPanel:
     """Sliders and entries for :data:`KNOBS` in two columns inside ``area``.

@@ -4,6 +4,7 @@ cache for layers that change less often than frames."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import pygame
 
@@ -28,17 +29,55 @@ TITLE_SIZE = 20
 """Panel titles, in px at 1280x720: 30 px at 1920x1080, readable from the back of a room."""
 
 
-class PanelPainter:
-    """Shared drawing helpers bound to one palette, font cache and layout scale."""
+@dataclass(frozen=True)
+class TextBox:
+    """One label drawn in a frame: where, inside which region, saying what (for layout tests)."""
 
-    def __init__(self, surface: pygame.Surface, layout: Layout, palette: Palette, fonts: Fonts) -> None:
+    region: str
+    region_rect: pygame.Rect
+    rect: pygame.Rect
+    text: str
+
+
+class PanelPainter:
+    """Shared drawing helpers bound to one palette, font cache and layout scale.
+
+    :param min_text_size: no label is drawn smaller than this (in px at 1280x720): the
+        presenter mode raises it so that every label reads from the back of a hall.
+    :param log: when given, every label drawn is appended as a :class:`TextBox`.
+    """
+
+    def __init__(
+        self,
+        surface: pygame.Surface,
+        layout: Layout,
+        palette: Palette,
+        fonts: Fonts,
+        min_text_size: float = 0.0,
+        log: list[TextBox] | None = None,
+    ) -> None:
         self.surface = surface
         self.layout = layout
         self.palette = palette
         self.fonts = fonts
+        self.min_text_size = min_text_size
+        self.log = log
+        self.region, self.region_rect = "", surface.get_rect()
 
     def px(self, size: float) -> int:
         return self.layout.px(size)
+
+    def begin(self, region: str, rect: pygame.Rect) -> None:
+        """What is drawn next belongs to ``region`` (a panel), which occupies ``rect``."""
+        self.region, self.region_rect = region, rect
+
+    def record(self, rect: pygame.Rect, text: str) -> None:
+        if self.log is not None:
+            self.log.append(TextBox(self.region, self.region_rect, rect.copy(), text))
+
+    def text_size(self, text: str, size: float = 14, bold: bool = False) -> tuple[int, int]:
+        """The pixel size ``text`` would take at ``size``."""
+        return self.fonts.get(self.px(max(size, self.min_text_size)), bold).size(text)
 
     def text(
         self,
@@ -49,9 +88,10 @@ class PanelPainter:
         bold: bool = False,
         anchor: str = "topleft",
     ) -> pygame.Rect:
-        image = self.fonts.render(text, self.px(size), colour or self.palette.text, bold)
+        image = self.fonts.render(text, self.px(max(size, self.min_text_size)), colour or self.palette.text, bold)
         rect = image.get_rect(**{anchor: (round(position[0]), round(position[1]))})
         self.surface.blit(image, rect)
+        self.record(rect, text)
         return rect
 
     def panel(self, rect: pygame.Rect, title: str, subtitle: str = "") -> pygame.Rect:

@@ -22,7 +22,7 @@ class StagePanel:
         palette, stage, surface = painter.palette, frame.stage, painter.surface
         area = painter.panel(rect, "Stage", f"{frame.env_id} · seed {frame.seed}")
         if stage.is_cartpole:
-            action = stage.view.action if stage.trace.rewards else None
+            action = stage.decision.action if stage.trace.rewards else None
             draw_cartpole(
                 surface, area, stage.observation, action, palette, stage.env, painter.layout.scale, stage.last_push
             )
