@@ -81,3 +81,6 @@ REGISTRY = {
     "VpgSimTest/DictObservation-v0": DictObservationEnv,
     "VpgSimTest/MultiDiscreteAction-v0": MultiDiscreteActionEnv,
 }
+
+SHORT_CARTPOLE = "VpgSimTest/ShortCartPole-v0"
+"""CartPole with a time limit of 8 steps: every episode is cut by it (registered in conftest)."""
