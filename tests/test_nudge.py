@@ -151,14 +151,14 @@ def test_pushes_queued_before_one_step_add_up(monkeypatch):
     assert double.pushes == 2 and double.last_impulse == 1.0
 
 
-def test_opposite_pushes_in_one_step_cancel_but_both_count(monkeypatch):
+def test_opposite_pushes_in_one_step_cancel_and_count_as_nothing(monkeypatch):
     pushed, plain = twin_envs("CartPole-v1")
     seen = spy_on_physics(pushed, monkeypatch)
     pushed.push(0.5)
     pushed.push(-0.5)
     pushed.step(0)
     np.testing.assert_array_equal(seen[0], plain.unwrapped.state)
-    assert pushed.pushes == 2 and pushed.last_impulse == 0.0
+    assert pushed.pushes == 0 and pushed.last_impulse is None  # nothing moved: nothing to count or show
 
 
 def test_reset_clears_queued_impulse_but_keeps_the_counter(monkeypatch):

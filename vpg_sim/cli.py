@@ -81,6 +81,12 @@ def add_window_options(parser: argparse.ArgumentParser, after_command: bool = Fa
     parser.add_argument(
         "--record-format", choices=("mp4", "gif"), default=default("mp4"), help="what V records (default: mp4)"
     )
+    parser.add_argument(
+        "--present",
+        action="store_true",
+        default=default(False),
+        help="presenter mode: large type for the back of a hall (B toggles it)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,7 +46,9 @@ from vpg_sim.ui.panels import (
     TimelineStrip,
     ValuePanel,
 )
+from vpg_sim.ui.panels.painter import TextBox
 from vpg_sim.ui.panels.returns import ReturnsPanel, plot_area
+from vpg_sim.ui.panels.stage import stage_regions
 from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult
 from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.run_watch import RunWatch
@@ -54,6 +56,8 @@ from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
 
 WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
+PRESENTER_MIN_TEXT = 16
+"""Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 FRAMES_PER_SECOND = 60
 
 
@@ -111,6 +115,10 @@ class App:
         beyond it is unsaved, and quitting or replacing it asks first."""
         self.fullscreen = False
         self._windowed_size = options.size
+        self.presenting = options.present
+        """Presenter mode: every label at least 24 px at 1080p, the run's figures large on the stage."""
+        self.text_log: list[TextBox] | None = None
+        """When a list, every label drawn in the last frame (layout tests read it)."""
         self.dialog: ChoiceDialog | None = None
         self.dialog_kind = ""
         self.knobs: KnobsPanel | None = None
@@ -166,8 +174,8 @@ class App:
         self.update(seconds)
         self.draw()
         if self.recorder is not None:
-            self.recorder.add_frame(self.screen)  # before the red dot: the clip stays clean
-            draw_recording_dot(self.painter())
+            self.recorder.add_frame(self.screen)  # before toasts, help and the red dot: the clip stays clean
+        self.draw_overlays()
         pygame.display.flip()
         self.frame_times.starts.append(started)
         self.frame_times.work.append(time.perf_counter() - started)
@@ -284,7 +292,8 @@ class App:
         if self.plotted != (len(self.returns), len(changes), plot_size):
             markers = tuple((change.episode, change.describe(KNOB_LABELS)) for change in changes)
             threshold = self.session.reward_threshold
-            self.plot.request(PlotRequest(np.asarray(self.returns), threshold, plot_size, markers))
+            min_font = self.layout.px(PRESENTER_MIN_TEXT) if self.presenting else 0.0
+            self.plot.request(PlotRequest(np.asarray(self.returns), threshold, plot_size, markers, min_font))
             self.plotted = (len(self.returns), len(changes), plot_size)
         image = self.plot.take_image()
         if image is not None:
@@ -379,28 +388,56 @@ class App:
             scrub_update=self.scrub_update,
             episodes=len(self.returns),
             drag=drag,
+            presenting=self.presenting,
         )
 
     def painter(self) -> PanelPainter:
-        return PanelPainter(self.screen, self.layout, self.palette, self.fonts)
+        return PanelPainter(
+            self.screen,
+            self.layout,
+            self.palette,
+            self.fonts,
+            min_text_size=PRESENTER_MIN_TEXT if self.presenting else 0.0,
+            log=self.text_log,
+        )
 
     def draw(self) -> None:
+        """What a recording shows: every panel and the widgets."""
         layout = self.layout
         self.screen.fill(self.palette.background)
+        if self.text_log is not None:
+            self.text_log.clear()
         painter = self.painter()
         frame = self.frame()
         for name, panel in self.panels.items():
+            painter.begin(name, getattr(layout, name))
             panel.draw(painter, getattr(layout, name), frame)
         if self.knobs is not None and layout.knobs is not None:
+            painter.begin("knobs", layout.knobs)
             painter.panel(layout.knobs, "Knobs", "take effect at the next update · marked on the return curve")
             for knob in KNOBS:
                 x, y = self.knobs.label_positions[knob.field]
                 painter.text(knob.label, (x, y), 14, anchor="midleft")
-        self.toasts.draw(painter)
         pygame.draw.rect(self.screen, self.palette.panel, layout.buttons)
         self.ui.draw_ui(self.screen)
+
+    def draw_overlays(self) -> None:
+        """What only the people in the room see: toasts, the keys, the recording dot."""
+        painter = self.painter()
+        painter.begin("toasts", self.layout.stage)
+        area = self.layout.stage
+        regions = stage_regions(painter.panel_area(area), painter.px, self.presenting)
+        scene = regions.scene
+        if self.presenting:  # the lower third holds the big figures: toasts hang from the top instead
+            self.toasts.draw(painter, (scene.right - painter.px(6), scene.y + painter.px(44)), downwards=True)
+        else:
+            self.toasts.draw(painter, (scene.right - painter.px(6), scene.bottom - painter.px(6)))
         if self.help_visible:
+            painter.begin("help", self.screen.get_rect())
             draw_help(painter)
+        if self.recorder is not None:
+            painter.begin("recording", self.layout.status)
+            draw_recording_dot(painter)
 
     # -- widgets ----------------------------------------------------------------------
 

@@ -320,6 +320,11 @@ class Commands:
     def help(self) -> None:
         self.app.help_visible = not self.app.help_visible
 
+    def present(self) -> None:
+        """B or F5: presenter mode on or off."""
+        self.app.presenting = not self.app.presenting
+        self.app.plotted = None  # the return curve's labels grow too
+
     def escape(self) -> None:
         """Esc: out of fullscreen first, then out of the help, and only then quit (asking if unsaved)."""
         app = self.app

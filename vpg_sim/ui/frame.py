@@ -48,3 +48,5 @@ class Frame:
     episodes: int
     """Training episodes finished in this session."""
     drag: Drag | None
+    presenting: bool = False
+    """Presenter mode: large type for the back of a hall."""

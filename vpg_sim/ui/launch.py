@@ -45,6 +45,7 @@ def run_window(args: argparse.Namespace) -> int:
         playback=args.command == "play",
         play_episodes=getattr(args, "episodes", None),
         record_format=args.record_format,
+        present=args.present,
     )
     try:
         app = App(options)

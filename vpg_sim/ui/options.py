@@ -34,3 +34,5 @@ class WindowOptions:
     models_dir: Path = MODELS_DIR
     recordings_dir: Path = RECORDINGS_DIR
     record_format: str = "mp4"
+    present: bool = False
+    """Start in presenter mode (large type)."""

@@ -35,18 +35,23 @@ class Toasts:
         now = time.monotonic()
         self.items = [toast for toast in self.items if toast.expires > now]
 
-    def draw(self, painter: PanelPainter) -> None:
-        layout, palette, fonts = painter.layout, painter.palette, painter.fonts
-        y = layout.timeline.top - painter.px(10)
+    def draw(self, painter: PanelPainter, corner: tuple[int, int], downwards: bool = False) -> None:
+        """Right-aligned at ``corner``: stacked upwards from it (newest lowest), or with
+        ``downwards`` hanging from it (newest highest)."""
+        palette = painter.palette
+        x, y = corner
         for toast in reversed(self.items):
-            image = fonts.render(toast.text, painter.px(16), palette.text)
-            box = image.get_rect().inflate(painter.px(24), painter.px(12))
-            box.bottomright = (layout.stage.right - painter.px(10), y)
+            width, height = painter.text_size(toast.text, 16)
+            box = pygame.Rect(0, 0, width + painter.px(24), height + painter.px(12))
+            if downwards:
+                box.topright = (x, y)
+            else:
+                box.bottomright = (x, y)
             colour = palette.warning if toast.error else palette.panel_border
             pygame.draw.rect(painter.surface, palette.panel, box, border_radius=painter.px(6))
             pygame.draw.rect(painter.surface, colour, box, width=max(1, painter.px(2)), border_radius=painter.px(6))
-            painter.surface.blit(image, image.get_rect(center=box.center))
-            y = box.top - painter.px(6)
+            painter.text(toast.text, box.center, 16, anchor="center")
+            y = box.bottom + painter.px(6) if downwards else box.top - painter.px(6)
 
 
 def draw_recording_dot(painter: PanelPainter) -> None:

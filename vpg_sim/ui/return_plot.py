@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from vpg_sim.ui.theme import FONT_REGULAR, Palette
 
 MIN_SECONDS_BETWEEN_RENDERS = 0.5
+MARKER_ROWS = 3
+"""Rows of knob-change labels below the top of the curve: more would hide the curve."""
 MOVING_AVERAGE = 100
 
 
@@ -29,6 +31,8 @@ class PlotRequest:
     size: tuple[int, int]  # pixels
     markers: tuple[tuple[int, str], ...] = ()
     """(episode index, label): knob changes, drawn as labelled vertical lines."""
+    min_font_px: float = 0.0
+    """No text smaller than this many pixels (presenter mode)."""
 
 
 @dataclass(frozen=True)
@@ -116,23 +120,31 @@ class _ReturnFigure:
     """One matplotlib figure of a fixed size: episode returns, their moving average, the
     solved line and knob-change markers."""
 
-    def __init__(self, palette: Palette, size: tuple[int, int], threshold: float | None, font_family: str) -> None:
-        self.key = (size, threshold)
+    def __init__(
+        self,
+        palette: Palette,
+        size: tuple[int, int],
+        threshold: float | None,
+        font_family: str,
+        min_font_px: float = 0.0,
+    ) -> None:
+        self.key = (size, threshold, min_font_px)
         self.palette = palette
         self.font_family = font_family
         width, height = size
         dpi = 100
         self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor=palette.hex(palette.panel))
         self.canvas = FigureCanvasAgg(self.figure)
-        self.font_size = max(7.0, height / 22)
-        # Fixed margins in pixels (room for "-1000" and the axis label) instead of
-        # tight_layout on every render.
         points_to_pixels = dpi / 72
+        self.font_size = max(7.0, height / 22, min_font_px / points_to_pixels)
+        # Fixed margins in pixels (room for "-1000", the axis label and the legend's row
+        # above the axes, off the data) instead of tight_layout on every render.
+        line = self.font_size * points_to_pixels
         self.figure.subplots_adjust(
-            left=min(0.3, (self.font_size * 3.6 * points_to_pixels + 6) / width),
-            right=1 - (self.font_size * 1.2 * points_to_pixels + 2) / width,  # the last x tick's label
-            top=1 - 6 / height,
-            bottom=min(0.45, (self.font_size * 3.4 * points_to_pixels + 4) / height),
+            left=min(0.3, (line * 3.6 + 6) / width),
+            right=1 - (line * 1.2 + 2) / width,  # the last x tick's label
+            top=1 - min(0.3, (line * 1.5 + 4) / height),
+            bottom=min(0.45, (line * 3.4 + 4) / height),
         )
         axes = self.axes = self.figure.add_subplot()
         axes.set_facecolor(palette.hex(palette.panel))
@@ -159,7 +171,13 @@ class _ReturnFigure:
                 label=f"solved ({threshold:g})",
             )
         legend = axes.legend(
-            loc="upper left",
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=3,
+            borderaxespad=0.1,
+            borderpad=0.0,
+            handlelength=1.5,
+            columnspacing=1.2,
             frameon=False,
             labelcolor=palette.hex(palette.text),
             prop={"family": font_family, "size": self.font_size * 0.95},
@@ -182,26 +200,40 @@ class _ReturnFigure:
         low, high = min(values), max(values)
         pad = max(high - low, 1.0) * 0.06
         self.axes.set_ylim(low - pad, high + pad)
-        if markers != self.shown_markers:
+        if markers or self.shown_markers:  # placed in pixels: again whenever the x range grows
             self._draw_markers(markers)
 
     def _draw_markers(self, markers: tuple[tuple[int, str], ...]) -> None:
+        """A dotted line per knob change; its label in the first of a few rows (from the
+        top) where it overlaps no other label, kept inside the axes, or none at all."""
         for artist in self.markers:
             artist.remove()
         self.markers = []
         colour = self.palette.hex(self.palette.realised)
-        for index, (episode, label) in enumerate(markers):
+        left, right = self.axes.get_xlim()
+        axes_width_px = self.axes.bbox.width
+        px_per_episode = axes_width_px / max(right - left, 1e-9)
+        char_px = self.font_size * 0.9 * 0.58 * self.figure.dpi / 72
+        rows: list[list[tuple[float, float]]] = [[] for _ in range(MARKER_ROWS)]
+        for episode, label in markers:
             self.markers.append(self.axes.axvline(episode, color=colour, linestyle=":", linewidth=1.4))
-            # Labels of nearby changes would collide: step each one down a line.
+            x_px = (episode - left) * px_per_episode
+            width = len(label) * char_px + 6
+            start = min(max(x_px - width, 0.0), axes_width_px - width)  # right-aligned on its line, inside
+            span = (start, start + width)
+            row = next((i for i, taken in enumerate(rows) if all(span[1] < a or span[0] > b for a, b in taken)), None)
+            if row is None:
+                continue  # no room: the line alone still marks the change
+            rows[row].append(span)
             self.markers.append(
                 self.axes.annotate(
                     label,
-                    (episode, 1.0),
+                    (left + (span[0] + 3) / px_per_episode, 1.0),
                     xycoords=("data", "axes fraction"),
-                    xytext=(-3, -3 - (index % 3) * self.font_size * 1.3),
+                    xytext=(0, -3 - row * self.font_size * 1.3),
                     textcoords="offset points",
                     va="top",
-                    ha="right",
+                    ha="left",
                     fontsize=self.font_size * 0.9,
                     color=colour,
                     fontfamily=self.font_family,

@@ -95,22 +95,25 @@ class PanelPainter:
         return rect
 
     def panel(self, rect: pygame.Rect, title: str, subtitle: str = "") -> pygame.Rect:
-        """Background, border and title; returns the content area below the title."""
+        """Background, border and title (and a subtitle, where it fits); returns the
+        content area below the title (:meth:`panel_area`)."""
         radius = self.px(8)
         pygame.draw.rect(self.surface, self.palette.panel, rect, border_radius=radius)
         pygame.draw.rect(self.surface, self.palette.panel_border, rect, width=1, border_radius=radius)
         pad = self.px(10)
         title_rect = self.text(title, (rect.x + pad, rect.y + self.px(4)), TITLE_SIZE, bold=True)
-        if subtitle:
+        if subtitle and title_rect.right + self.px(10) + self.text_size(subtitle, 14)[0] <= rect.right - pad:
             self.text(
                 subtitle, (title_rect.right + self.px(10), title_rect.centery), 14, self.palette.muted, anchor="midleft"
             )
-        return pygame.Rect(
-            rect.x + pad,
-            title_rect.bottom + self.px(4),
-            rect.width - 2 * pad,
-            rect.bottom - title_rect.bottom - self.px(4) - pad,
-        )
+        return self.panel_area(rect)
+
+    def panel_area(self, rect: pygame.Rect) -> pygame.Rect:
+        """A panel's content area: inside its padding, below its title."""
+        pad = self.px(10)
+        title_bottom = rect.y + self.px(4) + self.text_size("Ag", TITLE_SIZE, bold=True)[1]
+        top = title_bottom + self.px(4)
+        return pygame.Rect(rect.x + pad, top, rect.width - 2 * pad, rect.bottom - top - pad)
 
     def polyline(self, points: Sequence[Sequence[float]], colour: Colour, width: int = 2) -> None:
         if len(points) < 2:

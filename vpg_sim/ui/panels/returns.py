@@ -26,7 +26,7 @@ class ReturnsPanel:
         """Set by the window whenever the plot worker delivers a new rendering."""
 
     def draw(self, painter: PanelPainter, rect: pygame.Rect, frame: Frame) -> None:
-        painter.panel(rect, "Training returns", f"{frame.episodes:,} episodes")
+        painter.panel(rect, "Training returns", f"{frame.episodes:,} episode{'' if frame.episodes == 1 else 's'}")
         if self.image is None:
             return
         area = plot_area(painter.layout)

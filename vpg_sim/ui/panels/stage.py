@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -14,60 +16,111 @@ from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
 
 
+@dataclass(frozen=True)
+class StageRegions:
+    """Where things go inside the stage's content area: the episode's numbers in a header,
+    the scene below it, and the scene's lower third (big figures in presenter mode)."""
+
+    header: pygame.Rect
+    scene: pygame.Rect
+    lower_third: pygame.Rect
+
+
+def stage_regions(area: pygame.Rect, px: Callable[[float], int], presenting: bool) -> StageRegions:
+    header_h = px(100 if presenting else 82)
+    header = pygame.Rect(area.x, area.y, area.width, header_h)
+    scene = pygame.Rect(area.x, header.bottom, area.width, area.bottom - header.bottom)
+    lower = pygame.Rect(scene.x, scene.y + round(scene.height * 0.70), scene.width, round(scene.height * 0.30))
+    return StageRegions(header, scene, lower)
+
+
+TRACK_AT = 0.62
+"""The track's height in the scene, as a fraction from its top: the lower third stays free."""
+
+
 class StagePanel:
     """The stage: CartPole drawn from its state (other envs: their own frame), the push
-    being dragged, the episode's step and return, and which policy plays."""
+    being dragged, the episode's step, return and pushes, which policy plays, why the last
+    episode ended, and in presenter mode the run's figures in large type."""
 
     def draw(self, painter: PanelPainter, rect: pygame.Rect, frame: Frame) -> None:
         palette, stage, surface = painter.palette, frame.stage, painter.surface
         area = painter.panel(rect, "Stage", f"{frame.env_id} · seed {frame.seed}")
+        regions = stage_regions(area, painter.px, frame.presenting)
+        scene = regions.scene
         if stage.is_cartpole:
             action = stage.decision.action if stage.trace.rewards else None
             draw_cartpole(
-                surface, area, stage.observation, action, palette, stage.env, painter.layout.scale, stage.last_push
+                surface, scene, stage.observation, action, palette, stage.env, painter.layout.scale, stage.last_push
             )
         else:
             image = stage.frame()
-            if image is not None:  # below the episode's numbers, which would not read on a white frame
-                header = painter.px(90)
-                draw_frame(surface, pygame.Rect(area.x, area.y + header, area.width, area.height - header), image)
+            if image is not None:
+                draw_frame(surface, scene, image)
             if stage.last_push:
                 target = pygame.Rect(0, 0, painter.px(60), painter.px(20))
-                target.center = (area.centerx, area.bottom - painter.px(60))
+                target.center = (scene.centerx, scene.y + round(scene.height * TRACK_AT))
                 draw_push(surface, palette, target, stage.last_push, painter.layout.scale)
         if frame.drag is not None:
             draw_arrow(surface, palette.push, frame.drag.start, frame.drag.now, max(3, painter.px(5)))
             painter.text(
                 f"{abs(frame.drag.impulse):.1f} N·s", frame.drag.now, 16, palette.push, bold=True, anchor="midbottom"
             )
+        self._draw_header(painter, regions.header, frame)
+        if stage.hold_remaining > 0 and stage.finished is not None:
+            finished = stage.finished
+            banner = f"episode over: return {finished.total_return:.0f} · {finished.end_reason}"
+            _boxed_text(painter, banner, (scene.centerx, scene.y + painter.px(6)), 18, palette.realised)
+        if frame.presenting:
+            self._draw_presenter_figures(painter, regions.lower_third, frame)
+
+    def _draw_header(self, painter: PanelPainter, header: pygame.Rect, frame: Frame) -> None:
+        palette, stage = painter.palette, frame.stage
         steps = len(stage.trace.rewards)
-        line = painter.text(f"episode {stage.episode_number + 1}", (area.x, area.y + painter.px(4)), 22, bold=True)
+        line = painter.text(f"episode {stage.episode_number + 1}", (header.x, header.y + painter.px(2)), 22, bold=True)
         line = painter.text(
-            f"step {steps}   return {stage.trace.total_return:.0f}", (area.x, line.bottom + painter.px(2)), 22
+            f"step {steps}   return {stage.trace.total_return:.0f}", (header.x, line.bottom + painter.px(2)), 22
         )
         if stage.pushes:
-            painter.text(f"pushes {stage.pushes}", (area.x, line.bottom + painter.px(4)), 16, palette.push, bold=True)
+            painter.text(f"pushes {stage.pushes}", (header.x, line.bottom + painter.px(2)), 16, palette.push, bold=True)
         if frame.scrub_update is not None:
             title, colour = f"timeline: policy of update {stage.playing_update}", palette.realised
         else:
             title, colour = f"policy of update {stage.playing_update}", palette.value
-        title_rect = painter.text(title, (area.right, area.y + painter.px(4)), 20, colour, bold=True, anchor="topright")
+        top = (header.right, header.y + painter.px(2))
+        title_rect = painter.text(title, top, 20, colour, bold=True, anchor="topright")
         mode = "greedy" if stage.greedy else "sampled"
+        speed = f"speed {stage.speed:g}x"
+        if stage.steps_per_second != stage.real_time_rate:
+            speed += f" ({stage.speed * stage.steps_per_second / stage.real_time_rate:.2g}x real time)"
         painter.text(
-            f"{mode} · speed {stage.speed:g}x",
-            (area.right, title_rect.bottom + painter.px(4)),
-            15,
-            palette.muted,
-            anchor="topright",
+            f"{mode} · {speed}", (header.right, title_rect.bottom + painter.px(2)), 15, palette.muted, anchor="topright"
         )
-        if stage.hold_remaining > 0 and stage.finished is not None:
-            why = "pole fell or cart left the track" if stage.finished.terminated else "time limit reached"
-            if not stage.is_cartpole:
-                why = "goal reached" if stage.finished.terminated else "time limit reached"
-            banner = f"episode over: return {stage.finished.total_return:.0f} ({why})"
-            painter.text(
-                banner, (area.centerx, area.bottom - painter.px(24)), 18, palette.realised, bold=True, anchor="center"
-            )
+
+    def _draw_presenter_figures(self, painter: PanelPainter, lower: pygame.Rect, frame: Frame) -> None:
+        """Update, mean return and the state, big enough for the back of a hall."""
+        palette = painter.palette
+        stats = frame.stats
+        update = frame.snapshot.update
+        mean = "–" if stats is None or not math.isfinite(stats.mean_return_100) else f"{stats.mean_return_100:.0f}"
+        figures = [("update", str(update)), ("mean return", mean)]
+        column_w = lower.width / (len(figures) + 1)
+        for index, (name, value) in enumerate(figures):
+            x = lower.x + column_w * (index + 0.5)
+            value_rect = painter.text(value, (x, lower.centery), 40, bold=True, anchor="midbottom")
+            painter.text(name, (x, value_rect.bottom), 18, palette.muted, anchor="midtop")
+        x = lower.x + column_w * (len(figures) + 0.5)
+        painter.text(frame.state.upper(), (x, lower.centery), 34, frame.state_colour, bold=True, anchor="midbottom")
+
+
+def _boxed_text(painter: PanelPainter, text: str, midtop: tuple[int, int], size: float, colour: Colour) -> None:
+    """``text`` on a box of the panel's colour: readable over any drawing, an env's white frame too."""
+    width, height = painter.text_size(text, size, bold=True)
+    box = pygame.Rect(0, 0, width + painter.px(16), height + painter.px(6))
+    box.midtop = midtop
+    pygame.draw.rect(painter.surface, painter.palette.panel, box, border_radius=painter.px(6))
+    pygame.draw.rect(painter.surface, colour, box, width=1, border_radius=painter.px(6))
+    painter.text(text, box.center, size, colour, bold=True, anchor="center")
 
 
 def _rotated_rect(center: tuple[float, float], length: float, width: float, angle: float) -> list[tuple[float, float]]:
@@ -128,7 +181,7 @@ def draw_cartpole(
 
     world_width = 2 * x_limit * 1.15
     scale = rect.width / world_width
-    track_y = rect.y + rect.height * 0.70
+    track_y = rect.y + rect.height * TRACK_AT
     cart_w, cart_h = 0.5 * scale, 0.28 * scale
 
     def to_px(world_x: float) -> float:
@@ -141,7 +194,7 @@ def draw_cartpole(
         zone = pygame.Rect(0, rect.y, 0, rect.height)
         zone.left, zone.right = (rect.left, round(limit_px)) if side < 0 else (round(limit_px), rect.right)
         pygame.draw.rect(surface, palette.blend(palette.warning, palette.panel, 0.11), zone)
-        for y in range(rect.y + 8, rect.bottom - 8, round(unit * 14)):
+        for y in range(rect.y, rect.bottom - 8, round(unit * 14)):
             pygame.draw.line(surface, palette.warning, (limit_px, y), (limit_px, y + unit * 7), line)
     pygame.draw.line(surface, palette.track, (rect.left, track_y), (rect.right, track_y), line)
     for tick in np.arange(-2.0, 2.01, 0.5):
@@ -172,9 +225,12 @@ def draw_cartpole(
     if action is not None:
         direction = -1 if action == 0 else 1
         edge = cart.left if direction < 0 else cart.right
-        start = (edge + direction * unit * 6, cart.centery)
-        end = (edge + direction * unit * 56, cart.centery)
-        draw_arrow(surface, palette.action(action), start, end, max(3, round(unit * 5)))
+        # Kept inside the stage: at the track's limit the cart's edge is near the panel's.
+        start_x = min(max(edge + direction * unit * 6, rect.left), rect.right)
+        end_x = min(max(edge + direction * unit * 56, rect.left), rect.right)
+        if abs(end_x - start_x) > unit * 12:
+            width = max(3, round(unit * 5))
+            draw_arrow(surface, palette.action(action), (start_x, cart.centery), (end_x, cart.centery), width)
     if push:
         draw_push(surface, palette, cart, push, unit)
 
