@@ -3,38 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
+from vpg_sim.core.config import MAX_STEPS
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
-from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
+from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
 
 PROG = "main.py"
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (``1e6`` and ``1_000_000`` too)."""
+
+    def parse(text: str) -> int:
+        cleaned = text.replace("_", "").strip()
+        try:
+            value = int(cleaned)
+        except ValueError:
+            try:
+                number = float(cleaned)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+            if not number.is_integer():
+                raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+            value = int(number)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low:,}, {high:,}]: {text!r}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
+positive_int = whole_number(1, 10**9)
+seed_number = whole_number(0, 2**32 - 1)
+step_count = whole_number(1, MAX_STEPS)
 
 
 def positive_float(text: str) -> float:
@@ -55,6 +65,8 @@ def window_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
     if size[0] < MIN_WIDTH or size[1] < MIN_HEIGHT:
         raise argparse.ArgumentTypeError(f"too small (at least {MIN_WIDTH}x{MIN_HEIGHT}): {text!r}")
+    if size[0] > MAX_WIDTH or size[1] > MAX_HEIGHT:
+        raise argparse.ArgumentTypeError(f"too large (at most {MAX_WIDTH}x{MAX_HEIGHT}): {text!r}")
     return size
 
 
@@ -96,15 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the window and starts learning.",
     )
     parser.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="random seed (default: %(default)s)")
     add_window_options(parser)
     parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")
     train.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default: %(default)s)")
-    train.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
-    train.add_argument("--steps", type=positive_int, help="env steps to train for (default: the env preset's)")
+    train.add_argument("--seed", type=seed_number, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--steps", type=step_count, help="env steps to train for (default: the env preset's)")
     train.add_argument(
         "--until-solved",
         action="store_true",
@@ -129,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="greedy episodes of a saved policy, headless")
     evaluate.add_argument("path", type=Path, metavar="PATH", help="a .safetensors policy file")
     evaluate.add_argument("--episodes", type=positive_int, default=20, help="episodes (default: %(default)s)")
-    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the first episode (default: 0)")
+    evaluate.add_argument("--seed", type=seed_number, default=0, help="seed of the first episode (default: 0)")
     evaluate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 
@@ -171,6 +183,7 @@ def train_command(args: argparse.Namespace) -> int:
         return fail("--save-best needs --save PATH")
     if args.save is not None and args.save.is_dir():
         return fail(f"--save: {args.save} is a directory; give a file path such as {args.save / 'policy.safetensors'}")
+    replacing = args.save is not None and args.save.exists()
     try:
         config = config_for(args.env, seed=args.seed)
         trainer = VPGTrainer(config)
@@ -188,15 +201,25 @@ def train_command(args: argparse.Namespace) -> int:
         return fail(f"cannot write the log in {log_dir}: {error.strerror or error}")
 
     fields = list(UpdateStats.__dataclass_fields__)
-    with log_file, tqdm(total=max_steps, unit="step", unit_scale=True, dynamic_ncols=True, file=sys.stderr) as bar:
+    # Closed by hand below: after a full disk, closing flushes the failed rows again.
+    with contextlib.closing(_QuietClose(log_file)), tqdm(
+        total=max_steps, unit="step", unit_scale=True, dynamic_ncols=True, file=sys.stderr
+    ) as bar:
         writer = csv.DictWriter(log_file, fieldnames=fields)
         writer.writeheader()
 
         best_return = -math.inf
+        log_problem: str | None = None
 
         def on_update(stats: UpdateStats) -> None:
-            nonlocal best_return
-            writer.writerow(stats.to_dict())
+            nonlocal best_return, log_problem
+            if log_problem is None:
+                try:
+                    writer.writerow(stats.to_dict())
+                    log_file.flush()
+                except OSError as error:  # a full disk: say so once, train on, still save the policy
+                    log_problem = f"the log stopped at update {stats.update}: {error.strerror or error}"
+                    bar.write(f"{PROG}: warning: {log_problem}", file=sys.stderr)
             if args.save_best and stats.episodes >= 10 and stats.mean_return_100 > best_return:
                 best_return = stats.mean_return_100
                 save_policy(args.save, trainer.checkpoint())
@@ -231,7 +254,20 @@ def train_command(args: argparse.Namespace) -> int:
             f"mean return (last 100) {mean}, {result.env_steps_per_second:,.0f} steps/s; "
             f"log: {log_dir / 'progress.csv'}" + (f"; policy: {args.save}" if args.save is not None else "")
         )
+    if replacing:
+        print(f"{PROG}: note: replaced the existing {args.save}", file=sys.stderr)
     return 0
+
+
+class _QuietClose:
+    """Closes a file, ignoring an error that was already reported (a full disk)."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
 
 
 def eval_command(args: argparse.Namespace) -> int:

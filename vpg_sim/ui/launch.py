@@ -49,7 +49,7 @@ def run_window(args: argparse.Namespace) -> int:
     )
     try:
         app = App(options)
-    except (UnsupportedEnvError, PolicyFileError) as error:
+    except (UnsupportedEnvError, PolicyFileError, ValueError) as error:  # ValueError: an invalid config
         print(f"main.py: error: {error}", file=sys.stderr)
         return 2
     except pygame.error as error:

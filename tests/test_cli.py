@@ -1,0 +1,54 @@
+"""The command line: bad flags are one line and exit 2; a full disk loses the log, not the run."""
+
+import pytest
+
+from vpg_sim.cli import main
+from vpg_sim.policy_files import load_policy
+
+FAST = ["--steps", "256"]
+
+
+def run(capsys, *argv):
+    """``main(argv)``'s exit status and the lines it printed on stderr."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse
+        status = exit_.code
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--size", "99999x99999"], "--size: too large (at most 3840x2160)"),
+        (["--size", "100x100"], "--size: too small"),
+        (["train", "--seed", "99999999999999999999999"], "--seed: must be in [0, 4,294,967,295]"),
+        (["train", "--steps", "1e23"], "--steps: must be in [1, 10,000,000,000]"),
+        (["train", "--steps", "ten"], "--steps: not a whole number"),
+        (["train", "--env", "NoSuchEnv-v0", *FAST], "unknown environment id 'NoSuchEnv-v0'"),
+    ],
+)
+def test_a_bad_flag_is_one_line_naming_it_and_exit_2(capsys, argv, named):
+    status, lines = run(capsys, *argv)
+    assert status == 2
+    assert named in lines[-1] and "Traceback" not in "\n".join(lines)
+
+
+def test_a_full_disk_stops_the_log_with_one_line_and_the_policy_is_still_saved(tmp_path, capsys):
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    (log_dir / "progress.csv").symlink_to("/dev/full")  # every write fails: No space left on device
+    target = tmp_path / "policy.safetensors"
+    status, lines = run(capsys, "train", "--steps", "2048", "--log-dir", str(log_dir), "--save", str(target))
+    assert status == 0
+    warnings = [line for line in lines if "No space left on device" in line]
+    assert len(warnings) == 1 and "the log stopped at update 1" in warnings[0]
+    assert load_policy(target).metadata.update == 2
+
+
+def test_saving_over_an_existing_file_says_so(tmp_path, capsys):
+    target = tmp_path / "policy.safetensors"
+    for _ in range(2):
+        status, lines = run(capsys, "train", *FAST, "--log-dir", str(tmp_path / "log"), "--save", str(target))
+        assert status == 0
+    assert any(f"replaced the existing {target}" in line for line in lines)
