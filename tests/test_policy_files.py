@@ -80,7 +80,7 @@ def test_knobs_turned_during_training_are_stored_and_restored(tmp_path):
     trainer = VPGTrainer(config_for("CartPole-v1", seed=1, **SMALL))
     try:
         trainer.train_update()
-        episodes_before_change = len(trainer.episode_returns)
+        episodes_before_change = trainer.collector.episodes
         trainer.reconfigure(gamma=0.95, entropy_coef=0.01)
         trainer.train_update()
         path = save_policy(tmp_path / "tuned.safetensors", trainer.checkpoint())

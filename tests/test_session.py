@@ -55,7 +55,7 @@ def test_step_while_paused_runs_exactly_one_update(session):
     assert wait_until(lambda: updates(session) == 1)
     time.sleep(0.2)
     assert updates(session) == 1
-    assert len(session.stats_history()) == 1
+    assert len(session.stats_since(0)) == 1
 
 
 def test_pace_lets_an_update_start_only_a_tenth_of_a_second_after_the_last_at_10_per_second():
@@ -199,11 +199,12 @@ class StopDuringTheStopCheck(threading.Event):
     def is_set(self) -> bool:
         result = super().is_set()
         if self.stopper is None and threading.current_thread().name == "vpg-trainer":
-            self.stopper = threading.Thread(target=lambda: self.stop_result.append(self.session.stop(timeout=5.0)))
-            self.stopper.start()
+            stopper = threading.Thread(target=lambda: self.stop_result.append(self.session.stop(timeout=5.0)))
+            stopper.start()
+            self.stopper = stopper
             # Give the stop every chance to complete between this check and the wait that
             # follows it; with the check under the lock, stop() waits for the wait instead.
-            self.stopper.join(0.2)
+            stopper.join(0.2)
         return result
 
 

@@ -209,7 +209,7 @@ knobs panel offers, narrow enough that one change cannot stall the window (a bat
 @dataclass(frozen=True)
 class ConfigChange:
     """Knobs turned during a run: ``changes`` took effect at update ``update``, when
-    ``episode`` training episodes had finished (where the return curve marks it)."""
+    ``episode`` training episodes of the run had finished (where the return curve marks it)."""
 
     update: int
     episode: int

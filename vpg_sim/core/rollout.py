@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,10 +59,12 @@ class Collector:
         self._resetting = np.zeros(num_envs, dtype=bool)
         self._running_return = np.zeros(num_envs)
         self._running_length = np.zeros(num_envs, dtype=np.int64)
-        self.episode_returns: list[float] = []
-        self.episode_lengths: list[int] = []
+        self.recent_returns: collections.deque[float] = collections.deque(maxlen=RECENT_EPISODES)
+        self.recent_lengths: collections.deque[int] = collections.deque(maxlen=RECENT_EPISODES)
+        """Returns and lengths of the last 100 finished episodes (the moving window)."""
         self.episodes = 0
-        """Episodes finished in the whole run (a resumed run keeps only the last 100 returns)."""
+        """Episodes finished in the whole run, resumed runs included."""
+        self._new_returns: list[float] = []
         self.env_steps = 0
 
     def collect(
@@ -114,17 +117,24 @@ class Collector:
         self._running_return += rewards
         self._running_length += valid
         for env_index in np.flatnonzero(done):
-            self.episode_returns.append(float(self._running_return[env_index]))
-            self.episode_lengths.append(int(self._running_length[env_index]))
+            episode_return = float(self._running_return[env_index])
+            self.recent_returns.append(episode_return)
+            self.recent_lengths.append(int(self._running_length[env_index]))
+            self._new_returns.append(episode_return)
             self.episodes += 1
         self._running_return[done] = 0.0
         self._running_length[done] = 0
 
+    def take_new_returns(self) -> list[float]:
+        """Returns of the episodes finished since the last call, in the order they finished
+        (kept here only until taken: the run's whole history is its reader's to keep)."""
+        new, self._new_returns = self._new_returns, []
+        return new
+
     @property
     def mean_return_100(self) -> float:
         """Mean return of the last 100 finished episodes (NaN before the first)."""
-        recent = self.episode_returns[-RECENT_EPISODES:]
-        return float(np.mean(recent)) if recent else math.nan
+        return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
 
     def close(self) -> None:
         self.envs.close()
@@ -142,8 +152,8 @@ class Collector:
             "resetting": self._resetting.tolist(),
             "running_return": self._running_return.tolist(),
             "running_length": self._running_length.tolist(),
-            "recent_returns": self.episode_returns[-RECENT_EPISODES:],
-            "recent_lengths": self.episode_lengths[-RECENT_EPISODES:],
+            "recent_returns": list(self.recent_returns),
+            "recent_lengths": list(self.recent_lengths),
             "episodes": self.episodes,
             "action_rng": self.action_rng.bit_generator.state,
         }
@@ -171,6 +181,9 @@ class Collector:
         restore_vector_env_state(self.envs, state["envs"])
         self._observations, self._resetting = observations, resetting
         self._running_return, self._running_length = running_return, running_length
-        self.episode_returns, self.episode_lengths = recent_returns, recent_lengths
+        self.recent_returns.clear()
+        self.recent_returns.extend(recent_returns)
+        self.recent_lengths.clear()
+        self.recent_lengths.extend(recent_lengths)
         self.episodes = episodes
         self.action_rng.bit_generator.state = generator.bit_generator.state

@@ -178,8 +178,8 @@ class VPGTrainer:
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         self.updates += 1
-        recent_returns = self.episode_returns[-RECENT_EPISODES:]
-        recent_lengths = self.collector.episode_lengths[-RECENT_EPISODES:]
+        recent_returns = self.collector.recent_returns
+        recent_lengths = self.collector.recent_lengths
         return UpdateStats(
             update=self.updates,
             env_steps=self.env_steps,
@@ -204,18 +204,16 @@ class VPGTrainer:
             if name in changes:
                 for group in optimizer.param_groups:
                     group["lr"] = getattr(self.config, name)
-        self.config_changes.append(ConfigChange(self.updates + 1, len(self.episode_returns), dict(changes)))
+        self.config_changes.append(ConfigChange(self.updates + 1, self.collector.episodes, dict(changes)))
         return self.config
 
     @property
     def env_steps(self) -> int:
         return self.collector.env_steps
 
-    @property
-    def episode_returns(self) -> list[float]:
-        """Returns of the finished training episodes, oldest first (a resumed run starts
-        with the saved run's last 100)."""
-        return self.collector.episode_returns
+    def take_new_returns(self) -> list[float]:
+        """Returns of the training episodes finished since the last call, oldest first."""
+        return self.collector.take_new_returns()
 
     @property
     def mean_return_100(self) -> float:
@@ -225,7 +223,7 @@ class VPGTrainer:
     @property
     def solved(self) -> bool:
         """Mean return of the last 100 finished episodes reached the env's threshold."""
-        if self.reward_threshold is None or len(self.episode_returns) < RECENT_EPISODES:
+        if self.reward_threshold is None or len(self.collector.recent_returns) < RECENT_EPISODES:
             return False
         return self.mean_return_100 >= self.reward_threshold
 

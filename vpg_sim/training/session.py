@@ -9,15 +9,47 @@ condition.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Callable
+
+import numpy as np
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
 from vpg_sim.training.pacing import Pacer
 from vpg_sim.training.timeline import Timeline
+
+STATS_KEPT = 1000
+"""Update stats the session keeps for readers; older ones are in the CSV log, if any.
+Kept all, a class-long run at full pace would grow by ~100 MB an hour."""
+
+
+class ReturnHistory:
+    """Episode returns in a numpy array that doubles when full: 8 bytes an episode, where
+    a Python list of floats costs 32."""
+
+    def __init__(self) -> None:
+        self._values = np.zeros(1024)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def extend(self, values: list[float]) -> None:
+        needed = self._count + len(values)
+        if needed > len(self._values):
+            grown = np.zeros(max(needed, 2 * len(self._values)))
+            grown[: self._count] = self._values[: self._count]
+            self._values = grown
+        self._values[self._count : needed] = values
+        self._count = needed
+
+    def values(self) -> np.ndarray:
+        """A copy of the returns so far, ``(E,)``."""
+        return self._values[: self._count].copy()
 
 
 class TrainingSession:
@@ -39,7 +71,11 @@ class TrainingSession:
         self._paused = False
         self._lockstep = False
         self._pacer = Pacer(clock)
-        self._history: list[UpdateStats] = []
+        self._history: collections.deque[UpdateStats] = collections.deque(maxlen=STATS_KEPT)
+        self._returns = ReturnHistory()
+        self.first_episode = trainer.collector.episodes
+        """The run's episode count when this session began: where its return curve starts."""
+        trainer.take_new_returns()  # a resumed run's last returns are the file's, not this session's
         self._pending_changes: dict[str, object] = {}
         self._updating = False
         self._solved = trainer.solved
@@ -168,10 +204,11 @@ class TrainingSession:
         with self._lock:
             return self._snapshot
 
-    def stats_history(self, start: int = 0) -> list[UpdateStats]:
-        """Stats of updates ``start`` onwards (0-based), copied."""
+    def stats_since(self, update: int) -> list[UpdateStats]:
+        """Stats of the kept updates after ``update``, oldest first (the last
+        :data:`STATS_KEPT` are kept)."""
         with self._lock:
-            return self._history[start:]
+            return [stats for stats in self._history if stats.update > update]
 
     def config(self) -> VPGConfig:
         """The config of the next update, pending knob changes included."""
@@ -198,10 +235,16 @@ class TrainingSession:
         with self._lock:
             return self._history[-1] if self._history else None
 
-    def episode_returns(self, start: int = 0) -> list[float]:
-        """Training episode returns from index ``start`` on, in the order they finished."""
+    def episode_count(self) -> int:
+        """Training episodes finished in this session."""
         with self._lock:
-            return self._trainer.episode_returns[start:]
+            return len(self._returns)
+
+    def episode_returns(self) -> np.ndarray:
+        """Every training episode's return in this session, ``(E,)``, in the order they
+        finished (a copy: 8 bytes an episode, ~2 MB an hour of solved CartPole)."""
+        with self._lock:
+            return self._returns.values()
 
     # -- the thread -----------------------------------------------------------------
 
@@ -230,8 +273,10 @@ class TrainingSession:
                 stats = self._trainer.train_update(should_stop=self._stop.is_set)
                 snapshot = self._trainer.checkpoint()
                 solved = self._trainer.solved
+                new_returns = self._trainer.take_new_returns()
                 with self._lock:
                     self._history.append(stats)
+                    self._returns.extend(new_returns)
                     self._snapshot = snapshot
                     self._solved = solved
                     self._timeline.add(snapshot)

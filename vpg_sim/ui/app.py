@@ -9,6 +9,7 @@ session's public methods and the snapshots it publishes. What each key does is i
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import sys
 import threading
@@ -56,6 +57,10 @@ from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
 
 WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
+PLOT_REQUEST_SECONDS = 0.25
+"""At most this often the return curve is asked for again with new episodes."""
+FRAMES_KEPT = 60 * 60 * 10
+"""Frame times kept for benchmarks: the last ten minutes (all of them would grow ~20 MB an hour)."""
 PRESENTER_MIN_TEXT = 16
 """Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 FRAMES_PER_SECOND = 60
@@ -67,9 +72,9 @@ class FrameTimes:
     (events, update, drawing) and the display flip, apart: under Xvfb the flip alone costs
     ~9 ms at 1080p and is the X server's work more than ours."""
 
-    starts: list[float] = field(default_factory=list)
-    work: list[float] = field(default_factory=list)
-    flip: list[float] = field(default_factory=list)
+    starts: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=FRAMES_KEPT))
+    work: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=FRAMES_KEPT))
+    flip: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=FRAMES_KEPT))
 
 
 class App:
@@ -96,8 +101,10 @@ class App:
         self.knobs_open = False
         self.layout = compute_layout(*self.screen.get_size())
         self.plot = ReturnPlotRenderer(self.palette)
-        self.returns: list[float] = []
+        self.episodes = 0
+        """Training episodes of this session drawn on the return curve so far."""
         self.plotted: tuple[int, int, tuple[int, int]] | None = None
+        self._next_plot = 0.0
         self.clock = pygame.time.Clock()
         self.frame_times = FrameTimes()
         self.started = time.monotonic()
@@ -135,7 +142,8 @@ class App:
         self.stopping_recorders: list[threading.Thread] = []
         self.stage_episodes = 0
         self.watch = RunWatch(self.session.latest_snapshot().env_steps, time.monotonic())
-        self._stats_seen = 0
+        self._stats_seen = self.session.latest_snapshot().update
+        """The newest update whose stats the run watch has taken in."""
         self.commands = Commands(self)
         self.input = InputHandler(self)
         self.panels = {
@@ -262,11 +270,11 @@ class App:
         self.stage.close()
         self.stage = StagePlayer(session.latest_snapshot(), seed=session.config().seed)
         self.stage.speed = SPEEDS[self.speed_index]
-        self.returns = []
+        self.episodes = 0
         self.plotted = None
         self.panels["returns"].image = None
         self.watch = RunWatch(session.latest_snapshot().env_steps, time.monotonic())
-        self._stats_seen = 0
+        self._stats_seen = session.latest_snapshot().update
         self.scrub_update = None
         self.playback = playback
         self.paused_before_playback = False
@@ -291,20 +299,26 @@ class App:
                 self.session.grant_update()
             if self.options.play_episodes is not None and self.stage_episodes >= self.options.play_episodes:
                 self.running = False
-        self.returns.extend(self.session.episode_returns(len(self.returns)))
+        self.episodes = self.session.episode_count()
         changes = self.session.config_changes()
         plot_size = plot_area(self.layout).size
-        if self.plotted != (len(self.returns), len(changes), plot_size):
-            markers = tuple((change.episode, change.describe(KNOB_LABELS)) for change in changes)
+        key = (self.episodes, len(changes), plot_size)
+        due = self.plotted is None or key[1:] != self.plotted[1:] or time.monotonic() >= self._next_plot
+        if self.plotted != key and due:  # new episodes arrive ~35 times a second; the plot shows 2
+            self._next_plot = time.monotonic() + PLOT_REQUEST_SECONDS
+            first = self.session.first_episode
+            markers = tuple((change.episode - first, change.describe(KNOB_LABELS)) for change in changes)
             threshold = self.session.reward_threshold
             min_font = self.layout.px(PRESENTER_MIN_TEXT) if self.presenting else 0.0
-            self.plot.request(PlotRequest(np.asarray(self.returns), threshold, plot_size, markers, min_font))
-            self.plotted = (len(self.returns), len(changes), plot_size)
+            returns = self.session.episode_returns()
+            self.plot.request(PlotRequest(returns, threshold, plot_size, markers, min_font))
+            self.plotted = key
         image = self.plot.take_image()
         if image is not None:
             self.panels["returns"].image = pygame.image.frombuffer(image.rgba, image.size, "RGBA").convert()
-        new_stats = self.session.stats_history(self._stats_seen)
-        self._stats_seen += len(new_stats)
+        new_stats = self.session.stats_since(self._stats_seen)
+        if new_stats:
+            self._stats_seen = new_stats[-1].update
         now = time.monotonic()
         for event in self.watch.observe(now, self.session.latest_snapshot().env_steps, new_stats):
             self.toast(event.text, error=event.error)
@@ -391,7 +405,7 @@ class App:
             timeline_updates=tuple(self.session.timeline_updates()),
             config_changes=tuple(self.session.config_changes()),
             scrub_update=self.scrub_update,
-            episodes=len(self.returns),
+            episodes=self.episodes,
             drag=drag,
             presenting=self.presenting,
         )
