@@ -148,13 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import torch
+    if args.command in ("train", "eval"):
+        import torch
 
-    from vpg_sim.core.config import VPGConfig
+        from vpg_sim.core.config import VPGConfig
 
-    # Once, where the process starts: torch's default (a thread per core) makes the small
-    # tensors of this model several times slower and starves the window on two cores.
-    torch.set_num_threads(VPGConfig.torch_threads)
+        # Once, where the process starts (the window does it after opening): torch's
+        # default, a thread per core, makes this model's small tensors several times
+        # slower and starves the window on two cores.
+        torch.set_num_threads(VPGConfig.torch_threads)
     if args.command == "train":
         return train_command(args)
     if args.command == "eval":

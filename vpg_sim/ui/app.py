@@ -36,7 +36,7 @@ from vpg_sim.ui.frame import Drag, Frame
 from vpg_sim.ui.input import InputHandler
 from vpg_sim.ui.knobs import KNOB_LABELS, KNOBS, KnobsPanel
 from vpg_sim.ui.layout import compute_layout
-from vpg_sim.ui.options import WindowOptions
+from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
 from vpg_sim.ui.overlays import Toasts, draw_help, draw_recording_dot
 from vpg_sim.ui.panels import (
     AdvantagePanel,
@@ -56,7 +56,6 @@ from vpg_sim.ui.run_watch import RunWatch
 from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
 
-WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
 FRAMES_KEPT = 60 * 60 * 10

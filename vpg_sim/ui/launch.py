@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
-from vpg_sim.ui.options import WindowOptions
+from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
 
 
 def display_problem() -> str | None:
@@ -21,6 +22,32 @@ def display_problem() -> str | None:
     return None
 
 
+def show_starting(size: tuple[int, int], theme: str) -> None:
+    """Open the window and say "starting" in it, before PyTorch is imported (which takes
+    1-2 s): the window is there within a fraction of a second of the command."""
+    import pygame
+
+    from vpg_sim.ui.theme import ICON, THEMES, Fonts
+
+    pygame.display.init()
+    pygame.font.init()
+    pygame.display.set_caption(WINDOW_TITLE)
+    with contextlib.suppress(pygame.error, FileNotFoundError):  # no icon is no reason not to start
+        pygame.display.set_icon(pygame.image.load(ICON))
+    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    palette = THEMES[theme]
+    screen.fill(palette.background)
+    fonts = Fonts()
+    unit = min(size[0] / 1280, size[1] / 720)
+    title = fonts.render("vpg-sim", round(48 * unit), palette.text, bold=True)
+    line = fonts.render("starting: loading PyTorch and the environment…", round(20 * unit), palette.muted)
+    centre_x, centre_y = screen.get_rect().center
+    screen.blit(title, title.get_rect(midbottom=(centre_x, centre_y)))
+    screen.blit(line, line.get_rect(midtop=(centre_x, centre_y + round(12 * unit))))
+    pygame.display.flip()
+    pygame.event.pump()
+
+
 def run_window(args: argparse.Namespace) -> int:
     """The window's command: open it, run until quit, return the exit status."""
     problem = display_problem()
@@ -29,10 +56,20 @@ def run_window(args: argparse.Namespace) -> int:
         return 2
     import pygame
 
+    try:
+        show_starting(args.size, args.theme)
+    except pygame.error as error:
+        print(f"main.py: error: cannot open a window ({error})", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from vpg_sim.core.config import VPGConfig
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.policy_files import PolicyFileError
     from vpg_sim.ui.app import App
 
+    torch.set_num_threads(VPGConfig.torch_threads)
     options = WindowOptions(
         env_id=args.env,
         seed=args.seed,

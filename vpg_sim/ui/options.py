@@ -8,6 +8,8 @@ from pathlib import Path
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.training.pacing import DEFAULT_PACE
 
+WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = ROOT / "saved_models"
 RECORDINGS_DIR = Path("recordings")
