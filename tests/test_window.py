@@ -267,7 +267,7 @@ def test_quit_key_stops_and_close_joins_the_thread(app):
     thread_session = app.session
     started = time.perf_counter()
     app.close()
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 3.0  # wide: a slow machine under load still passes
     assert not thread_session.running
 
 
