@@ -173,9 +173,10 @@ def app_phases(seconds: float, rounds: int, folder: Path) -> dict[str, object]:
     loads of a shared machine come and go: one "without" then one "recording" phase would
     credit the recorder with both. The window offers 60 frames a second in every phase.
     """
-    from vpg_sim.ui.app import App, WindowOptions
+    from vpg_sim.ui.app import App
+    from vpg_sim.ui.options import WindowOptions
 
-    app = App(WindowOptions(seed=0, pace="full"))
+    app = App(WindowOptions(pace="full"))
     report: dict[str, object] = {"video_driver": pygame.display.get_driver(), "seconds_per_phase": seconds}
     phases: dict[str, list[dict[str, object]]] = {label: [] for label in APP_PHASES}
     try:

@@ -65,7 +65,7 @@ def main() -> None:
     recordings = Path(tempfile.mkdtemp(prefix="vpg-sim-bench-"))
     app = App(
         WindowOptions(
-            seed=args.seed,
+            config=config_for("CartPole-v1", seed=args.seed),
             pace="full",
             run_for=args.seconds,
             size=args.size,

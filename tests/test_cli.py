@@ -22,9 +22,12 @@ def run(capsys, *argv):
     [
         (["--size", "99999x99999"], "--size: too large (at most 3840x2160)"),
         (["--size", "100x100"], "--size: too small"),
-        (["train", "--seed", "99999999999999999999999"], "--seed: must be in [0, 4,294,967,295]"),
-        (["train", "--steps", "1e23"], "--steps: must be in [1, 10,000,000,000]"),
-        (["train", "--steps", "ten"], "--steps: not a whole number"),
+        (["train", "--seed", "99999999999999999999999"], "invalid config: seed must be in [0, 4,294,967,295]"),
+        (["train", "--steps", "1e23"], "total_steps must be in [1, 10,000,000,000]"),
+        (["train", "--steps", "ten"], "--steps/--total-steps: not a whole number"),
+        (["train", "--gamma", "1.5"], "invalid config: gamma must be in (0, 1], not 1.5"),
+        (["train", "--hidden-sizes", "0"], "hidden_sizes must be 1 to 8 layer widths"),
+        (["train", "--env", "no_such_module:Thing-v0"], "cannot import 'no_such_module'"),
         (["train", "--env", "NoSuchEnv-v0", *FAST], "unknown environment id 'NoSuchEnv-v0'"),
     ],
 )

@@ -182,7 +182,7 @@ def test_cli_refuses_every_bad_file_with_exit_2(saved, tmp_path):
             [sys.executable, "main.py", "eval", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 2, kind
-        assert result.stderr.strip().splitlines()[-1].startswith("main.py: error:"), kind
+        assert result.stderr.strip().splitlines()[-1].startswith("vpg-sim: error:"), kind
         assert words in result.stderr and "Traceback" not in result.stderr, kind
 
 

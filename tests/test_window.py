@@ -592,4 +592,4 @@ def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("main.py: error: cannot save the screenshot")
+    assert result.stderr.strip().splitlines()[-1].startswith("vpg-sim: error: cannot save the screenshot")

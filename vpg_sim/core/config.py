@@ -17,7 +17,9 @@ class VPGConfig:
     """Hyperparameters of one training run (defaults are tuned for CartPole-v1)."""
 
     env_id: str = "CartPole-v1"
+    """Gymnasium env id: a 1-D Box observation, Discrete or Box actions."""
     seed: int = 0
+    """Seeds the envs, the networks' initial weights and every random draw of training."""
 
     # Experience collection.
     num_envs: int = 16
@@ -37,6 +39,8 @@ class VPGConfig:
 
     # Policy: one Adam step per batch (that is what makes it *vanilla* PG).
     policy_lr: float = 2e-2
+    """Adam's learning rate for the one policy step per batch (the KL-adaptive step moves
+    the rate in use within 1/100 and 10x of this)."""
     entropy_coef: float = 0.0
     """Weight of the entropy bonus in the policy loss."""
     target_kl: float | None = 0.03
@@ -47,9 +51,11 @@ class VPGConfig:
 
     # Critic: several passes of minibatch Adam on the lambda-returns.
     value_lr: float = 3e-3
+    """Adam's learning rate for the critic."""
     vf_iters: int = 6
     """Passes over the batch when fitting V."""
     vf_minibatch_size: int = 256
+    """Transitions per critic minibatch."""
     value_normalization_rate: float = 0.3
     """How fast the critic's target mean and std follow each batch's returns (0 turns
     target normalisation off). Normalised targets let the critic fit in fewer passes."""
@@ -62,7 +68,9 @@ class VPGConfig:
 
     # Networks.
     hidden_sizes: tuple[int, ...] = (64, 64)
+    """Widths of the hidden layers of both networks."""
     activation: str = "tanh"
+    """Nonlinearity between layers: tanh or relu."""
     init_log_std: float = -0.5
     """Initial log standard deviation of a Gaussian policy (Box actions)."""
 
@@ -145,6 +153,8 @@ def _flag(name: str, value: Any) -> str | None:
 def _env_id(name: str, value: Any) -> str | None:
     if not isinstance(value, str) or not 0 < len(value) <= 200:
         return f"{name} must be a Gymnasium env id, not {value!r}"
+    if ":" in value:  # "module:Env-v0" imports the module: only ever from the command line
+        return f"{name} {value!r} names a module to import; give it with --env on the command line"
     return None
 
 
@@ -264,6 +274,28 @@ PRESETS: dict[str, dict[str, Any]] = {
         "total_steps": 2_000_000,  # at ~-150 from ~500k-750k steps on; runs to 2M stay there (5 seeds)
     },
 }
+
+
+def field_docs() -> dict[str, str]:
+    """Each field's docstring (the string under it in the class body), in one line: what
+    the command line shows as the help of the field's flag."""
+    import ast
+    import inspect
+    import itertools
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(VPGConfig))).body[0].body
+    docs = {}
+    for node, following in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
 
 
 def config_for(env_id: str, **overrides: Any) -> VPGConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import gymnasium as gym
@@ -30,7 +31,13 @@ def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Sp
 
 
 def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
-    """Gymnasium's spec for ``env_id``, or :class:`UnsupportedEnvError` with a clear line."""
+    """Gymnasium's spec for ``env_id``, or :class:`UnsupportedEnvError` with a clear line.
+
+    A ``module:`` prefix is refused here (Gymnasium would import the module): see
+    :func:`import_env_module`, for ids from the command line.
+    """
+    if ":" in env_id:
+        raise UnsupportedEnvError(f"{env_id!r} names a module to import; give it with --env on the command line")
     try:
         return gym.spec(env_id)
     except gym.error.Error as err:
@@ -186,3 +193,23 @@ def _restore_single_env_state(env: gym.Env, saved: dict[str, Any]) -> None:
     limit = _time_limit(env)
     if limit is not None and saved["elapsed_steps"] is not None:
         limit._elapsed_steps = int(saved["elapsed_steps"])
+
+
+def import_env_module(env: str) -> str:
+    """``module:Env-v0`` (Gymnasium's syntax): import ``module``, which registers the env,
+    and return the bare id ``Env-v0``; any other id is returned as it is.
+
+    Only for ids a person typed on the command line: an id read from a file never reaches
+    here (a config or policy file that names a module is refused), so no file can make
+    vpg-sim import anything. UnsupportedEnvError (one line) if the import fails.
+    """
+    module, separator, bare = env.partition(":")
+    if not separator:
+        return env
+    if not module or not bare or ":" in bare:
+        raise UnsupportedEnvError(f"{env!r} is not of the form module:EnvName-v0")
+    try:
+        importlib.import_module(module)
+    except Exception as error:  # the module is the user's own code: any failure is one line
+        raise UnsupportedEnvError(f"cannot import {module!r} for {env!r} ({type(error).__name__}: {error})") from None
+    return bare

@@ -88,7 +88,7 @@ class App:
         if options.load is not None:
             self.session = self.session_from_file(load_policy(options.load))
         else:
-            self.session = TrainingSession.from_config(options.config or config_for(options.env_id, seed=options.seed))
+            self.session = TrainingSession.from_config(options.config or config_for("CartPole-v1"))
 
         pygame.display.init()
         pygame.font.init()
@@ -109,7 +109,7 @@ class App:
         self.started = time.monotonic()
         self.running = True
         self.exit_status = 0
-        """What ``main.py`` exits with: 2 if the --screenshot could not be saved."""
+        """What the command exits with: 2 if the --screenshot could not be saved."""
         self.help_visible = False
         self.playback = False
         self.paused_before_playback = False
@@ -201,7 +201,7 @@ class App:
             try:
                 self.save_screenshot(path)
             except (OSError, pygame.error) as error:  # the rest of the shutdown must still happen
-                print(f"main.py: error: cannot save the screenshot to {path}: {error}", file=sys.stderr)
+                print(f"vpg-sim: error: cannot save the screenshot to {path}: {error}", file=sys.stderr)
                 self.exit_status = 2
         if self.recorder is not None:
             self.commands.stop_recording(wait=True)

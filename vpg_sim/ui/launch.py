@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 
+from vpg_sim.core.config import VPGConfig
 from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
 
 
@@ -17,7 +19,7 @@ def display_problem() -> str | None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return (
             "no display found (DISPLAY is not set). Train without a window with "
-            "'python main.py train', or start a virtual one: xvfb-run -a python main.py"
+            "'vpg-sim train', or start a virtual one: xvfb-run -a vpg-sim"
         )
     return None
 
@@ -48,31 +50,39 @@ def show_starting(size: tuple[int, int], theme: str) -> None:
     pygame.event.pump()
 
 
-def run_window(args: argparse.Namespace) -> int:
-    """The window's command: open it, run until quit, return the exit status."""
+def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | None]) -> int:
+    """The window's command: open it, run until quit, return the exit status.
+
+    :param make_config: the config to train with (None: the policy file's), called once
+        the window shows "starting"; its ValueError (an invalid config, a bad config file)
+        or UnsupportedEnvError is one line and exit 2.
+    """
     problem = display_problem()
     if problem is not None:
-        print(f"main.py: error: {problem}", file=sys.stderr)
+        print(f"vpg-sim: error: {problem}", file=sys.stderr)
         return 2
     import pygame
 
     try:
         show_starting(args.size, args.theme)
     except pygame.error as error:
-        print(f"main.py: error: cannot open a window ({error})", file=sys.stderr)
+        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
         return 2
 
     import torch
 
-    from vpg_sim.core.config import VPGConfig
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.policy_files import PolicyFileError
     from vpg_sim.ui.app import App
 
-    torch.set_num_threads(VPGConfig.torch_threads)
+    try:
+        config = make_config()
+    except (UnsupportedEnvError, ValueError) as error:
+        print(f"vpg-sim: error: {error}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(config.torch_threads if config is not None else 1)
     options = WindowOptions(
-        env_id=args.env,
-        seed=args.seed,
+        config=config,
         pace=args.pace,
         theme=args.theme,
         size=args.size,
@@ -87,10 +97,10 @@ def run_window(args: argparse.Namespace) -> int:
     try:
         app = App(options)
     except (UnsupportedEnvError, PolicyFileError, ValueError) as error:  # ValueError: an invalid config
-        print(f"main.py: error: {error}", file=sys.stderr)
+        print(f"vpg-sim: error: {error}", file=sys.stderr)
         return 2
     except pygame.error as error:
-        print(f"main.py: error: cannot open a window ({error})", file=sys.stderr)
+        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
         return 2
     try:
         app.run()

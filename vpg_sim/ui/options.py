@@ -10,8 +10,8 @@ from vpg_sim.training.pacing import DEFAULT_PACE
 
 WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = ROOT / "saved_models"
+MODELS_DIR = Path("saved_models")
+"""Where S saves and L looks, in the folder vpg-sim runs in (L lists the shipped policy too)."""
 RECORDINGS_DIR = Path("recordings")
 
 
@@ -19,14 +19,13 @@ RECORDINGS_DIR = Path("recordings")
 class WindowOptions:
     """What the command line sets for the window."""
 
-    env_id: str = "CartPole-v1"
-    seed: int = 0
     pace: str = DEFAULT_PACE
     theme: str = "dark"
     size: tuple[int, int] = (1280, 720)
     run_for: float | None = None
     screenshot: Path | None = None
     config: VPGConfig | None = None
+    """What to train (None: the default config, or with ``load`` the file's)."""
     load: Path | None = None
     """Start from this policy file (training continues from it)."""
     playback: bool = False

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pygame
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+from vpg_sim.resources import assets_dir
+
+ASSETS = assets_dir()
 FONT_REGULAR = ASSETS / "fonts" / "Inter-Regular.otf"
 FONT_SEMIBOLD = ASSETS / "fonts" / "Inter-SemiBold.otf"
 ICON = ASSETS / "icon.png"
