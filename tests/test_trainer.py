@@ -115,6 +115,40 @@ def test_critic_blow_up_rolls_back_both_nets_and_the_target_statistics():
     assert "target_std" in value_before  # the statistics are part of what is restored
 
 
+def policy_step_on(advantages_scale: float, **overrides) -> tuple[VPGTrainer, dict[str, float]]:
+    """A fresh seeded trainer's policy step on one CartPole batch, advantages of std
+    ``advantages_scale`` (the same draw each call)."""
+    trainer = VPGTrainer(config_for("CartPole-v1", **{**SMALL, **overrides}))
+    batch = trainer.collect()
+    valid = batch.valid
+    noise = np.random.default_rng(0).standard_normal(int(valid.sum()))
+    advantages = (noise - noise.mean()) / noise.std() * advantages_scale
+    observations, actions = torch.from_numpy(batch.observations[valid]), torch.from_numpy(batch.actions[valid])
+    return trainer, trainer._policy_step(observations, actions, advantages)
+
+
+def test_advantages_under_the_std_floor_are_divided_by_the_floor_not_scaled_to_std_1():
+    # A solved CartPole batch's advantages are critic noise (std ~1e-4): normalised to
+    # std 1 they made full-size random steps. Under the floor they stay as small as they are.
+    floor = config_for("CartPole-v1").advantage_std_floor
+    _, signal = policy_step_on(1.0)
+    _, noise = policy_step_on(1e-4)
+    # The loss is linear in the advantages: 1e-4 of noise divided by the floor, not by 1e-4.
+    assert noise["policy_loss"] == pytest.approx(signal["policy_loss"] * 1e-4 / floor, rel=1e-3)
+    _, unfloored = policy_step_on(1e-4, advantage_std_floor=0.0)
+    assert unfloored["policy_loss"] == pytest.approx(signal["policy_loss"], rel=1e-3)
+
+
+def test_policy_lr_does_not_grow_after_a_batch_under_the_advantage_std_floor():
+    # A tiny rate keeps both steps far under target_kl / 2, where the rate would grow.
+    trainer, stats = policy_step_on(1.0, policy_lr=1e-6)
+    assert stats["approx_kl"] < 0.5 * trainer.config.target_kl
+    assert trainer.policy_optimizer.param_groups[0]["lr"] == pytest.approx(1.5e-6)
+    trainer, stats = policy_step_on(1e-4, policy_lr=1e-6)
+    assert stats["approx_kl"] < 0.5 * trainer.config.target_kl
+    assert trainer.policy_optimizer.param_groups[0]["lr"] == pytest.approx(1e-6)
+
+
 @pytest.mark.parametrize(
     ("env_id", "message"),
     [
@@ -209,7 +243,13 @@ def test_target_statistics_follow_batches_as_a_mixture_of_distributions():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"policy_lr": math.nan}, {"value_lr": math.inf}, {"entropy_coef": math.inf}, {"gamma": math.nan}],
+    [
+        {"policy_lr": math.nan},
+        {"value_lr": math.inf},
+        {"entropy_coef": math.inf},
+        {"gamma": math.nan},
+        {"advantage_std_floor": math.nan},
+    ],
 )
 def test_config_refuses_non_finite_values(changes):
     with pytest.raises(ValueError, match="invalid config"):

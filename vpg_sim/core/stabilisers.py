@@ -12,7 +12,10 @@ measured on CartPole-v1 (seeds 0-9), is a field of ``VPGConfig`` and can be turn
   throughput from 24,400 to 53,500 env-steps/s at the same sample efficiency.
 - **Gradient clipping** (``max_grad_norm``): bounds one batch's policy step.
 - **Advantage normalisation** (``normalize_advantages``): the step's size stops
-  depending on the reward's scale.
+  depending on the reward's scale. Below a std floor (``advantage_std_floor``, 0.1) a
+  batch is noise, not signal: it is not scaled up, and the KL-adaptive rate does not grow
+  after it. Without the floor, 5 of seeds 0-9 collapsed after solving (seed 9 to a mean
+  return of 15); with it none fell below 450 in 300,000 steps (``benchmarks/stability.py``).
 - **NaN rollback**: a non-finite loss or weight undoes the update instead of ending the run.
 """
 
@@ -29,24 +32,32 @@ MIN_TARGET_STD = 1e-2
 """Floor of the critic's target scale, for batches whose returns are (nearly) all equal."""
 
 
-def adapted_learning_rate(current: float, approx_kl: float, target_kl: float, base: float) -> float:
+def adapted_learning_rate(
+    current: float, approx_kl: float, target_kl: float, base: float, may_grow: bool = True
+) -> float:
     """The policy's next learning rate after a step that moved it by ``approx_kl``.
 
     Shrinks by :data:`KL_STEP_FACTOR` after a step more than twice ``target_kl``, grows by
     it after one under half of it, and stays within ``base / 100`` and ``10 * base``.
+    ``may_grow`` False: not after a batch without signal (under the advantage std floor),
+    whose step was small by design: a rate grown on such batches (up to 10x) made the next
+    real step overshoot.
     """
     if approx_kl > 2.0 * target_kl:
         return max(current / KL_STEP_FACTOR, base / 100)
-    if approx_kl < 0.5 * target_kl:
+    if approx_kl < 0.5 * target_kl and may_grow:
         return min(current * KL_STEP_FACTOR, base * 10)
     return current
 
 
-def normalized_advantages(advantages: np.ndarray) -> np.ndarray:
-    """``advantages`` ``(B,)`` scaled to mean 0 and std 1 (unchanged for a single sample)."""
+def normalized_advantages(advantages: np.ndarray, std_floor: float = 0.0) -> np.ndarray:
+    """``advantages`` ``(B,)`` shifted to mean 0 and divided by their std, or by
+    ``std_floor`` when the std is smaller: a batch of pure noise (a solved CartPole's
+    advantages have std ~1e-4) is not scaled up into full-size random steps. Unchanged
+    for a single sample."""
     if len(advantages) <= 1:
         return advantages
-    return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    return (advantages - advantages.mean()) / (max(float(advantages.std()), std_floor) + 1e-8)
 
 
 def blended_target_statistics(

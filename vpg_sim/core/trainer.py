@@ -285,8 +285,11 @@ class VPGTrainer:
     ) -> dict[str, float]:
         """Step 3: one Adam step on the policy-gradient loss (``policy_gradient.py``)."""
         cfg = self.config
+        # Beyond vanilla: a batch with less spread than the floor is noise (a solved
+        # CartPole's advantages, std ~1e-4): it is not scaled up, and grows no rate.
+        has_signal = len(advantages) > 1 and float(advantages.std()) >= cfg.advantage_std_floor
         if cfg.normalize_advantages:  # beyond vanilla
-            advantages = normalized_advantages(advantages)
+            advantages = normalized_advantages(advantages, cfg.advantage_std_floor)
         advantage_tensor = torch.from_numpy(advantages).float()
 
         # The policy has not changed since it acted, so these are also the "old" log-probs.
@@ -308,7 +311,7 @@ class VPGTrainer:
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
         if cfg.target_kl is not None:  # beyond vanilla: the KL-adaptive step
             group = self.policy_optimizer.param_groups[0]
-            group["lr"] = adapted_learning_rate(group["lr"], approx_kl, cfg.target_kl, cfg.policy_lr)
+            group["lr"] = adapted_learning_rate(group["lr"], approx_kl, cfg.target_kl, cfg.policy_lr, has_signal)
         return {"policy_loss": loss.item(), "entropy": mean_entropy.item(), "approx_kl": approx_kl}
 
     def _fit_value(

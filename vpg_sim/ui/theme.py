@@ -101,7 +101,9 @@ LIGHT = Palette(
 THEMES = {"dark": DARK, "light": LIGHT}
 
 
-MAX_CACHED_TEXTS = 2000
+MAX_CACHED_TEXTS = 600
+"""A frame draws ~60 texts; this keeps every static one and a few seconds of changing
+numbers (a text at 1080p is ~5 KB: 2,000 of them held ~10 MB)."""
 
 
 class Fonts:
