@@ -1,5 +1,6 @@
 """Policy files: exact round trips, refusal of every kind of bad file, crash safety."""
 
+import dataclasses
 import json
 import os
 import pickle
@@ -14,7 +15,8 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
-from vpg_sim.core.config import config_for
+from tests.hostile_files import padded
+from vpg_sim.core.config import ConfigChange, config_for
 from vpg_sim.core.evaluation import evaluate_greedy
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, load_policy, policy_from_file, save_policy, trainer_from_file
@@ -258,11 +260,37 @@ def test_kill_9_while_saving_always_leaves_a_whole_file(tmp_path):
     assert all(p.name.startswith(".") and p.name.endswith(".tmp") for p in tmp_path.iterdir() if p != target)
 
 
-def test_header_length_field_is_what_we_think():
-    # Guards the truncation check: safetensors starts with a little-endian u64 header size.
-    data = save_tensors({"w": torch.zeros(1)})
-    (length,) = struct.unpack("<Q", data[:8])
-    assert json.loads(data[8 : 8 + length])["w"]["shape"] == [1]
+def knob_turns_with_extra_digits(extra: int) -> tuple[ConfigChange, ...]:
+    """30 knob turns whose episode numbers have ``extra`` (0-270) digits more than 30 zeros."""
+    digits = [min(9, max(0, extra - 9 * turn)) for turn in range(30)]
+    return tuple(ConfigChange(update=1, episode=10**count, changes={"gamma": 0.9}) for count in digits)
+
+
+def test_a_saved_policy_loads_whatever_its_header_length(trained, tmp_path):
+    """The 8-byte header length comes first, so a file may begin with any byte: 0x80 is
+    pickle's first byte, and a length of 128 mod 256 once made valid files "pickles".
+
+    Each digit in the metadata adds a byte to the header, which safetensors pads to a
+    multiple of 8; 32 files 8 digits apart give every length mod 256 it writes. Another
+    writer may not pad, or may begin the JSON with spaces: each is also loaded with 1 to
+    8 spaces before its header's JSON, so that every header length mod 256 occurs, 0x80
+    among them with a space, not "{", at byte 8.
+    """
+    checkpoint = trained.checkpoint()
+    lengths = set()
+    for extra in range(0, 256, 8):
+        changes = knob_turns_with_extra_digits(extra)
+        path = save_policy(tmp_path / f"turns-{extra}{SUFFIX}", dataclasses.replace(checkpoint, config_changes=changes))
+        data = path.read_bytes()
+        for pad in range(9):
+            path.write_bytes(padded(data, pad))
+            (length,) = struct.unpack("<Q", path.read_bytes()[:8])
+            lengths.add(length % 256)
+            loaded = load_policy(path)
+            assert loaded.checkpoint.config_changes == tuple(
+                ConfigChange(change.update, change.episode, {"gamma": 0.9}) for change in changes
+            )
+    assert lengths == set(range(256))
 
 
 def test_saved_policies_are_readable_by_others_like_any_new_file(saved):

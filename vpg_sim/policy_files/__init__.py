@@ -1,9 +1,9 @@
 """Policy files: safetensors weights and metadata, written atomically, loaded safely."""
 
+from vpg_sim.policy_files.errors import PolicyFileError
 from vpg_sim.policy_files.policy_file import (
     SUFFIX,
     LoadedPolicy,
-    PolicyFileError,
     PolicyMetadata,
     load_policy,
     read_metadata,

@@ -3,14 +3,14 @@
 safetensors holds only tensors and a JSON header, so loading a stranger's file
 runs no code (never ``pickle`` or ``torch.load`` here). Writes are atomic: a temp
 file in the same folder, flushed and fsynced, then ``os.replace``, so a crash at
-any moment leaves the old file or the new one, whole.
+any moment leaves the old file or the new one, whole. Reading trusts nothing in the
+file: ``reading.py`` opens only a regular file and reads a bounded header.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +19,6 @@ from typing import Any
 import gymnasium as gym
 import torch
 from gymnasium import spaces
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from vpg_sim.core.checkpoint import Checkpoint
@@ -28,22 +26,14 @@ from vpg_sim.core.config import ConfigChange, VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError, env_spec
 from vpg_sim.core.networks import Policy, ValueNet, make_policy
 from vpg_sim.files import write_atomically
+from vpg_sim.policy_files.errors import PolicyFileError
+from vpg_sim.policy_files.reading import Header, PolicyFileReader, parse_json
 
 FORMAT_VERSION = 1
 METADATA_KEY = "vpg_sim"
 RESUME_KEY = "vpg_sim_resume"
 """Header entry with the run's collection state (see ``Checkpoint.resume``)."""
 SUFFIX = ".safetensors"
-MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
-
-
-class PolicyFileError(Exception):
-    """A file that cannot be used as a policy; the message is one line naming it."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = Path(path)
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -158,58 +148,21 @@ def save_policy(path: Path, checkpoint: Checkpoint) -> Path:
 # -- loading -------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise PolicyFileError(path, "no such file")
-    if path.is_dir():
-        raise PolicyFileError(path, "is a directory, not a policy file")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise PolicyFileError(path, f"cannot be read ({error.strerror or error})") from None
-    if not data:
-        raise PolicyFileError(path, "is empty")
-    return data
-
-
-def _header(path: Path, data: bytes) -> dict[str, Any]:
-    """The safetensors JSON header, with every way a file can be something else named."""
-    if data[:2] == b"PK":
-        raise PolicyFileError(path, "is a zip or torch.save file, not safetensors (vpg-sim never unpickles files)")
-    # A safetensors header is JSON, so byte 8 is "{"; its 8-byte length comes first and may
-    # itself begin with 0x80, pickle's first byte, so only a file without "{" there is sniffed.
-    if data[:1] == b"\x80" and data[8:9] != b"{":
-        raise PolicyFileError(path, "is a pickle file, not safetensors (vpg-sim never unpickles files)")
-    if len(data) < 8:
-        raise PolicyFileError(path, "is too short to be a safetensors file")
-    (length,) = struct.unpack("<Q", data[:8])
-    if length > MAX_HEADER_BYTES:
-        raise PolicyFileError(path, "is not a safetensors file")
-    if 8 + length > len(data):
-        raise PolicyFileError(path, "is truncated (its header runs past the end of the file)")
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PolicyFileError(path, "is not a safetensors file (no JSON header)") from None
-    if not isinstance(header, dict):
-        raise PolicyFileError(path, "is not a safetensors file (bad header)")
-    return header
-
-
 def read_metadata(path: Path | str) -> PolicyMetadata:
-    """Only the metadata (reads the header, not the weights): for listing files."""
+    """Only the metadata (reads the header, never the weights): for listing files."""
     path = Path(path)
-    return _metadata(path, _header(path, _read_bytes(path)))
+    with PolicyFileReader(path) as reader:
+        return _metadata(path, reader.header)
 
 
-def _metadata(path: Path, header: dict[str, Any]) -> PolicyMetadata:
-    text = (header.get("__metadata__") or {}).get(METADATA_KEY)
+def _metadata(path: Path, header: Header) -> PolicyMetadata:
+    text = header.metadata.get(METADATA_KEY)
     if text is None:
         raise PolicyFileError(path, "is a safetensors file without vpg-sim metadata")
     try:
-        fields = json.loads(text)
+        fields = parse_json(text)
         version = int(fields["format_version"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         raise PolicyFileError(path, "has unreadable vpg-sim metadata") from None
     if version > FORMAT_VERSION:
         raise PolicyFileError(
@@ -227,15 +180,13 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
     :param expected_env: if given, a policy for any other env id is refused.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    header = _header(path, data)
-    metadata = _metadata(path, header)
-    if expected_env is not None and metadata.env_id != expected_env:
-        raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
-    try:
-        tensors = load_tensors(data)
-    except (SafetensorError, ValueError, RuntimeError) as error:
-        raise PolicyFileError(path, f"is truncated or corrupt ({str(error).splitlines()[0]})") from None
+    with PolicyFileReader(path) as reader:
+        header = reader.header
+        metadata = _metadata(path, header)
+        if expected_env is not None and metadata.env_id != expected_env:
+            raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
+        with reader.tensors() as handle:
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     try:
         config = VPGConfig.from_dict(metadata.config)
         env_spec(config.env_id)
@@ -252,8 +203,8 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
     for name, module, state in (("policy", policy, policy_state), ("value", value_net, value_state)):
         _check_state(path, name, module, state)
     try:
-        groups = json.loads(header.get("__metadata__", {}).get("optimizer_param_groups", "{}"))
-    except json.JSONDecodeError:
+        groups = parse_json(header.metadata.get("optimizer_param_groups", "{}"))
+    except ValueError:
         groups = {}
     optimizer_states = {
         prefix: _optimizer_state(prefix, tensors, groups[prefix]) if prefix in groups else None
@@ -291,13 +242,13 @@ def _config_changes(path: Path, metadata: PolicyMetadata) -> tuple[ConfigChange,
         raise PolicyFileError(path, "has an unreadable knob history") from None
 
 
-def _resume_state(path: Path, header: dict[str, Any]) -> dict[str, Any] | None:
-    text = (header.get("__metadata__") or {}).get(RESUME_KEY)
+def _resume_state(path: Path, header: Header) -> dict[str, Any] | None:
+    text = header.metadata.get(RESUME_KEY)
     if text is None:
         return None
     try:
-        resume = json.loads(text)
-    except json.JSONDecodeError:
+        resume = parse_json(text)
+    except ValueError:
         raise PolicyFileError(path, "has an unreadable resume state") from None
     if not isinstance(resume, dict):
         raise PolicyFileError(path, "has an unreadable resume state")

@@ -1,0 +1,248 @@
+"""A corpus of hostile policy files, generated in a test's folder (never committed as binaries).
+
+Every way a ``*.safetensors`` file can be wrong, one file each: special files (a FIFO, a
+symlink to /dev/zero, loops) and broken containers. Each comes with what vpg-sim must do
+with it: load it, or refuse it with one line that contains given words.
+
+The files are made from two valid policies (CartPole: categorical, the numpy vector env;
+Pendulum: Gaussian, ``SyncVectorEnv``) by editing their JSON or tensors, or byte by byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as save_tensors
+
+VALID = "valid"
+"""Loads, trains on and plays."""
+REFUSED = "refused"
+"""``load_policy`` refuses it (so do ``trainer_from_file`` and ``eval``)."""
+WRONG_ENV = "wrong env"
+"""Loads, but its spaces do not match its env as installed: training on and ``eval`` refuse it."""
+UNRESUMABLE = "unresumable"
+"""Loads and plays, but its resume state does not fit its env: training on refuses it."""
+
+
+@dataclass(frozen=True)
+class HostileFile:
+    kind: str
+    """What is wrong with it, in a few words (the test id)."""
+    path: Path
+    outcome: str
+    """VALID, REFUSED, WRONG_ENV or UNRESUMABLE."""
+    words: str = ""
+    """What the one-line refusal must contain."""
+
+
+def read_policy(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A valid policy file's tensors and its header's string metadata."""
+    with safe_open(str(path), framework="pt") as handle:
+        return {name: handle.get_tensor(name) for name in handle.keys()}, dict(handle.metadata())  # noqa: SIM118
+
+
+def header_bytes(header: dict[str, Any] | bytes) -> bytes:
+    """A safetensors prefix: the little-endian u64 length, then the header."""
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text
+
+
+def padded(data: bytes, pad: int) -> bytes:
+    """The same file with ``pad`` spaces before its header's JSON (JSON allows them, so
+    does safetensors): another header length, and byte 8 no longer "{"."""
+    (length,) = struct.unpack("<Q", data[:8])
+    header = b" " * pad + data[8 : 8 + length]
+    return header_bytes(header) + data[8 + length :]
+
+
+class Corpus:
+    """Writes hostile files into ``folder`` and records what each must do."""
+
+    def __init__(self, folder: Path, cartpole: Path, pendulum: Path) -> None:
+        self.folder = folder
+        self.files: list[HostileFile] = []
+        self.cartpole_path, self.pendulum_path = cartpole, pendulum
+        self.cartpole = read_policy(cartpole)
+        self.pendulum = read_policy(pendulum)
+
+    def add(self, kind: str, path: Path, outcome: str, words: str = "") -> None:
+        self.files.append(HostileFile(kind, path, outcome, words))
+
+    def path(self, kind: str) -> Path:
+        return self.folder / (kind.replace(" ", "-").replace("/", "-") + ".safetensors")
+
+    def raw(self, kind: str, data: bytes, outcome: str, words: str = "") -> None:
+        path = self.path(kind)
+        path.write_bytes(data)
+        self.add(kind, path, outcome, words)
+
+    def edited(
+        self,
+        kind: str,
+        outcome: str,
+        words: str = "",
+        metadata: Callable[[dict], Any] | None = None,
+        config: Callable[[dict], Any] | None = None,
+        resume: Callable[[dict], Any] | None = None,
+        groups: Callable[[dict], Any] | None = None,
+        tensors: Callable[[dict], Any] | None = None,
+        header: Callable[[dict], Any] | None = None,
+        base: str = "cartpole",
+    ) -> None:
+        """A valid policy with parts edited in place: the vpg-sim metadata, its config, the
+        resume state, the optimiser's param groups (each as JSON), the tensors, the header's strings."""
+        original_tensors, original_strings = self.cartpole if base == "cartpole" else self.pendulum
+        all_tensors, strings = dict(original_tensors), dict(original_strings)
+        if metadata is not None or config is not None:
+            meta = json.loads(strings["vpg_sim"])
+            if metadata is not None:
+                metadata(meta)
+            if config is not None:
+                config(meta["config"])
+            strings["vpg_sim"] = json.dumps(meta)
+        for key, edit in (("vpg_sim_resume", resume), ("optimizer_param_groups", groups)):
+            if edit is not None:
+                value = json.loads(strings[key])
+                edit(value)
+                strings[key] = json.dumps(value)
+        if tensors is not None:
+            tensors(all_tensors)
+        if header is not None:
+            header(strings)
+        path = self.path(kind)
+        path.write_bytes(save_tensors(all_tensors, metadata=strings))
+        self.add(kind, path, outcome, words)
+
+
+def _set(key: str, value: Any) -> Callable[[dict], None]:
+    """An edit that sets ``key`` (dotted for nested dicts, an int for a list index) to ``value``."""
+
+    def edit(record: dict) -> None:
+        *parents, last = key.split(".")
+        for part in parents:
+            record = record[int(part)] if isinstance(record, list) else record[part]
+        if isinstance(record, list):
+            record[int(last)] = value
+        else:
+            record[last] = value
+
+    return edit
+
+
+def _delete(key: str) -> Callable[[dict], None]:
+    return lambda record: record.pop(key)
+
+
+def _deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def write_corpus(folder: Path, cartpole: Path, pendulum: Path) -> list[HostileFile]:
+    """Write every hostile file into ``folder`` (which should hold nothing else) and list them.
+
+    ``cartpole`` and ``pendulum`` are valid policy files saved after at least one update
+    (so that they hold Adam's state and the collection's resume state).
+    """
+    corpus = Corpus(folder, cartpole, pendulum)
+    _valid_files(corpus)
+    _special_files(corpus)
+    _containers(corpus)
+    return corpus.files
+
+
+def _valid_files(corpus: Corpus) -> None:
+    data = corpus.cartpole_path.read_bytes()
+    corpus.raw("valid cartpole", data, VALID)
+    corpus.raw("valid pendulum", corpus.pendulum_path.read_bytes(), VALID)
+    (length,) = struct.unpack("<Q", data[:8])
+    # A header length whose first byte is 0x80, pickle's first byte; and one not a multiple of 8.
+    corpus.raw("valid header length 0x80", padded(data, (0x80 - length) % 256), VALID)
+    corpus.raw("valid unaligned header", padded(data, 3), VALID)
+    corpus.edited("valid without resume state", VALID, header=_delete("vpg_sim_resume"))
+
+    def without_optimizer(tensors: dict) -> None:
+        for name in [name for name in tensors if "_optimizer." in name]:
+            del tensors[name]
+
+    corpus.edited(
+        "valid without optimizer state", VALID, tensors=without_optimizer, header=_delete("optimizer_param_groups")
+    )
+
+    def without_target_statistics(tensors: dict) -> None:
+        del tensors["value.target_mean"], tensors["value.target_std"]
+
+    corpus.edited("valid without target statistics", VALID, tensors=without_target_statistics)
+    corpus.edited("valid largest seed", VALID, config=_set("seed", 2**64 - 1))
+
+
+def _special_files(corpus: Corpus) -> None:
+    folder = corpus.folder
+    corpus.add("missing", corpus.path("missing"), REFUSED, "no such file")
+    corpus.path("directory").mkdir()
+    corpus.add("directory", corpus.path("directory"), REFUSED, "is a directory")
+    corpus.path("dangling symlink").symlink_to(folder / "nothing-here")
+    corpus.add("dangling symlink", corpus.path("dangling symlink"), REFUSED, "dangling symlink")
+    corpus.path("symlink loop").symlink_to(corpus.path("symlink loop"))
+    corpus.add("symlink loop", corpus.path("symlink loop"), REFUSED, "symlink loop")
+    os.mkfifo(corpus.path("fifo"))
+    corpus.add("fifo", corpus.path("fifo"), REFUSED, "FIFO")
+    for device in ("/dev/zero", "/dev/urandom"):
+        path = corpus.path(f"symlink to {device}")
+        path.symlink_to(device)
+        corpus.add(f"symlink to {device}", path, REFUSED, "character device")
+
+
+def _containers(corpus: Corpus) -> None:
+    data = corpus.cartpole_path.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    corpus.raw("empty", b"", REFUSED, "is empty")
+    corpus.raw("five bytes", b"\x01\x02\x03\x04\x05", REFUSED, "not a safetensors file")
+    corpus.raw("truncated tensors", data[: len(data) - 100], REFUSED, "truncated")
+    corpus.raw("truncated header", data[:40], REFUSED, "truncated")
+    corpus.raw("trailing bytes", data + b"\0" * 16, REFUSED, "corrupt")
+    corpus.raw("header length 2**63", struct.pack("<Q", 2**63) + b'{"a":1}', REFUSED, "truncated")
+    huge = corpus.path("header of 64 MB")
+    with huge.open("wb") as sparse:  # a sparse file: 64 MB long, nothing written
+        sparse.write(struct.pack("<Q", 64 << 20) + b"{")
+        sparse.truncate(8 + (64 << 20) + 16)
+    corpus.add("header of 64 MB", huge, REFUSED, "more than vpg-sim reads")
+    corpus.raw("text", b"hello, I am not a policy", REFUSED, "not a safetensors file")
+    corpus.raw("pickle", pickle.dumps({"weights": list(range(100))}), REFUSED, "pickle")
+    corpus.raw("pickle protocol 2", pickle.dumps({"weights": [1, 2, 3]}, protocol=2), REFUSED, "pickle")
+    zip_path = corpus.path("torch.save")
+    torch.save({"weights": torch.zeros(3)}, zip_path)
+    corpus.add("torch.save", zip_path, REFUSED, "torch.save")
+    corpus.raw("header not utf-8", header_bytes(b'{"\xff\xfe": 1}'), REFUSED, "UTF-8")
+    corpus.raw("header a list", header_bytes(b"[1, 2, 3]"), REFUSED, "not a safetensors file")
+    corpus.raw("header nested 100000 deep", header_bytes(_deep(100_000).encode()), REFUSED, "nested")
+    nan_shape = b'{"w": {"dtype": "F32", "shape": [NaN], "data_offsets": [0, 4]}}'
+    corpus.raw("header NaN", header_bytes(nan_shape) + bytes(4), REFUSED, "NaN")
+    corpus.raw("header 1e999", header_bytes(b'{"__metadata__": {"a": "b"}, "x": 1e999}'), REFUSED, "1e999")
+    # Just under the 8 MB a header may have, of the JSON that takes most memory per byte.
+    objects = b"[" + b"{}," * (((8 << 20) - 100) // 3) + b"{}]"
+    corpus.raw("header of 8 MB of objects", header_bytes(b'{"x": ' + objects + b"}"), REFUSED, "without vpg-sim")
+    metadata_of_objects = {"__metadata__": {"vpg_sim": (objects[: (8 << 20) - 100].rstrip(b",{") + b"]").decode()}}
+    corpus.raw(
+        "metadata of 8 MB of objects",
+        header_bytes(json.dumps(metadata_of_objects).encode()),
+        REFUSED,
+        "vpg-sim metadata",
+    )
+    corpus.raw("metadata not strings", header_bytes({"__metadata__": {"vpg_sim": {"a": 1}}}), REFUSED, "__metadata__")
+
+    # Two tensors of one size at the same bytes: the header lies about where they are.
+    header = json.loads(data[8 : 8 + length])
+    header["value.net.0.bias"]["data_offsets"] = header["policy.logits_net.0.bias"]["data_offsets"]
+    corpus.raw("overlapping offsets", header_bytes(header) + data[8 + length :], REFUSED, "corrupt")
+    header = json.loads(data[8 : 8 + length])
+    header["value.net.0.bias"]["shape"] = [2**62, 2**62]
+    corpus.raw("shape overflow", header_bytes(header) + data[8 + length :], REFUSED, "corrupt")

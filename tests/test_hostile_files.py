@@ -1,0 +1,169 @@
+"""No file can crash, hang or starve vpg-sim; a saved policy always loads.
+
+A corpus of hostile files (``tests/hostile_files.py``, generated here) goes through
+``load_policy`` and ``read_metadata``. Each file must load (if valid) or be refused with
+one line, ``<path>: <problem>``, within 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save as save_tensors
+
+from tests.hostile_files import REFUSED, VALID, HostileFile, read_policy, write_corpus
+from vpg_sim.core.config import config_for
+from vpg_sim.core.trainer import VPGTrainer
+from vpg_sim.policy_files import (
+    PolicyFileError,
+    load_policy,
+    read_metadata,
+    reading,
+    save_policy,
+)
+
+SECONDS = 10
+"""No file may keep vpg-sim busy longer."""
+
+
+def trained_file(path: Path, env_id: str, **overrides: int) -> Path:
+    trainer = VPGTrainer(config_for(env_id, seed=5, vf_iters=1, **overrides))
+    try:
+        trainer.train_update()  # so that the file holds Adam's state and the envs' mid-episode state
+        return save_policy(path, trainer.checkpoint())
+    finally:
+        trainer.close()
+
+
+@pytest.fixture(scope="module")
+def valid_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("valid")
+    cartpole = trained_file(folder / "cartpole.safetensors", "CartPole-v1", num_envs=4, steps_per_update=128)
+    pendulum = trained_file(
+        folder / "pendulum.safetensors", "Pendulum-v1", num_envs=2, steps_per_update=64, vf_minibatch_size=32
+    )
+    return cartpole, pendulum
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, valid_files: tuple[Path, Path]) -> list[HostileFile]:
+    return write_corpus(tmp_path_factory.mktemp("hostile"), *valid_files)
+
+
+class Hung(BaseException):
+    """Not an Exception: code under test that catches everything must not swallow it."""
+
+
+@contextmanager
+def deadline(seconds: int = SECONDS) -> Iterator[None]:
+    """Raise :class:`Hung` in this thread after ``seconds`` (a blocking open included)."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise Hung(f"still busy after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def assert_one_line_refusal(error: PolicyFileError, file: HostileFile) -> None:
+    message = str(error)
+    assert "\n" not in message and message.startswith(f"{file.path}: "), (file.kind, message)
+    assert file.words in message, (file.kind, message)
+
+
+def test_corpus_covers_every_class_of_hostile_file(corpus):
+    kinds = {file.kind for file in corpus}
+    for expected in (
+        "fifo",
+        "symlink to /dev/zero",
+        "symlink to /dev/urandom",
+        "dangling symlink",
+        "symlink loop",
+        "directory",
+        "missing",
+        "empty",
+        "truncated tensors",
+        "header nested 100000 deep",
+        "valid header length 0x80",
+    ):
+        assert expected in kinds
+    assert {file.outcome for file in corpus} == {VALID, REFUSED}
+
+
+def test_load_policy_loads_each_valid_file_and_refuses_each_bad_one_in_one_line(corpus):
+    for file in corpus:
+        started = time.monotonic()
+        with deadline():
+            try:
+                loaded = load_policy(file.path)
+            except PolicyFileError as error:
+                assert file.outcome == REFUSED, (file.kind, str(error))
+                assert_one_line_refusal(error, file)
+            else:
+                assert file.outcome != REFUSED, f"{file.kind}: loaded"
+                assert loaded.metadata.env_id == loaded.config.env_id
+        assert time.monotonic() - started < SECONDS, file.kind
+
+
+def test_read_metadata_reads_each_header_or_refuses_in_one_line(corpus):
+    for file in corpus:
+        with deadline():
+            try:
+                metadata = read_metadata(file.path)
+            except PolicyFileError as error:
+                assert file.outcome == REFUSED, (file.kind, str(error))
+                assert "\n" not in str(error) and str(error).startswith(f"{file.path}: "), file.kind
+            else:
+                assert isinstance(metadata.update, int) and metadata.update >= 0, file.kind
+
+
+# -- what the corpus cannot show --------------------------------------------------------
+
+
+def test_an_unreadable_file_is_refused_in_one_line(valid_files, tmp_path, monkeypatch):
+    path = tmp_path / "locked.safetensors"
+    path.write_bytes(valid_files[0].read_bytes())
+    path.chmod(0)
+    if os.geteuid() != 0:  # root reads anything: there, the permission error is simulated
+        with pytest.raises(PolicyFileError, match="cannot be read"):
+            load_policy(path)
+
+    def denied(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(reading.os, "open", denied)
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: cannot be read (Permission denied)"
+
+
+def test_read_metadata_reads_the_header_only(valid_files, tmp_path, monkeypatch):
+    tensors, strings = read_policy(valid_files[0])
+    big = tmp_path / "big.safetensors"
+    big.write_bytes(save_tensors({**tensors, "value.extra": torch.zeros(4 << 20)}, metadata=strings))  # +16 MB
+    read = []
+    real_pread = os.pread
+    monkeypatch.setattr(reading.os, "pread", lambda fd, size, offset: read.append(size) or real_pread(fd, size, offset))
+    monkeypatch.setattr(reading, "safe_open", None)  # the tensors' reader: never called
+    read_metadata(big)
+    assert 0 < sum(read) < 64 * 1024  # the 8-byte length, then the header: a few KB, never the 16 MB
+
+
+def test_load_policy_reads_tensors_from_the_file_it_checked(valid_files, monkeypatch):
+    opened = []
+    real_safe_open = reading.safe_open
+    monkeypatch.setattr(reading, "safe_open", lambda name, **kw: opened.append(name) or real_safe_open(name, **kw))
+    load_policy(valid_files[0])
+    assert len(opened) == 1 and opened[0].startswith("/proc/self/fd/")  # the descriptor checked, not the path again
