@@ -1,8 +1,9 @@
 """A corpus of hostile policy files, generated in a test's folder (never committed as binaries).
 
 Every way a ``*.safetensors`` file can be wrong, one file each: special files (a FIFO, a
-symlink to /dev/zero, loops) and broken containers. Each comes with what vpg-sim must do
-with it: load it, or refuse it with one line that contains given words.
+symlink to /dev/zero, loops), broken containers, metadata taken on trust. Each comes
+with what vpg-sim must do with it: load it, or refuse it with one line that contains
+given words.
 
 The files are made from two valid policies (CartPole: categorical, the numpy vector env;
 Pendulum: Gaussian, ``SyncVectorEnv``) by editing their JSON or tensors, or byte by byte.
@@ -156,6 +157,7 @@ def write_corpus(folder: Path, cartpole: Path, pendulum: Path) -> list[HostileFi
     _valid_files(corpus)
     _special_files(corpus)
     _containers(corpus)
+    _metadata(corpus)
     return corpus.files
 
 
@@ -246,3 +248,81 @@ def _containers(corpus: Corpus) -> None:
     header = json.loads(data[8 : 8 + length])
     header["value.net.0.bias"]["shape"] = [2**62, 2**62]
     corpus.raw("shape overflow", header_bytes(header) + data[8 + length :], REFUSED, "corrupt")
+
+
+def _metadata(corpus: Corpus) -> None:
+    edit = corpus.edited
+    edit("no vpg-sim metadata", REFUSED, "without vpg-sim metadata", header=_delete("vpg_sim"))
+    edit("metadata not JSON", REFUSED, "vpg-sim metadata", header=_set("vpg_sim", "{not json"))
+    edit("metadata a list", REFUSED, "vpg-sim metadata", header=_set("vpg_sim", "[1, 2]"))
+    edit("metadata nested deep", REFUSED, "nested", header=_set("vpg_sim", _deep(100_000)))
+    edit("newer format", REFUSED, "newer than this vpg-sim", metadata=_set("format_version", 2))
+    edit("format version a string", REFUSED, "format_version", metadata=_set("format_version", "1"))
+    edit("metadata field missing", REFUSED, "update", metadata=_delete("update"))
+    edit("metadata field unknown", REFUSED, "surprise", metadata=_set("surprise", 1))
+    edit("action_space.n two", REFUSED, "action_space.n", metadata=_set("action_space.n", "two"))
+    edit("action_space.n -2", REFUSED, "action_space.n", metadata=_set("action_space.n", -2))
+    edit("action_space.n 10**9", REFUSED, "action_space.n", metadata=_set("action_space.n", 10**9))
+    edit("action_space Dict", REFUSED, "action_space.type", metadata=_set("action_space.type", "Dict"))
+    edit("observation shape -4", REFUSED, "observation_space.shape", metadata=_set("observation_space.shape", [-4]))
+    edit("observation shape 1e9", REFUSED, "observation_space.shape", metadata=_set("observation_space.shape", [1e9]))
+    edit("observation shape 2-D", REFUSED, "observation_space.shape", metadata=_set("observation_space.shape", [2, 2]))
+
+    def hidden(sizes: Any) -> Callable[[dict], None]:
+        def edit_both(meta: dict) -> None:
+            meta["architecture"]["hidden_sizes"] = sizes
+            meta["config"]["hidden_sizes"] = sizes
+
+        return edit_both
+
+    edit("hidden sizes 100000 x 100000", REFUSED, "hidden_sizes", metadata=hidden([100_000, 100_000]))
+    edit("hidden sizes 9 layers", REFUSED, "hidden_sizes", metadata=hidden([8] * 9))
+    edit("hidden sizes 2048 x 8", REFUSED, "parameters", metadata=hidden([2048] * 8))
+    edit("hidden sizes a string", REFUSED, "hidden_sizes", metadata=hidden("64"))
+    edit("hidden sizes 0", REFUSED, "hidden_sizes", metadata=hidden([0]))
+    edit("architecture differs from config", REFUSED, "hidden_sizes", metadata=_set("architecture.hidden_sizes", [32]))
+    edit("activation differs", REFUSED, "activation", metadata=_set("architecture.activation", "relu"))
+    edit("policy kind differs", REFUSED, "architecture.policy", metadata=_set("architecture.policy", "gaussian"))
+    edit("num_envs 1e9", REFUSED, "num_envs", config=_set("num_envs", 1e9))
+    edit("num_envs 10**9", REFUSED, "num_envs", config=_set("num_envs", 10**9))
+    edit("num_envs -1", REFUSED, "num_envs", config=_set("num_envs", -1))
+    edit("seed -1", REFUSED, "seed", config=_set("seed", -1))
+    edit("seed 2**70", REFUSED, "seed", config=_set("seed", 2**70))
+    edit("update abc", REFUSED, "update", metadata=_set("update", "abc"))
+    edit("update -1", REFUSED, "update", metadata=_set("update", -1))
+    edit("update true", REFUSED, "update", metadata=_set("update", True))
+    edit("env_steps 1e300", REFUSED, "env_steps", metadata=_set("env_steps", 1e300))
+    edit("torch_threads 1e6", REFUSED, "torch_threads", config=_set("torch_threads", 1e6))
+    edit("torch_threads 10**6", REFUSED, "torch_threads", config=_set("torch_threads", 10**6))
+    edit("steps_per_update 10**12", REFUSED, "steps_per_update", config=_set("steps_per_update", 10**12))
+    edit("steps_per_update not a multiple", REFUSED, "steps_per_update", config=_set("steps_per_update", 127))
+    edit("vf_iters 10**9", REFUSED, "vf_iters", config=_set("vf_iters", 10**9))
+    edit("gamma NaN", REFUSED, "NaN", config=_set("gamma", float("nan")))
+    edit("policy_lr 1e999", REFUSED, "Infinity", config=_set("policy_lr", float("inf")))
+    edit("policy_lr huge int", REFUSED, "policy_lr", config=_set("policy_lr", 10**400))
+    edit("gamma a string", REFUSED, "gamma", config=_set("gamma", "0.99"))
+    edit("gamma 2", REFUSED, "gamma", config=_set("gamma", 2.0))
+    edit("normalize_advantages yes", REFUSED, "normalize_advantages", config=_set("normalize_advantages", "yes"))
+    edit("target_kl a list", REFUSED, "target_kl", config=_set("target_kl", [0.03]))
+    edit("init_log_std 1e300", REFUSED, "init_log_std", config=_set("init_log_std", 1e300))
+    edit("unknown config key", REFUSED, "surprise", config=_set("surprise", 1))
+    edit("config a list", REFUSED, "config", metadata=_set("config", [1, 2]))
+    edit("unknown env", REFUSED, "Nope-v0", metadata=lambda m: _both_env_ids(m, "Nope-v0"))
+    edit("env id with a newline", REFUSED, "env_id", metadata=lambda m: _both_env_ids(m, "CartPole-v1\nEvil"))
+    edit("env ids differ", REFUSED, "env_id", metadata=_set("env_id", "Acrobot-v1"))
+    edit("mean_return_100 a string", REFUSED, "mean_return_100", metadata=_set("mean_return_100", "high"))
+    edit("created a number", REFUSED, "created", metadata=_set("created", 12345))
+    edit("config_changes strings", REFUSED, "config_changes", metadata=_set("config_changes", ["a", "b"]))
+    change = {"update": 1, "episode": 0, "changes": {"gamma": 0.9}}
+    edit("config_changes 20000", REFUSED, "config_changes", metadata=_set("config_changes", [change] * 20_000))
+    edit(
+        "config_changes value a string",
+        REFUSED,
+        "config_changes",
+        metadata=_set("config_changes", [{**change, "changes": {"gamma": "x"}}]),
+    )
+
+
+def _both_env_ids(meta: dict, env_id: str) -> None:
+    meta["env_id"] = env_id
+    meta["config"]["env_id"] = env_id

@@ -96,6 +96,11 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "empty",
         "truncated tensors",
         "header nested 100000 deep",
+        "action_space.n two",
+        "hidden sizes 100000 x 100000",
+        "num_envs 1e9",
+        "seed 2**70",
+        "torch_threads 1e6",
         "valid header length 0x80",
     ):
         assert expected in kinds

@@ -20,7 +20,7 @@ from vpg_sim.core.config import ConfigChange, config_for
 from vpg_sim.core.evaluation import evaluate_greedy
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, load_policy, policy_from_file, save_policy, trainer_from_file
-from vpg_sim.policy_files.policy_file import FORMAT_VERSION, METADATA_KEY
+from vpg_sim.policy_files.schema import FORMAT_VERSION, METADATA_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -137,7 +137,7 @@ def bad_files(saved: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     (tmp / "pickle.safetensors").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     torch.save({"weights": torch.zeros(3)}, tmp / "torch-save.safetensors")
     newer = {**meta, "format_version": FORMAT_VERSION + 1}
-    acrobot = {**meta, "env_id": "Acrobot-v1"}
+    acrobot = {**meta, "env_id": "Acrobot-v1", "config": {**meta["config"], "env_id": "Acrobot-v1"}}
     loaded = load_policy(saved)
     wrong_shape = {f"policy.{k}": v for k, v in loaded.checkpoint.policy_state.items()}
     wrong_shape["policy.logits_net.0.weight"] = torch.zeros(64, 5)

@@ -1,15 +1,9 @@
 """Policy files: safetensors weights and metadata, written atomically, loaded safely."""
 
 from vpg_sim.policy_files.errors import PolicyFileError
-from vpg_sim.policy_files.policy_file import (
-    SUFFIX,
-    LoadedPolicy,
-    PolicyMetadata,
-    load_policy,
-    read_metadata,
-    save_policy,
-)
+from vpg_sim.policy_files.policy_file import LoadedPolicy, load_policy, read_metadata, save_policy
 from vpg_sim.policy_files.restore import policy_from_file, trainer_from_file
+from vpg_sim.policy_files.schema import SUFFIX, PolicyMetadata
 
 __all__ = [
     "SUFFIX",

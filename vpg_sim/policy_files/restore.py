@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from vpg_sim.core.networks import Policy
 from vpg_sim.core.trainer import VPGTrainer
-from vpg_sim.policy_files.policy_file import LoadedPolicy, PolicyFileError, build_networks, check_matches_env
+from vpg_sim.policy_files.errors import PolicyFileError
+from vpg_sim.policy_files.policy_file import LoadedPolicy, check_matches_env
+from vpg_sim.policy_files.schema import build_networks
 
 
 def trainer_from_file(loaded: LoadedPolicy) -> VPGTrainer:
@@ -25,6 +27,6 @@ def trainer_from_file(loaded: LoadedPolicy) -> VPGTrainer:
 
 def policy_from_file(loaded: LoadedPolicy) -> Policy:
     """Just the policy network, with the file's weights (for evaluation)."""
-    policy, _ = build_networks(loaded.metadata, loaded.config, loaded.path)
+    policy, _ = build_networks(loaded.metadata, loaded.config)
     policy.load_state_dict(loaded.checkpoint.policy_state)
     return policy
