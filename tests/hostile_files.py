@@ -1,9 +1,9 @@
 """A corpus of hostile policy files, generated in a test's folder (never committed as binaries).
 
 Every way a ``*.safetensors`` file can be wrong, one file each: special files (a FIFO, a
-symlink to /dev/zero, loops), broken containers, metadata taken on trust. Each comes
-with what vpg-sim must do with it: load it, or refuse it with one line that contains
-given words.
+symlink to /dev/zero, loops), broken containers, metadata taken on trust, bad weights,
+bad optimiser state. Each comes with what vpg-sim must do with it: load it, or refuse
+it with one line that contains given words.
 
 The files are made from two valid policies (CartPole: categorical, the numpy vector env;
 Pendulum: Gaussian, ``SyncVectorEnv``) by editing their JSON or tensors, or byte by byte.
@@ -139,6 +139,11 @@ def _set(key: str, value: Any) -> Callable[[dict], None]:
     return edit
 
 
+def _put(name: str, tensor: torch.Tensor) -> Callable[[dict], None]:
+    """An edit that sets the tensor ``name`` (its dots are part of the name)."""
+    return lambda tensors: tensors.__setitem__(name, tensor)
+
+
 def _delete(key: str) -> Callable[[dict], None]:
     return lambda record: record.pop(key)
 
@@ -158,6 +163,8 @@ def write_corpus(folder: Path, cartpole: Path, pendulum: Path) -> list[HostileFi
     _special_files(corpus)
     _containers(corpus)
     _metadata(corpus)
+    _weights(corpus)
+    _optimizer(corpus)
     return corpus.files
 
 
@@ -326,3 +333,57 @@ def _metadata(corpus: Corpus) -> None:
 def _both_env_ids(meta: dict, env_id: str) -> None:
     meta["env_id"] = env_id
     meta["config"]["env_id"] = env_id
+
+
+def _weights(corpus: Corpus) -> None:
+    weight = "policy.logits_net.0.weight"
+
+    def replaced(name: str, make: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[dict], None]:
+        def edit(tensors: dict) -> None:
+            tensors[name] = make(tensors[name])
+
+        return edit
+
+    def nan(t: torch.Tensor) -> torch.Tensor:
+        t = t.clone()
+        t.view(-1)[0] = float("nan")
+        return t
+
+    edit = corpus.edited
+    edit("weight NaN", REFUSED, weight, tensors=replaced(weight, nan))
+    edit("weight inf", REFUSED, "value.net.0.bias", tensors=replaced("value.net.0.bias", lambda t: t + float("inf")))
+    edit("weight int8", REFUSED, weight, tensors=replaced(weight, lambda t: t.to(torch.int8)))
+    edit("weight bool", REFUSED, weight, tensors=replaced(weight, lambda t: t > 0))
+    edit("weight float64", REFUSED, weight, tensors=replaced(weight, lambda t: t.double()))
+    edit("weight float16", REFUSED, weight, tensors=replaced(weight, lambda t: t.half()))
+    edit("weight wrong shape", REFUSED, "has shape [64, 5], expected [64, 4]", tensors=_put(weight, torch.zeros(64, 5)))
+    edit("weight missing", REFUSED, "policy.logits_net.2.bias", tensors=_delete("policy.logits_net.2.bias"))
+    edit("tensor unexpected", REFUSED, "surprise", tensors=_put("policy.surprise", torch.zeros(1)))
+    edit("target_std 0", REFUSED, "value.target_std", tensors=_put("value.target_std", torch.zeros(())))
+    edit("target_std -1", REFUSED, "value.target_std", tensors=_put("value.target_std", -torch.ones(())))
+    edit(
+        "log_std 100", REFUSED, "policy.log_std", tensors=replaced("policy.log_std", lambda t: t + 100), base="pendulum"
+    )
+
+
+def _optimizer(corpus: Corpus) -> None:
+    edit = corpus.edited
+    moment = "policy_optimizer.0.exp_avg"
+    # Adam's moment of the wrong shape: fused Adam writes past its end (a segfault in training).
+    edit("exp_avg wrong shape", REFUSED, moment, tensors=_put(moment, torch.zeros(3)))
+    edit("exp_avg NaN", REFUSED, moment, tensors=_put(moment, torch.full((64, 4), float("nan"))))
+    square = "value_optimizer.1.exp_avg_sq"
+    edit("exp_avg_sq negative", REFUSED, square, tensors=_put(square, -torch.ones(64)))
+    edit("step missing", REFUSED, "policy_optimizer.2.step", tensors=_delete("policy_optimizer.2.step"))
+    edit("step -5", REFUSED, "policy_optimizer.0.step", tensors=_put("policy_optimizer.0.step", torch.tensor(-5.0)))
+    edit("step int64", REFUSED, "policy_optimizer.0.step", tensors=_put("policy_optimizer.0.step", torch.tensor(3)))
+    edit("optimizer index 99", REFUSED, "policy_optimizer.99", tensors=_put("policy_optimizer.99.step", torch.ones(())))
+    edit("param groups not JSON", REFUSED, "optimizer", header=_set("optimizer_param_groups", "{oops"))
+    edit("lr negative", REFUSED, "lr", groups=_set("policy_optimizer.0.lr", -1.0))
+    edit("lr a string", REFUSED, "lr", groups=_set("policy_optimizer.0.lr", "fast"))
+    edit("lr NaN", REFUSED, "NaN", groups=_set("policy_optimizer.0.lr", float("nan")))
+    edit("betas 2 and 3", REFUSED, "betas", groups=_set("policy_optimizer.0.betas", [2, 3]))
+    edit("amsgrad on", REFUSED, "amsgrad", groups=_set("value_optimizer.0.amsgrad", True))
+    edit("params wrong", REFUSED, "params", groups=_set("policy_optimizer.0.params", [0, 1]))
+    edit("two param groups", REFUSED, "policy_optimizer", groups=lambda g: g["policy_optimizer"].append({}))
+    edit("param groups a list", REFUSED, "optimizer", header=_set("optimizer_param_groups", "[]"))

@@ -101,6 +101,9 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "num_envs 1e9",
         "seed 2**70",
         "torch_threads 1e6",
+        "weight NaN",
+        "weight int8",
+        "exp_avg wrong shape",
         "valid header length 0x80",
     ):
         assert expected in kinds

@@ -3,9 +3,11 @@
 safetensors holds only tensors and a JSON header, so loading a stranger's file
 runs no code (never ``pickle`` or ``torch.load`` here). Writes are atomic: a temp
 file in the same folder, flushed and fsynced, then ``os.replace``, so a crash at
-any moment leaves the old file or the new one, whole. Reading trusts nothing in the
-file: ``reading.py`` opens only a regular file and reads a bounded header,
-``validation.py`` checks every field of the metadata before anything is built from it.
+any moment leaves the old file or the new one, whole.
+
+Loading trusts nothing in the file: ``reading.py`` opens only a regular file and reads a
+bounded header, ``validation.py`` checks the metadata, ``tensors.py`` the tensors and
+Adam's state, each before anything is built from them.
 """
 
 from __future__ import annotations
@@ -34,9 +36,15 @@ from vpg_sim.policy_files.schema import (
     PARAM_GROUPS_KEY,
     RESUME_KEY,
     PolicyMetadata,
-    build_networks,
     describe_space,
     metadata_spaces,
+)
+from vpg_sim.policy_files.tensors import (
+    checked_param_groups,
+    file_tensors,
+    layout,
+    network_state,
+    optimizer_state,
 )
 from vpg_sim.policy_files.validation import Invalid, NewerFormat, checked_metadata, config_changes
 
@@ -65,15 +73,6 @@ def _optimizer_tensors(prefix: str, state: dict) -> tuple[dict[str, torch.Tensor
         for name, value in values.items()
     }
     return tensors, state["param_groups"]
-
-
-def _optimizer_state(prefix: str, tensors: dict[str, torch.Tensor], param_groups: list) -> dict:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith(prefix + "."):
-            index, name = key[len(prefix) + 1 :].split(".", 1)
-            state.setdefault(int(index), {})[name] = value
-    return {"state": state, "param_groups": param_groups}
 
 
 def policy_file_bytes(checkpoint: Checkpoint) -> bytes:
@@ -145,38 +144,35 @@ def _metadata(path: Path, header: Header) -> tuple[PolicyMetadata, VPGConfig]:
 def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPolicy:
     """Read and check a policy file; every problem is a one-line :class:`PolicyFileError`.
 
+    In order, each before anything is built from it: the file (a regular one), the
+    header (bounded), the metadata (every field), the env, Adam's settings, then the
+    tensors (names, dtypes and shapes against the metadata; then values).
+
     :param expected_env: if given, a policy for any other env id is refused.
     """
     path = Path(path)
     with PolicyFileReader(path) as reader:
-        header = reader.header
-        metadata, config = _metadata(path, header)
+        metadata, config = _metadata(path, reader.header)
         if expected_env is not None and metadata.env_id != expected_env:
             raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
         try:
             env_spec(config.env_id)
         except UnsupportedEnvError as error:
             raise PolicyFileError(path, f"names an environment vpg-sim cannot make ({error})") from None
-        with reader.tensors() as handle:
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-
-    policy_state = {k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")}
-    value_state = {k[len("value.") :]: v for k, v in tensors.items() if k.startswith("value.")}
+        expected = layout(metadata, config)
+        strings = reader.header.metadata
+        try:
+            groups = checked_param_groups(strings.get(PARAM_GROUPS_KEY), expected)
+        except Invalid as error:
+            raise PolicyFileError(path, f"has invalid optimizer settings: {error}") from None
+        resume = _resume_state(path, reader.header)
+        tensors = file_tensors(reader, expected, set(groups))
+    policy_state, value_state = network_state(tensors, "policy"), network_state(tensors, "value")
     # Files from before the critic normalised its targets have no statistics; mean 0 and
     # std 1 are exactly what their critic computed (V = mlp(s)).
     value_state.setdefault("target_mean", torch.zeros(()))
     value_state.setdefault("target_std", torch.ones(()))
-    policy, value_net = build_networks(metadata, config)
-    for name, module, state in (("policy", policy, policy_state), ("value", value_net, value_state)):
-        _check_state(path, name, module, state)
-    try:
-        groups = parse_json(header.metadata.get(PARAM_GROUPS_KEY, "{}"))
-    except ValueError:
-        groups = {}
-    optimizer_states = {
-        prefix: _optimizer_state(prefix, tensors, groups[prefix]) if prefix in groups else None
-        for prefix in ("policy_optimizer", "value_optimizer")
-    }
+    optimizer_states = {prefix: optimizer_state(tensors, prefix, group) for prefix, group in groups.items()}
     observation_space, action_space = metadata_spaces(metadata)
     checkpoint = Checkpoint(
         config=config,
@@ -184,13 +180,13 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         action_space=action_space,
         policy_state=policy_state,
         value_state=value_state,
-        policy_optimizer_state=optimizer_states["policy_optimizer"],
-        value_optimizer_state=optimizer_states["value_optimizer"],
+        policy_optimizer_state=optimizer_states.get("policy_optimizer"),
+        value_optimizer_state=optimizer_states.get("value_optimizer"),
         update=metadata.update,
         env_steps=metadata.env_steps,
         mean_return_100=math.nan if metadata.mean_return_100 is None else float(metadata.mean_return_100),
         config_changes=config_changes(metadata.config_changes),
-        resume=_resume_state(path, header),
+        resume=resume,
     )
     return LoadedPolicy(path=path, metadata=metadata, checkpoint=checkpoint)
 
@@ -206,20 +202,6 @@ def _resume_state(path: Path, header: Header) -> dict[str, Any] | None:
     if not isinstance(resume, dict):
         raise PolicyFileError(path, "has an unreadable resume state")
     return resume
-
-
-def _check_state(path: Path, name: str, module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    expected = {key: tuple(t.shape) for key, t in module.state_dict().items()}
-    found = {key: tuple(t.shape) for key, t in state.items()}
-    missing = sorted(set(expected) - set(found))
-    if missing:
-        raise PolicyFileError(path, f"lacks {name} weights {', '.join(missing[:3])}")
-    for key, shape in expected.items():
-        if found[key] != shape:
-            raise PolicyFileError(path, f"{name} weight {key} has shape {list(found[key])}, expected {list(shape)}")
-    extra = sorted(set(found) - set(expected))
-    if extra:
-        raise PolicyFileError(path, f"has unexpected {name} weights {', '.join(extra[:3])}")
 
 
 def check_matches_env(loaded: LoadedPolicy, env: gym.Env | gym.vector.VectorEnv) -> None:
