@@ -2,8 +2,8 @@
 
 Every way a ``*.safetensors`` file can be wrong, one file each: special files (a FIFO, a
 symlink to /dev/zero, loops), broken containers, metadata taken on trust, bad weights,
-bad optimiser state. Each comes with what vpg-sim must do with it: load it, or refuse
-it with one line that contains given words.
+bad optimiser and resume state. Each comes with what vpg-sim must do with it: load it,
+or refuse it with one line that contains given words.
 
 The files are made from two valid policies (CartPole: categorical, the numpy vector env;
 Pendulum: Gaussian, ``SyncVectorEnv``) by editing their JSON or tensors, or byte by byte.
@@ -165,6 +165,7 @@ def write_corpus(folder: Path, cartpole: Path, pendulum: Path) -> list[HostileFi
     _metadata(corpus)
     _weights(corpus)
     _optimizer(corpus)
+    _resume(corpus)
     return corpus.files
 
 
@@ -387,3 +388,43 @@ def _optimizer(corpus: Corpus) -> None:
     edit("params wrong", REFUSED, "params", groups=_set("policy_optimizer.0.params", [0, 1]))
     edit("two param groups", REFUSED, "policy_optimizer", groups=lambda g: g["policy_optimizer"].append({}))
     edit("param groups a list", REFUSED, "optimizer", header=_set("optimizer_param_groups", "[]"))
+
+
+def _resume(corpus: Corpus) -> None:
+    edit = corpus.edited
+    edit("resume not JSON", REFUSED, "resume", header=_set("vpg_sim_resume", "{"))
+    edit("resume a list", REFUSED, "resume", header=_set("vpg_sim_resume", "[]"))
+    edit("resume nested deep", REFUSED, "nested", header=_set("vpg_sim_resume", _deep(5_000)))
+    edit("resume without collector", REFUSED, "collector", resume=_delete("collector"))
+    edit("resume observations short", REFUSED, "observations", resume=lambda r: r["collector"]["observations"].pop())
+    edit("resume observation a string", REFUSED, "observations", resume=_set("collector.observations.0.0", "x"))
+    edit("resume observation 1e300", REFUSED, "observations", resume=_set("collector.observations.0.0", 1e300))
+    edit("resume returns 100000", REFUSED, "recent_returns", resume=_set("collector.recent_returns", [1.0] * 100_000))
+    edit("resume lengths mismatch", REFUSED, "recent_lengths", resume=_set("collector.recent_lengths", [1, 2, 3]))
+    edit("resume steps 2**40", REFUSED, "steps", resume=_set("collector.envs.steps.0", 2**40))
+    edit("resume kind unknown", REFUSED, "kind", resume=_set("collector.envs.kind", "mystery"))
+    edit("resume rng MT19937", REFUSED, "bit_generator", resume=_set("collector.action_rng.bit_generator", "MT19937"))
+    edit("resume rng 2**200", REFUSED, "action_rng", resume=_set("collector.action_rng.state.state", 2**200))
+    edit("resume nan_rollbacks x", REFUSED, "nan_rollbacks", resume=_set("nan_rollbacks", "x"))
+    edit("resume episodes -1", REFUSED, "episodes", resume=_set("collector.episodes", -1))
+    edit("resume dtype object", REFUSED, "dtype", resume=_set("collector.envs.envs.0.dtype", "object"), base="pendulum")
+    edit(
+        "resume elapsed_steps x",
+        REFUSED,
+        "elapsed_steps",
+        resume=_set("collector.envs.envs.0.elapsed_steps", "x"),
+        base="pendulum",
+    )
+    edit("resume physics 1e300", REFUSED, "collector.envs.state", resume=_set("collector.envs.state.0.0", 1e300))
+    edit("resume physics 1e30", VALID, resume=_set("collector.envs.state.0.0", 1e30))  # far off the track, but a number
+    # Well formed, but the numpy CartPole vector env's state given to Pendulum's SyncVectorEnv.
+    cartpole_envs = json.loads(corpus.cartpole[1]["vpg_sim_resume"])["collector"]["envs"]
+    cartpole_envs = {**cartpole_envs, "state": [row[:2] for row in cartpole_envs["state"]]}
+    cartpole_envs.update(steps=cartpole_envs["steps"][:2], prev_done=cartpole_envs["prev_done"][:2])
+    edit(
+        "resume of another env",
+        UNRESUMABLE,
+        "cannot be restored",
+        resume=_set("collector.envs", cartpole_envs),
+        base="pendulum",
+    )

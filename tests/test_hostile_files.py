@@ -1,8 +1,8 @@
 """No file can crash, hang or starve vpg-sim; a saved policy always loads.
 
 A corpus of hostile files (``tests/hostile_files.py``, generated here) goes through
-``load_policy`` and ``read_metadata``. Each file must load (if valid) or be refused with
-one line, ``<path>: <problem>``, within 10 s.
+``load_policy``, ``read_metadata`` and training on (``trainer_from_file``). Each file must
+load (if valid) or be refused with one line, ``<path>: <problem>``, within 10 s.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
-from tests.hostile_files import REFUSED, VALID, HostileFile, read_policy, write_corpus
+from tests.hostile_files import REFUSED, UNRESUMABLE, VALID, HostileFile, read_policy, write_corpus
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import (
@@ -27,6 +27,7 @@ from vpg_sim.policy_files import (
     read_metadata,
     reading,
     save_policy,
+    trainer_from_file,
 )
 
 SECONDS = 10
@@ -104,10 +105,11 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "weight NaN",
         "weight int8",
         "exp_avg wrong shape",
+        "resume steps 2**40",
         "valid header length 0x80",
     ):
         assert expected in kinds
-    assert {file.outcome for file in corpus} == {VALID, REFUSED}
+    assert {file.outcome for file in corpus} == {VALID, REFUSED, UNRESUMABLE}
 
 
 def test_load_policy_loads_each_valid_file_and_refuses_each_bad_one_in_one_line(corpus):
@@ -135,6 +137,28 @@ def test_read_metadata_reads_each_header_or_refuses_in_one_line(corpus):
                 assert "\n" not in str(error) and str(error).startswith(f"{file.path}: "), file.kind
             else:
                 assert isinstance(metadata.update, int) and metadata.update >= 0, file.kind
+
+
+def test_training_on_from_each_file_trains_or_refuses_in_one_line(corpus):
+    threads = torch.get_num_threads()
+    for file in corpus:
+        if file.outcome == REFUSED:
+            continue
+        with deadline():
+            loaded = load_policy(file.path)
+            try:
+                trainer = trainer_from_file(loaded)
+            except PolicyFileError as error:
+                assert file.outcome == UNRESUMABLE, (file.kind, str(error))
+                assert_one_line_refusal(error, file)
+                continue
+            assert file.outcome == VALID, f"{file.kind}: training on was allowed"
+            try:
+                stats = trainer.train_update()  # a resume state that passed must not fail later
+            finally:
+                trainer.close()
+        assert stats.update == loaded.metadata.update + 1, file.kind
+    assert torch.get_num_threads() == threads  # never set from a file's config.torch_threads
 
 
 # -- what the corpus cannot show --------------------------------------------------------

@@ -6,8 +6,8 @@ file in the same folder, flushed and fsynced, then ``os.replace``, so a crash at
 any moment leaves the old file or the new one, whole.
 
 Loading trusts nothing in the file: ``reading.py`` opens only a regular file and reads a
-bounded header, ``validation.py`` checks the metadata, ``tensors.py`` the tensors and
-Adam's state, each before anything is built from them.
+bounded header, ``validation.py`` checks the metadata and ``resume.py`` the resume state,
+``tensors.py`` the tensors and Adam's state, each before anything is built from them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import torch
@@ -29,7 +28,8 @@ from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError, env_spec
 from vpg_sim.files import write_atomically
 from vpg_sim.policy_files.errors import PolicyFileError
-from vpg_sim.policy_files.reading import Header, PolicyFileReader, parse_json
+from vpg_sim.policy_files.reading import Header, PolicyFileReader
+from vpg_sim.policy_files.resume import checked_resume
 from vpg_sim.policy_files.schema import (
     FORMAT_VERSION,
     METADATA_KEY,
@@ -145,8 +145,8 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
     """Read and check a policy file; every problem is a one-line :class:`PolicyFileError`.
 
     In order, each before anything is built from it: the file (a regular one), the
-    header (bounded), the metadata (every field), the env, Adam's settings, then the
-    tensors (names, dtypes and shapes against the metadata; then values).
+    header (bounded), the metadata (every field), the env, Adam's settings, the resume
+    state, then the tensors (names, dtypes and shapes against the metadata; then values).
 
     :param expected_env: if given, a policy for any other env id is refused.
     """
@@ -165,7 +165,10 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
             groups = checked_param_groups(strings.get(PARAM_GROUPS_KEY), expected)
         except Invalid as error:
             raise PolicyFileError(path, f"has invalid optimizer settings: {error}") from None
-        resume = _resume_state(path, reader.header)
+        try:
+            resume = checked_resume(strings.get(RESUME_KEY), config, metadata.observation_space["shape"][0])
+        except Invalid as error:
+            raise PolicyFileError(path, f"has an invalid resume state: {error}") from None
         tensors = file_tensors(reader, expected, set(groups))
     policy_state, value_state = network_state(tensors, "policy"), network_state(tensors, "value")
     # Files from before the critic normalised its targets have no statistics; mean 0 and
@@ -189,19 +192,6 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         resume=resume,
     )
     return LoadedPolicy(path=path, metadata=metadata, checkpoint=checkpoint)
-
-
-def _resume_state(path: Path, header: Header) -> dict[str, Any] | None:
-    text = header.metadata.get(RESUME_KEY)
-    if text is None:
-        return None
-    try:
-        resume = parse_json(text)
-    except ValueError:
-        raise PolicyFileError(path, "has an unreadable resume state") from None
-    if not isinstance(resume, dict):
-        raise PolicyFileError(path, "has an unreadable resume state")
-    return resume
 
 
 def check_matches_env(loaded: LoadedPolicy, env: gym.Env | gym.vector.VectorEnv) -> None:

@@ -14,8 +14,9 @@ def trainer_from_file(loaded: LoadedPolicy) -> VPGTrainer:
     :meth:`VPGTrainer.from_checkpoint`). Any mismatch is a one-line :class:`PolicyFileError`."""
     try:
         trainer = VPGTrainer.from_checkpoint(loaded.checkpoint)
-    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as error:
-        # torch's shape and state-dict complaints, and a resume state that does not fit
+    except (RuntimeError, ValueError, LookupError, TypeError, ArithmeticError) as error:
+        # The file was checked on its own; what is left is its fit with the env as
+        # installed (a resume state of another kind of env) and torch's own complaints.
         raise PolicyFileError(loaded.path, f"cannot be restored ({str(error).splitlines()[0]})") from None
     try:
         check_matches_env(loaded, trainer.collector.envs)
