@@ -2,8 +2,8 @@
 
 Every way a ``*.safetensors`` file can be wrong, one file each: special files (a FIFO, a
 symlink to /dev/zero, loops), broken containers, metadata taken on trust, bad weights,
-bad optimiser and resume state. Each comes with what vpg-sim must do with it: load it,
-or refuse it with one line that contains given words.
+bad optimiser and resume state, a policy for another env. Each comes with what vpg-sim
+must do with it: load it, or refuse it with one line that contains given words.
 
 The files are made from two valid policies (CartPole: categorical, the numpy vector env;
 Pendulum: Gaussian, ``SyncVectorEnv``) by editing their JSON or tensors, or byte by byte.
@@ -329,11 +329,17 @@ def _metadata(corpus: Corpus) -> None:
         "config_changes",
         metadata=_set("config_changes", [{**change, "changes": {"gamma": "x"}}]),
     )
+    # Every field says Acrobot, but the weights are CartPole's (4 inputs, 2 actions).
+    edit("cartpole weights, acrobot env", WRONG_ENV, "do not match Acrobot-v1", metadata=_acrobot)
 
 
 def _both_env_ids(meta: dict, env_id: str) -> None:
     meta["env_id"] = env_id
     meta["config"]["env_id"] = env_id
+
+
+def _acrobot(meta: dict) -> None:
+    _both_env_ids(meta, "Acrobot-v1")
 
 
 def _weights(corpus: Corpus) -> None:

@@ -1,14 +1,18 @@
 """No file can crash, hang or starve vpg-sim; a saved policy always loads.
 
 A corpus of hostile files (``tests/hostile_files.py``, generated here) goes through
-``load_policy``, ``read_metadata`` and training on (``trainer_from_file``). Each file must
-load (if valid) or be refused with one line, ``<path>: <problem>``, within 10 s.
+``load_policy``, ``read_metadata``, training on (``trainer_from_file``) and ``python
+main.py eval``. Each file must load (if valid) or be refused with one line,
+``<path>: <problem>``, within 10 s and 1 GB.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +22,8 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
-from tests.hostile_files import REFUSED, UNRESUMABLE, VALID, HostileFile, read_policy, write_corpus
+from tests.fork_eval import eval_each
+from tests.hostile_files import REFUSED, UNRESUMABLE, VALID, WRONG_ENV, HostileFile, read_policy, write_corpus
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import (
@@ -30,8 +35,11 @@ from vpg_sim.policy_files import (
     trainer_from_file,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 10
 """No file may keep vpg-sim busy longer."""
+MAX_RSS_MB = 1024
+"""Nor take more memory (a process of vpg-sim's imports alone takes ~250 MB)."""
 
 
 def trained_file(path: Path, env_id: str, **overrides: int) -> Path:
@@ -106,10 +114,11 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "weight int8",
         "exp_avg wrong shape",
         "resume steps 2**40",
+        "cartpole weights, acrobot env",
         "valid header length 0x80",
     ):
         assert expected in kinds
-    assert {file.outcome for file in corpus} == {VALID, REFUSED, UNRESUMABLE}
+    assert {file.outcome for file in corpus} == {VALID, REFUSED, WRONG_ENV, UNRESUMABLE}
 
 
 def test_load_policy_loads_each_valid_file_and_refuses_each_bad_one_in_one_line(corpus):
@@ -149,7 +158,7 @@ def test_training_on_from_each_file_trains_or_refuses_in_one_line(corpus):
             try:
                 trainer = trainer_from_file(loaded)
             except PolicyFileError as error:
-                assert file.outcome == UNRESUMABLE, (file.kind, str(error))
+                assert file.outcome in (WRONG_ENV, UNRESUMABLE), (file.kind, str(error))
                 assert_one_line_refusal(error, file)
                 continue
             assert file.outcome == VALID, f"{file.kind}: training on was allowed"
@@ -159,6 +168,54 @@ def test_training_on_from_each_file_trains_or_refuses_in_one_line(corpus):
                 trainer.close()
         assert stats.update == loaded.metadata.update + 1, file.kind
     assert torch.get_num_threads() == threads  # never set from a file's config.torch_threads
+
+
+def test_eval_exits_2_with_one_line_for_each_bad_file_within_10_s_and_1_gb(corpus, tmp_path):
+    results = eval_each([file.path for file in corpus], tmp_path, deadline=SECONDS)
+    for file, result in zip(corpus, results, strict=True):
+        assert not result["hung"] and result["seconds"] < SECONDS, (file.kind, result)
+        assert result["max_rss_mb"] < MAX_RSS_MB, (file.kind, result)
+        stderr = result["stderr"]
+        assert "Traceback" not in stderr, (file.kind, stderr)
+        if file.outcome in (VALID, UNRESUMABLE):  # eval plays; it does not train on
+            assert result["exit"] == 0, (file.kind, stderr)
+            continue
+        assert result["exit"] == 2, (file.kind, result)
+        lines = stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"main.py: error: {file.path}: "), (file.kind, stderr)
+        assert file.words in lines[0], (file.kind, stderr)
+
+
+def test_eval_in_a_fresh_interpreter_refuses_the_worst_files_quickly_and_lean(corpus):
+    """The forked evals above skip the interpreter's start; these few run it as a user does."""
+    worst = {"fifo", "symlink to /dev/zero", "metadata of 8 MB of objects", "exp_avg wrong shape"}
+    files = [file for file in corpus if file.kind in worst]
+    # Two at a time (two cores); each within the 10 s a file may take plus ~2 s of imports.
+    for pair in (files[i : i + 2] for i in range(0, len(files), 2)):
+        processes = [
+            (
+                file,
+                subprocess.Popen(
+                    [sys.executable, "main.py", "eval", str(file.path)],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+            for file in pair
+        ]
+        for file, process in processes:
+            try:
+                _, stderr = process.communicate(timeout=SECONDS + 10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                pytest.fail(f"{file.kind}: main.py eval still running after {SECONDS + 10} s")
+            assert process.returncode == 2, (file.kind, stderr)
+            assert stderr.count("\n") == 1 and file.words in stderr and "Traceback" not in stderr, (file.kind, stderr)
+    # The largest any child of this test process has been (an upper bound for these).
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 < MAX_RSS_MB
 
 
 # -- what the corpus cannot show --------------------------------------------------------

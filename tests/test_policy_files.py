@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
+from tests.fork_eval import eval_each
 from tests.hostile_files import padded
 from vpg_sim.core.config import ConfigChange, config_for
 from vpg_sim.core.evaluation import evaluate_greedy
@@ -177,15 +178,16 @@ def test_every_bad_file_is_refused_with_one_line_naming_it(saved, tmp_path):
 
 
 def test_cli_refuses_every_bad_file_with_exit_2(saved, tmp_path):
-    for kind, (path, words) in bad_files(saved, tmp_path).items():
-        if kind == "another env":
-            continue  # eval plays whatever env the file names; covered through the window
-        result = subprocess.run(
-            [sys.executable, "main.py", "eval", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
-        assert result.returncode == 2, kind
-        assert result.stderr.strip().splitlines()[-1].startswith("main.py: error:"), kind
-        assert words in result.stderr and "Traceback" not in result.stderr, kind
+    files = {kind: case for kind, case in bad_files(saved, tmp_path).items() if kind != "another env"}
+    # (eval takes a policy for any env: "another env" is the window's refusal, tested below)
+    output = tmp_path / "eval-output"
+    output.mkdir()
+    results = eval_each([path for path, _ in files.values()], output)
+    for (kind, (_, words)), result in zip(files.items(), results, strict=True):
+        assert result["exit"] == 2, (kind, result)
+        assert result["stderr"].splitlines() == [result["stderr"].strip()], kind  # one line
+        assert result["stderr"].startswith("main.py: error:"), kind
+        assert words in result["stderr"] and "Traceback" not in result["stderr"], kind
 
 
 def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_path):

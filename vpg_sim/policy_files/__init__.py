@@ -2,7 +2,7 @@
 
 from vpg_sim.policy_files.errors import PolicyFileError
 from vpg_sim.policy_files.policy_file import LoadedPolicy, load_policy, read_metadata, save_policy
-from vpg_sim.policy_files.restore import policy_from_file, trainer_from_file
+from vpg_sim.policy_files.restore import check_env, policy_from_file, trainer_from_file
 from vpg_sim.policy_files.schema import SUFFIX, PolicyMetadata
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "LoadedPolicy",
     "PolicyFileError",
     "PolicyMetadata",
+    "check_env",
     "load_policy",
     "policy_from_file",
     "read_metadata",
