@@ -1,9 +1,9 @@
 """No file can crash, hang or starve vpg-sim; a saved policy always loads.
 
-A corpus of hostile files (``tests/hostile_files.py``, generated here) goes through
-``load_policy``, ``read_metadata``, training on (``trainer_from_file``) and ``python
-main.py eval``. Each file must load (if valid) or be refused with one line,
-``<path>: <problem>``, within 10 s and 1 GB.
+A corpus of hostile files (``tests/hostile_files.py``, generated here) goes through every
+way vpg-sim reads a policy: ``load_policy``, ``read_metadata``, the L list, training on
+(``trainer_from_file``) and ``python main.py eval``. Each file must load (if valid) or be
+refused with one line, ``<path>: <problem>``, within 10 s and 1 GB.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tests.hostile_files import REFUSED, UNRESUMABLE, VALID, WRONG_ENV, HostileF
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import (
+    SUFFIX,
     PolicyFileError,
     load_policy,
     read_metadata,
@@ -34,6 +35,7 @@ from vpg_sim.policy_files import (
     save_policy,
     trainer_from_file,
 )
+from vpg_sim.ui import dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 10
@@ -148,6 +150,28 @@ def test_read_metadata_reads_each_header_or_refuses_in_one_line(corpus):
                 assert isinstance(metadata.update, int) and metadata.update >= 0, file.kind
 
 
+def test_the_l_list_lists_every_file_and_greys_the_bad_ones(corpus):
+    folder = corpus[0].path.parent
+    with deadline():
+        choices = dialogs.list_policies(folder)
+    assert sorted(choice.value.name for choice in choices) == sorted(
+        name for name in os.listdir(folder) if name.endswith(SUFFIX)
+    )
+    by_path = {choice.value: choice for choice in choices}
+    for file in corpus:
+        if file.path not in by_path:
+            assert file.kind == "missing"
+            continue
+        choice = by_path[file.path]
+        try:
+            read_metadata(file.path)
+        except PolicyFileError as error:
+            assert not choice.usable and error.problem in choice.label, (file.kind, choice.label)
+        else:
+            assert choice.usable, (file.kind, choice.label)
+        assert "\n" not in choice.label
+
+
 def test_training_on_from_each_file_trains_or_refuses_in_one_line(corpus):
     threads = torch.get_num_threads()
     for file in corpus:
@@ -256,3 +280,50 @@ def test_load_policy_reads_tensors_from_the_file_it_checked(valid_files, monkeyp
     monkeypatch.setattr(reading, "safe_open", lambda name, **kw: opened.append(name) or real_safe_open(name, **kw))
     load_policy(valid_files[0])
     assert len(opened) == 1 and opened[0].startswith("/proc/self/fd/")  # the descriptor checked, not the path again
+
+
+def test_a_file_deleted_between_listing_and_reading_is_listed_as_unusable(valid_files, tmp_path, monkeypatch):
+    kept = save_policy(tmp_path / "kept.safetensors", load_policy(valid_files[0]).checkpoint)
+    gone = tmp_path / "gone.safetensors"
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([gone, kept]))
+    choices = dialogs.list_policies(tmp_path)
+    assert [choice.usable for choice in choices] == [True, False]
+    assert choices[1].label == "gone.safetensors  ·  unusable: no such file"
+
+
+def test_any_error_reading_one_file_greys_that_file_only(valid_files, tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        save_policy(tmp_path / f"{name}{SUFFIX}", load_policy(valid_files[0]).checkpoint)
+    real_read_metadata = dialogs.read_metadata
+
+    def fails_on_a(path: Path):
+        if path.name == f"a{SUFFIX}":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_read_metadata(path)
+
+    monkeypatch.setattr(dialogs, "read_metadata", fails_on_a)
+    choices = {choice.value.name: choice for choice in dialogs.list_policies(tmp_path)}
+    assert choices[f"b{SUFFIX}"].usable and not choices[f"a{SUFFIX}"].usable
+    assert "RecursionError" in choices[f"a{SUFFIX}"].label
+
+
+def test_the_l_dialog_draws_unusable_files_grey(valid_files, tmp_path):
+    import pygame
+    import pygame_gui
+
+    save_policy(tmp_path / f"good{SUFFIX}", load_policy(valid_files[0]).checkpoint)
+    (tmp_path / f"empty{SUFFIX}").write_bytes(b"")
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        screen = pygame.display.set_mode((1280, 720))
+        manager = pygame_gui.UIManager(screen.get_size())
+        dialog = dialogs.load_dialog(manager, screen.get_rect(), tmp_path, 1.0)
+        manager.update(0.0)
+        colours = {item["text"]: item["button_element"].colours["normal_text"] for item in dialog.list.item_list}
+    finally:
+        pygame.font.quit()
+        pygame.display.quit()
+    grey = manager.get_theme().get_colour("disabled_text")
+    assert colours[f"empty{SUFFIX}  ·  unusable: is empty"] == grey
+    assert [colour for text, colour in colours.items() if text.startswith("good")] != [grey]
