@@ -10,10 +10,11 @@ from vpg_sim.cli import fail
 
 def eval_command(args: argparse.Namespace) -> int:
     from vpg_sim.core.evaluation import evaluate_greedy
-    from vpg_sim.policy_files import PolicyFileError, load_policy, policy_from_file
+    from vpg_sim.policy_files import PolicyFileError, check_env, load_policy, policy_from_file
 
     try:
         loaded = load_policy(args.path)
+        check_env(loaded)  # as play and --load do: a file's spaces must be its env's
         policy = policy_from_file(loaded)
     except PolicyFileError as error:
         return fail(str(error))

@@ -4,67 +4,49 @@ safetensors holds only tensors and a JSON header, so loading a stranger's file
 runs no code (never ``pickle`` or ``torch.load`` here). Writes are atomic: a temp
 file in the same folder, flushed and fsynced, then ``os.replace``, so a crash at
 any moment leaves the old file or the new one, whole.
+
+Loading trusts nothing in the file: ``reading.py`` opens only a regular file and reads a
+bounded header, ``validation.py`` checks the metadata and ``resume.py`` the resume state,
+``tensors.py`` the tensors and Adam's state, each before anything is built from them.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import torch
 from gymnasium import spaces
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.config import ConfigChange, VPGConfig
+from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError, env_spec
-from vpg_sim.core.networks import Policy, ValueNet, make_policy
 from vpg_sim.files import write_atomically
-
-FORMAT_VERSION = 1
-METADATA_KEY = "vpg_sim"
-RESUME_KEY = "vpg_sim_resume"
-"""Header entry with the run's collection state (see ``Checkpoint.resume``)."""
-SUFFIX = ".safetensors"
-MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
-
-
-class PolicyFileError(Exception):
-    """A file that cannot be used as a policy; the message is one line naming it."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = Path(path)
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class PolicyMetadata:
-    """What a policy file says about itself (stored as JSON in the safetensors header)."""
-
-    format_version: int
-    env_id: str
-    observation_space: dict[str, Any]
-    action_space: dict[str, Any]
-    architecture: dict[str, Any]
-    config: dict[str, Any]
-    update: int
-    env_steps: int
-    mean_return_100: float | None
-    created: str
-    config_changes: list[dict[str, Any]] = field(default_factory=list)
-    """Knobs turned during training (update, episode, changes), oldest first."""
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+from vpg_sim.policy_files.errors import PolicyFileError
+from vpg_sim.policy_files.reading import Header, PolicyFileReader
+from vpg_sim.policy_files.resume import checked_resume
+from vpg_sim.policy_files.schema import (
+    FORMAT_VERSION,
+    METADATA_KEY,
+    PARAM_GROUPS_KEY,
+    RESUME_KEY,
+    PolicyMetadata,
+    describe_space,
+    metadata_spaces,
+)
+from vpg_sim.policy_files.tensors import (
+    checked_param_groups,
+    file_tensors,
+    layout,
+    network_state,
+    optimizer_state,
+)
+from vpg_sim.policy_files.validation import Invalid, NewerFormat, checked_metadata, config_changes
 
 
 @dataclass(frozen=True)
@@ -80,15 +62,6 @@ class LoadedPolicy:
         return self.checkpoint.config
 
 
-def describe_space(space: gym.Space) -> dict[str, Any]:
-    """A JSON-friendly description of a Box or Discrete space."""
-    if isinstance(space, spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n)}
-    if isinstance(space, spaces.Box):
-        return {"type": "Box", "shape": list(space.shape)}
-    return {"type": type(space).__name__}
-
-
 # -- saving ------------------------------------------------------------------------------
 
 
@@ -100,15 +73,6 @@ def _optimizer_tensors(prefix: str, state: dict) -> tuple[dict[str, torch.Tensor
         for name, value in values.items()
     }
     return tensors, state["param_groups"]
-
-
-def _optimizer_state(prefix: str, tensors: dict[str, torch.Tensor], param_groups: list) -> dict:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith(prefix + "."):
-            index, name = key[len(prefix) + 1 :].split(".", 1)
-            state.setdefault(int(index), {})[name] = value
-    return {"state": state, "param_groups": param_groups}
 
 
 def policy_file_bytes(checkpoint: Checkpoint) -> bytes:
@@ -143,7 +107,7 @@ def policy_file_bytes(checkpoint: Checkpoint) -> bytes:
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         config_changes=[change.to_dict() for change in checkpoint.config_changes],
     )
-    header = {METADATA_KEY: metadata.to_json(), "optimizer_param_groups": json.dumps(groups)}
+    header = {METADATA_KEY: metadata.to_json(), PARAM_GROUPS_KEY: json.dumps(groups)}
     if checkpoint.resume is not None:
         header[RESUME_KEY] = json.dumps(checkpoint.resume)
     return save_tensors(tensors, metadata=header)
@@ -158,187 +122,76 @@ def save_policy(path: Path, checkpoint: Checkpoint) -> Path:
 # -- loading -------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise PolicyFileError(path, "no such file")
-    if path.is_dir():
-        raise PolicyFileError(path, "is a directory, not a policy file")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise PolicyFileError(path, f"cannot be read ({error.strerror or error})") from None
-    if not data:
-        raise PolicyFileError(path, "is empty")
-    return data
-
-
-def _header(path: Path, data: bytes) -> dict[str, Any]:
-    """The safetensors JSON header, with every way a file can be something else named."""
-    if data[:2] == b"PK":
-        raise PolicyFileError(path, "is a zip or torch.save file, not safetensors (vpg-sim never unpickles files)")
-    # A safetensors header is JSON, so byte 8 is "{"; its 8-byte length comes first and may
-    # itself begin with 0x80, pickle's first byte, so only a file without "{" there is sniffed.
-    if data[:1] == b"\x80" and data[8:9] != b"{":
-        raise PolicyFileError(path, "is a pickle file, not safetensors (vpg-sim never unpickles files)")
-    if len(data) < 8:
-        raise PolicyFileError(path, "is too short to be a safetensors file")
-    (length,) = struct.unpack("<Q", data[:8])
-    if length > MAX_HEADER_BYTES:
-        raise PolicyFileError(path, "is not a safetensors file")
-    if 8 + length > len(data):
-        raise PolicyFileError(path, "is truncated (its header runs past the end of the file)")
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PolicyFileError(path, "is not a safetensors file (no JSON header)") from None
-    if not isinstance(header, dict):
-        raise PolicyFileError(path, "is not a safetensors file (bad header)")
-    return header
-
-
 def read_metadata(path: Path | str) -> PolicyMetadata:
-    """Only the metadata (reads the header, not the weights): for listing files."""
+    """Only the metadata, checked (reads the header, never the weights): for listing files."""
     path = Path(path)
-    return _metadata(path, _header(path, _read_bytes(path)))
+    with PolicyFileReader(path) as reader:
+        return _metadata(path, reader.header)[0]
 
 
-def _metadata(path: Path, header: dict[str, Any]) -> PolicyMetadata:
-    text = (header.get("__metadata__") or {}).get(METADATA_KEY)
+def _metadata(path: Path, header: Header) -> tuple[PolicyMetadata, VPGConfig]:
+    text = header.metadata.get(METADATA_KEY)
     if text is None:
         raise PolicyFileError(path, "is a safetensors file without vpg-sim metadata")
     try:
-        fields = json.loads(text)
-        version = int(fields["format_version"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise PolicyFileError(path, "has unreadable vpg-sim metadata") from None
-    if version > FORMAT_VERSION:
-        raise PolicyFileError(
-            path, f"has format version {version}, newer than this vpg-sim reads ({FORMAT_VERSION}): update vpg-sim"
-        )
-    try:
-        return PolicyMetadata(**fields)
-    except TypeError:
-        raise PolicyFileError(path, "has incomplete vpg-sim metadata") from None
+        return checked_metadata(text)
+    except NewerFormat as error:
+        raise PolicyFileError(path, str(error)) from None
+    except Invalid as error:
+        raise PolicyFileError(path, f"has invalid vpg-sim metadata: {error}") from None
 
 
 def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPolicy:
     """Read and check a policy file; every problem is a one-line :class:`PolicyFileError`.
 
+    In order, each before anything is built from it: the file (a regular one), the
+    header (bounded), the metadata (every field), the env, Adam's settings, the resume
+    state, then the tensors (names, dtypes and shapes against the metadata; then values).
+
     :param expected_env: if given, a policy for any other env id is refused.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    header = _header(path, data)
-    metadata = _metadata(path, header)
-    if expected_env is not None and metadata.env_id != expected_env:
-        raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
-    try:
-        tensors = load_tensors(data)
-    except (SafetensorError, ValueError, RuntimeError) as error:
-        raise PolicyFileError(path, f"is truncated or corrupt ({str(error).splitlines()[0]})") from None
-    try:
-        config = VPGConfig.from_dict(metadata.config)
-        env_spec(config.env_id)
-    except (ValueError, TypeError, UnsupportedEnvError) as error:
-        raise PolicyFileError(path, f"has an unusable training config ({error})") from None
-
-    policy_state = {k[len("policy.") :]: v for k, v in tensors.items() if k.startswith("policy.")}
-    value_state = {k[len("value.") :]: v for k, v in tensors.items() if k.startswith("value.")}
+    with PolicyFileReader(path) as reader:
+        metadata, config = _metadata(path, reader.header)
+        if expected_env is not None and metadata.env_id != expected_env:
+            raise PolicyFileError(path, f"is a policy for {metadata.env_id}, not {expected_env}")
+        try:
+            env_spec(config.env_id)
+        except UnsupportedEnvError as error:
+            raise PolicyFileError(path, f"names an environment vpg-sim cannot make ({error})") from None
+        expected = layout(metadata, config)
+        strings = reader.header.metadata
+        try:
+            groups = checked_param_groups(strings.get(PARAM_GROUPS_KEY), expected)
+        except Invalid as error:
+            raise PolicyFileError(path, f"has invalid optimizer settings: {error}") from None
+        try:
+            resume = checked_resume(strings.get(RESUME_KEY), config, metadata.observation_space["shape"][0])
+        except Invalid as error:
+            raise PolicyFileError(path, f"has an invalid resume state: {error}") from None
+        tensors = file_tensors(reader, expected, set(groups))
+    policy_state, value_state = network_state(tensors, "policy"), network_state(tensors, "value")
     # Files from before the critic normalised its targets have no statistics; mean 0 and
     # std 1 are exactly what their critic computed (V = mlp(s)).
     value_state.setdefault("target_mean", torch.zeros(()))
     value_state.setdefault("target_std", torch.ones(()))
-    policy, value_net = build_networks(metadata, config, path)
-    for name, module, state in (("policy", policy, policy_state), ("value", value_net, value_state)):
-        _check_state(path, name, module, state)
-    try:
-        groups = json.loads(header.get("__metadata__", {}).get("optimizer_param_groups", "{}"))
-    except json.JSONDecodeError:
-        groups = {}
-    optimizer_states = {
-        prefix: _optimizer_state(prefix, tensors, groups[prefix]) if prefix in groups else None
-        for prefix in ("policy_optimizer", "value_optimizer")
-    }
-    observation_space, action_space = metadata_spaces(metadata, path)
+    optimizer_states = {prefix: optimizer_state(tensors, prefix, group) for prefix, group in groups.items()}
+    observation_space, action_space = metadata_spaces(metadata)
     checkpoint = Checkpoint(
         config=config,
         observation_space=observation_space,
         action_space=action_space,
         policy_state=policy_state,
         value_state=value_state,
-        policy_optimizer_state=optimizer_states["policy_optimizer"],
-        value_optimizer_state=optimizer_states["value_optimizer"],
+        policy_optimizer_state=optimizer_states.get("policy_optimizer"),
+        value_optimizer_state=optimizer_states.get("value_optimizer"),
         update=metadata.update,
         env_steps=metadata.env_steps,
-        mean_return_100=math.nan if metadata.mean_return_100 is None else metadata.mean_return_100,
-        config_changes=_config_changes(path, metadata),
-        resume=_resume_state(path, header),
+        mean_return_100=math.nan if metadata.mean_return_100 is None else float(metadata.mean_return_100),
+        config_changes=config_changes(metadata.config_changes),
+        resume=resume,
     )
     return LoadedPolicy(path=path, metadata=metadata, checkpoint=checkpoint)
-
-
-def _config_changes(path: Path, metadata: PolicyMetadata) -> tuple[ConfigChange, ...]:
-    try:
-        return tuple(
-            ConfigChange(
-                int(change["update"]),
-                int(change["episode"]),
-                {str(name): float(value) for name, value in change["changes"].items()},
-            )
-            for change in metadata.config_changes
-        )
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise PolicyFileError(path, "has an unreadable knob history") from None
-
-
-def _resume_state(path: Path, header: dict[str, Any]) -> dict[str, Any] | None:
-    text = (header.get("__metadata__") or {}).get(RESUME_KEY)
-    if text is None:
-        return None
-    try:
-        resume = json.loads(text)
-    except json.JSONDecodeError:
-        raise PolicyFileError(path, "has an unreadable resume state") from None
-    if not isinstance(resume, dict):
-        raise PolicyFileError(path, "has an unreadable resume state")
-    return resume
-
-
-def metadata_spaces(metadata: PolicyMetadata, path: Path) -> tuple[gym.Space, gym.Space]:
-    """The observation and action spaces the metadata describes (shapes only: the bounds
-    are the env's business)."""
-    obs, act = metadata.observation_space, metadata.action_space
-    if obs.get("type") != "Box" or len(obs.get("shape", [])) != 1:
-        raise PolicyFileError(path, f"has an unsupported observation space {obs}")
-    observation_space = spaces.Box(-1.0, 1.0, tuple(obs["shape"]))
-    if act.get("type") == "Discrete":
-        action_space: gym.Space = spaces.Discrete(int(act["n"]))
-    elif act.get("type") == "Box" and len(act.get("shape", [])) == 1:
-        action_space = spaces.Box(-1.0, 1.0, tuple(act["shape"]))
-    else:
-        raise PolicyFileError(path, f"has an unsupported action space {act}")
-    return observation_space, action_space
-
-
-def build_networks(metadata: PolicyMetadata, config: VPGConfig, path: Path) -> tuple[Policy, ValueNet]:
-    """Empty networks of the architecture the metadata describes."""
-    observation_space, action_space = metadata_spaces(metadata, path)
-    policy = make_policy(observation_space, action_space, config.hidden_sizes, config.activation, config.init_log_std)
-    return policy, ValueNet(int(observation_space.shape[0]), config.hidden_sizes, config.activation)
-
-
-def _check_state(path: Path, name: str, module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    expected = {key: tuple(t.shape) for key, t in module.state_dict().items()}
-    found = {key: tuple(t.shape) for key, t in state.items()}
-    missing = sorted(set(expected) - set(found))
-    if missing:
-        raise PolicyFileError(path, f"lacks {name} weights {', '.join(missing[:3])}")
-    for key, shape in expected.items():
-        if found[key] != shape:
-            raise PolicyFileError(path, f"{name} weight {key} has shape {list(found[key])}, expected {list(shape)}")
-    extra = sorted(set(found) - set(expected))
-    if extra:
-        raise PolicyFileError(path, f"has unexpected {name} weights {', '.join(extra[:3])}")
 
 
 def check_matches_env(loaded: LoadedPolicy, env: gym.Env | gym.vector.VectorEnv) -> None:

@@ -15,6 +15,7 @@ import pygame
 import pygame_gui
 
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, read_metadata
+from vpg_sim.policy_files.errors import one_line
 
 ValueT = TypeVar("ValueT")
 
@@ -37,22 +38,44 @@ class Action:
 
 
 def list_policies(folder: Path) -> list[Choice[Path]]:
-    """Every ``*.safetensors`` in ``folder``, newest first; unreadable ones say why."""
-    if not folder.is_dir():
+    """Every ``*.safetensors`` in ``folder``, newest first; one that cannot be used is
+    listed greyed (``usable=False``) with the reason.
+
+    Each entry is read in its own guard, so no file (a FIFO, a symlink loop, one deleted
+    since the listing, JSON that trips the parser) keeps the list from opening; reading
+    the header never blocks (see ``read_metadata``).
+    """
+    try:
+        paths = list(folder.glob(f"*{SUFFIX}"))
+    except OSError:  # the folder is gone, unreadable or a symlink loop: nothing to list
         return []
-    files = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    entries = []
-    for path in files:
+    entries = [(_modified(path), path.name, _choice(path)) for path in paths]
+    entries.sort(key=lambda entry: (-entry[0], entry[1]))
+    return [choice for _, _, choice in entries]
+
+
+def _modified(path: Path) -> float:
+    """When ``path`` (or, dangling, the symlink itself) last changed; 0 if it is gone."""
+    for status in (path.stat, path.lstat):
         try:
-            meta = read_metadata(path)
-        except PolicyFileError as error:
-            entries.append(Choice(path, f"{path.name}  ·  unreadable: {error.problem}", usable=False))
+            return status().st_mtime
+        except OSError:
             continue
+    return 0.0
+
+
+def _choice(path: Path) -> Choice[Path]:
+    name = one_line(path.name)
+    try:
+        meta = read_metadata(path)
         mean = "–" if meta.mean_return_100 is None else f"{meta.mean_return_100:.0f}"
-        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-        label = f"{path.name}  ·  {meta.env_id}  ·  {meta.update} updates  ·  return {mean}  ·  {date}"
-        entries.append(Choice(path, label))
-    return entries
+        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(_modified(path)))
+        return Choice(path, f"{name}  ·  {meta.env_id}  ·  {meta.update} updates  ·  return {mean}  ·  {date}")
+    except PolicyFileError as error:
+        reason = error.problem
+    except Exception as error:  # anything else a strange file provokes: the list must still open
+        reason = one_line(f"cannot be read ({type(error).__name__}: {error})")
+    return Choice(path, f"{name}  ·  unusable: {reason}", usable=False)
 
 
 ENVIRONMENTS: tuple[Choice[str], ...] = (
@@ -94,6 +117,8 @@ class ChoiceDialog(Generic[ValueT]):
         self.manager = manager
         self.list_rect = pygame.Rect(pad, pad, inner.width - 2 * pad, inner.height - 3 * pad - button_h)
         self.list: pygame_gui.elements.UISelectionList | None = None
+        if not all(choice.usable for choice in choices):
+            _theme_unusable_items(manager)
         self._build_list()
         button_w = (inner.width - pad * (len(self.actions) + 1)) // len(self.actions)
         self.buttons = {
@@ -170,14 +195,25 @@ class ChoiceDialog(Generic[ValueT]):
     def _build_list(self) -> None:
         if self.list is not None:
             self.list.kill()
-        labels = self._labels()
+        items: list[str | tuple[str, str]] = [
+            choice.label if choice.usable else (choice.label, UNUSABLE_ITEM) for choice in self.choices
+        ]
+        selected = items[self.selected] if items else None
         self.list = pygame_gui.elements.UISelectionList(
-            self.list_rect,
-            labels,
-            self.manager,
-            container=self.window,
-            default_selection=labels[self.selected] if self.choices else None,
+            self.list_rect, items or [self.empty_text], self.manager, container=self.window, default_selection=selected
         )
+
+
+UNUSABLE_ITEM = "#unusable_choice"
+"""Theme id of a list item that cannot be chosen: drawn in the theme's disabled-text grey."""
+
+
+def _theme_unusable_items(manager: pygame_gui.UIManager) -> None:
+    theme = manager.get_theme()
+    grey = theme.get_colour("disabled_text")
+    colour = f"#{grey.r:02x}{grey.g:02x}{grey.b:02x}"
+    states = ("normal", "hovered", "selected", "active")
+    theme.update_theming({UNUSABLE_ITEM: {"colours": {f"{state}_text": colour for state in states}}}, rebuild_all=False)
 
 
 def load_dialog(manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float) -> ChoiceDialog:
