@@ -593,3 +593,11 @@ def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("vpg-sim: error: cannot save the screenshot")
+
+
+def test_the_load_list_offers_the_shipped_policy_from_any_folder(tmp_path):
+    from vpg_sim.resources import shipped_policy
+    from vpg_sim.ui.dialogs import policy_choices
+
+    [choice] = policy_choices(tmp_path)  # an empty folder of the user's own
+    assert choice.value == shipped_policy() and choice.usable and "ships with vpg-sim" in choice.label

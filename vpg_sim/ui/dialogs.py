@@ -16,6 +16,7 @@ import pygame_gui
 
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, read_metadata
 from vpg_sim.policy_files.errors import one_line
+from vpg_sim.resources import shipped_policy
 
 ValueT = TypeVar("ValueT")
 
@@ -52,6 +53,25 @@ def list_policies(folder: Path) -> list[Choice[Path]]:
     entries = [(_modified(path), path.name, _choice(path)) for path in paths]
     entries.sort(key=lambda entry: (-entry[0], entry[1]))
     return [choice for _, _, choice in entries]
+
+
+def policy_choices(folder: Path) -> list[Choice[Path]]:
+    """The policies saved in ``folder`` (newest first), and the one that ships with
+    vpg-sim last, wherever vpg-sim runs from."""
+    choices = list_policies(folder)
+    shipped = shipped_policy()
+    if shipped.is_file() and not any(_same_file(choice.value, shipped) for choice in choices):
+        choice = _choice(shipped)
+        label = choice.label.replace(shipped.name, f"{shipped.name} (ships with vpg-sim)", 1)
+        choices.append(Choice(shipped, label, choice.usable))
+    return choices
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def _modified(path: Path) -> float:
@@ -217,12 +237,12 @@ def _theme_unusable_items(manager: pygame_gui.UIManager) -> None:
 
 
 def load_dialog(manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float) -> ChoiceDialog:
-    """L: saved policies; Enter trains from the chosen one, P plays it."""
+    """L: the policies of :func:`policy_choices`; Enter trains from the chosen one, P plays it."""
     return ChoiceDialog(
         manager,
         screen_rect,
         f"Load a policy from {folder}/",
-        list_policies(folder),
+        policy_choices(folder),
         (Action("train", "Load and train  Enter", pygame.K_RETURN), Action("play", "Play  P", pygame.K_p)),
         unit,
         empty_text="No saved policies yet: press S in the window to save one.",

@@ -27,6 +27,8 @@ def ui_theme(palette: Palette, layout: Layout) -> dict:
         "active_border": palette.hex(palette.value),
         "selected_border": palette.hex(palette.value),
         "text_cursor": palette.hex(palette.text),
+        "disabled_text": palette.hex(palette.muted),  # unusable files in the L list
+        "disabled_bg": palette.hex(palette.panel),
         "filled_bar": palette.hex(palette.value),
         "unfilled_bar": palette.hex(palette.grid),
     }
