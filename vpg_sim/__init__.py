@@ -9,4 +9,4 @@ Packages, and the direction of their imports:
 - ``ui``: the pygame window; reads snapshots from ``training``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

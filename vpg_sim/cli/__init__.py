@@ -114,7 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return train_command(args)
     if args.command == "eval":
         from vpg_sim.cli.evaluate import eval_command
+        from vpg_sim.core.envs import UnsupportedEnvError
 
+        if "env_id" in args:  # a custom env's policy: the module is imported from the command line only
+            try:
+                import_env_module(args.env_id)
+            except UnsupportedEnvError as error:
+                return fail(str(error))
         return eval_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):

@@ -177,7 +177,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ConfigFileError(f"--config {path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({error})") from None
+        language = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+        raise ConfigFileError(f"--config {path}: not valid {language} ({error})") from None
     if isinstance(values, dict) and isinstance(values.get("config"), dict):
         values = values["config"]
     if not isinstance(values, dict):

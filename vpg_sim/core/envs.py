@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -58,8 +60,8 @@ def make_vector_env(env_id: str, num_envs: int, seed: int) -> gym.vector.VectorE
     kwargs = {} if mode == "vector_entry_point" else {"vector_kwargs": {"autoreset_mode": AutoresetMode.NEXT_STEP}}
     try:
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
-    except gym.error.Error as err:
-        raise UnsupportedEnvError(f"{env_id}: cannot be created ({err})") from None
+    except Exception as err:  # an env may be anyone's code: whatever it raises is one line
+        raise UnsupportedEnvError(f"{env_id}: cannot be created ({type(err).__name__}: {one_line(err)})") from None
     try:
         check_spaces(env_id, envs.single_observation_space, envs.single_action_space)
         autoreset = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
@@ -75,7 +77,10 @@ def make_vector_env(env_id: str, num_envs: int, seed: int) -> gym.vector.VectorE
 def make_single_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """One copy of ``env_id`` (for the stage and evaluation), with its spaces checked."""
     env_spec(env_id)
-    env = gym.make(env_id, render_mode=render_mode)
+    try:
+        env = gym.make(env_id, render_mode=render_mode)
+    except Exception as err:  # an env may be anyone's code: whatever it raises is one line
+        raise UnsupportedEnvError(f"{env_id}: cannot be created ({type(err).__name__}: {one_line(err)})") from None
     try:
         check_spaces(env_id, env.observation_space, env.action_space)
     except UnsupportedEnvError:
@@ -195,6 +200,12 @@ def _restore_single_env_state(env: gym.Env, saved: dict[str, Any]) -> None:
         limit._elapsed_steps = int(saved["elapsed_steps"])
 
 
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def import_env_module(env: str) -> str:
     """``module:Env-v0`` (Gymnasium's syntax): import ``module``, which registers the env,
     and return the bare id ``Env-v0``; any other id is returned as it is.
@@ -208,8 +219,13 @@ def import_env_module(env: str) -> str:
         return env
     if not module or not bare or ":" in bare:
         raise UnsupportedEnvError(f"{env!r} is not of the form module:EnvName-v0")
+    # The current folder first, as `python -m` would have it: a console script's path does
+    # not include it, and a person's env module usually sits where they run vpg-sim.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         importlib.import_module(module)
     except Exception as error:  # the module is the user's own code: any failure is one line
-        raise UnsupportedEnvError(f"cannot import {module!r} for {env!r} ({type(error).__name__}: {error})") from None
+        reason = f"{type(error).__name__}: {one_line(error)}"
+        raise UnsupportedEnvError(f"cannot import {module!r} for {env!r} ({reason})") from None
     return bare

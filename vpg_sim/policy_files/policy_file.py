@@ -158,7 +158,11 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         try:
             env_spec(config.env_id)
         except UnsupportedEnvError as error:
-            raise PolicyFileError(path, f"names an environment vpg-sim cannot make ({error})") from None
+            raise PolicyFileError(
+                path,
+                f"names an environment vpg-sim cannot make ({error}); for an env of your own, "
+                "give --env your_module:EnvName-v0 on the command line",
+            ) from None
         expected = layout(metadata, config)
         strings = reader.header.metadata
         try:

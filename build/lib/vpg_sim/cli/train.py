@@ -1,0 +1,152 @@
+"""``vpg-sim train``: headless training with a progress bar, a CSV log, the run's config
+and, if asked, TensorBoard event files."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from vpg_sim import __version__
+from vpg_sim.cli import PROG, fail
+from vpg_sim.cli.arguments import ConfigFileError, config_from_args
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.envs import UnsupportedEnvError
+from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+from vpg_sim.files import write_atomically
+
+TENSORBOARD_HINT = "TensorBoard logs need the tensorboard package: pip install 'vpg-sim[tensorboard]'"
+
+
+def run_record(config: VPGConfig, env_typed: str) -> dict[str, Any]:
+    """What ``config.json`` holds: enough to repeat the run (``train --config`` reads it)."""
+    return {"vpg_sim_version": __version__, "seed": config.seed, "env": env_typed, "config": config.to_dict()}
+
+
+class RunLog:
+    """A run's folder: ``config.json`` at the start, a CSV row per update, TensorBoard
+    scalars if asked. A write that fails (a full disk) stops the log with one warning;
+    training goes on."""
+
+    def __init__(self, folder: Path, config: VPGConfig, env_typed: str, tensorboard: Path | None) -> None:
+        self.folder = folder
+        self.problem: str | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / "config.json", json.dumps(run_record(config, env_typed), indent=2).encode())
+        self._file: IO[str] = (folder / "progress.csv").open("w", newline="")
+        self._csv = csv.DictWriter(self._file, fieldnames=list(UpdateStats.__dataclass_fields__))
+        self._csv.writeheader()
+        self._tensorboard = None
+        if tensorboard is not None:
+            from torch.utils.tensorboard import SummaryWriter  # raises ImportError without tensorboard
+
+            self._tensorboard = SummaryWriter(str(tensorboard))
+            text = "\n".join(f"    {name}: {value}" for name, value in config.to_dict().items())
+            self._tensorboard.add_text("config", text)
+
+    def write(self, stats: UpdateStats, warn: Any) -> None:
+        """One update's row (and scalars); ``warn(line)`` says once why the log stopped."""
+        if self.problem is not None:
+            return
+        try:
+            self._csv.writerow(stats.to_dict())
+            self._file.flush()
+            if self._tensorboard is not None:
+                for name, value in stats.to_dict().items():
+                    if name != "update":
+                        self._tensorboard.add_scalar(name, value, global_step=stats.update)
+        except OSError as error:  # a full disk: say so once, train on, still save the policy
+            self.problem = f"the log stopped at update {stats.update}: {error.strerror or error}"
+            warn(f"{PROG}: warning: {self.problem}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # after a full disk, closing flushes the failed rows again
+            self._file.close()
+        if self._tensorboard is not None:
+            with contextlib.suppress(OSError):
+                self._tensorboard.close()
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from vpg_sim.policy_files import save_policy
+    from vpg_sim.training.headless import run_headless
+
+    if args.save_best and args.save is None:
+        return fail("--save-best needs --save PATH")
+    if args.save is not None and args.save.is_dir():
+        return fail(f"--save: {args.save} is a directory; give a file path such as {args.save / 'policy.safetensors'}")
+    replacing = args.save is not None and args.save.exists()
+    try:
+        config = config_from_args(args)
+        trainer = VPGTrainer(config)
+    except (UnsupportedEnvError, ConfigFileError, ValueError) as error:
+        return fail(str(error))
+    env_typed = getattr(args, "env_id", config.env_id)
+
+    log_dir = args.log_dir or Path("runs") / (
+        f"{config.env_id.replace('/', '_')}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    tensorboard = (log_dir if args.tensorboard is True else args.tensorboard) if args.tensorboard else None
+    try:
+        log = RunLog(log_dir, config, env_typed, tensorboard)
+    except OSError as error:
+        trainer.close()
+        return fail(f"cannot write the log in {log_dir}: {error.strerror or error}")
+    except ImportError:
+        trainer.close()
+        return fail(TENSORBOARD_HINT)
+
+    max_steps = config.total_steps
+    with contextlib.closing(log), tqdm(
+        total=max_steps, unit="step", unit_scale=True, dynamic_ncols=True, file=sys.stderr
+    ) as bar:
+        best_return = -math.inf
+
+        def on_update(stats: UpdateStats) -> None:
+            nonlocal best_return
+            log.write(stats, lambda line: bar.write(line, file=sys.stderr))
+            if args.save_best and stats.episodes >= 10 and stats.mean_return_100 > best_return:
+                best_return = stats.mean_return_100
+                save_policy(args.save, trainer.checkpoint())
+            bar.update(min(stats.env_steps, max_steps) - bar.n)
+            if not math.isnan(stats.mean_return_100):
+                bar.set_postfix(update=stats.update, mean_return=f"{stats.mean_return_100:.1f}", refresh=False)
+
+        try:
+            result = run_headless(trainer, max_steps, until_solved=args.until_solved, on_update=on_update)
+            if args.save is not None and not args.save_best:
+                save_policy(args.save, trainer.checkpoint())
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"interrupted after {trainer.env_steps} env steps; log in {log_dir}", file=sys.stderr)
+            return 130
+        except OSError as error:
+            return fail(f"cannot save the policy to {args.save}: {error.strerror or error}")
+        finally:
+            trainer.close()
+
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        solved = (
+            f"solved after {result.steps_to_solve:,} steps in {result.seconds_to_solve:.1f} s"
+            if result.solved
+            else "not solved"
+        )
+        mean = "n/a" if result.mean_return_100 is None else f"{result.mean_return_100:.1f}"
+        print(
+            f"{result.env} seed {result.seed}: {solved}; {result.env_steps:,} steps, {result.updates} updates, "
+            f"mean return (last 100) {mean}, {result.env_steps_per_second:,.0f} steps/s; "
+            f"log: {log_dir}" + (f"; policy: {args.save}" if args.save is not None else "")
+        )
+    if replacing:
+        print(f"{PROG}: note: replaced the existing {args.save}", file=sys.stderr)
+    return 0

@@ -1,0 +1,109 @@
+"""Opening the window from the command line: its options, and a clear line where it cannot open."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
+
+
+def display_problem() -> str | None:
+    """Why a window cannot open here, or None if it looks possible."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return (
+            "no display found (DISPLAY is not set). Train without a window with "
+            "'vpg-sim train', or start a virtual one: xvfb-run -a vpg-sim"
+        )
+    return None
+
+
+def show_starting(size: tuple[int, int], theme: str) -> None:
+    """Open the window and say "starting" in it, before PyTorch is imported (which takes
+    1-2 s): the window is there within a fraction of a second of the command."""
+    import pygame
+
+    from vpg_sim.ui.theme import ICON, THEMES, Fonts
+
+    pygame.display.init()
+    pygame.font.init()
+    pygame.display.set_caption(WINDOW_TITLE)
+    with contextlib.suppress(pygame.error, FileNotFoundError):  # no icon is no reason not to start
+        pygame.display.set_icon(pygame.image.load(ICON))
+    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    palette = THEMES[theme]
+    screen.fill(palette.background)
+    fonts = Fonts()
+    unit = min(size[0] / 1280, size[1] / 720)
+    title = fonts.render("vpg-sim", round(48 * unit), palette.text, bold=True)
+    line = fonts.render("starting: loading PyTorch and the environment…", round(20 * unit), palette.muted)
+    centre_x, centre_y = screen.get_rect().center
+    screen.blit(title, title.get_rect(midbottom=(centre_x, centre_y)))
+    screen.blit(line, line.get_rect(midtop=(centre_x, centre_y + round(12 * unit))))
+    pygame.display.flip()
+    pygame.event.pump()
+
+
+def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | None]) -> int:
+    """The window's command: open it, run until quit, return the exit status.
+
+    :param make_config: the config to train with (None: the policy file's), called once
+        the window shows "starting"; its ValueError (an invalid config, a bad config file)
+        or UnsupportedEnvError is one line and exit 2.
+    """
+    problem = display_problem()
+    if problem is not None:
+        print(f"vpg-sim: error: {problem}", file=sys.stderr)
+        return 2
+    import pygame
+
+    try:
+        show_starting(args.size, args.theme)
+    except pygame.error as error:
+        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from vpg_sim.core.envs import UnsupportedEnvError
+    from vpg_sim.policy_files import PolicyFileError
+    from vpg_sim.ui.app import App
+
+    try:
+        config = make_config()
+    except (UnsupportedEnvError, ValueError) as error:
+        print(f"vpg-sim: error: {error}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(config.torch_threads if config is not None else 1)
+    options = WindowOptions(
+        config=config,
+        pace=args.pace,
+        theme=args.theme,
+        size=args.size,
+        run_for=args.run_for,
+        screenshot=args.screenshot,
+        load=args.path if args.command == "play" else args.load,
+        playback=args.command == "play",
+        play_episodes=getattr(args, "episodes", None),
+        record_format=args.record_format,
+        present=args.present,
+    )
+    try:
+        app = App(options)
+    except (UnsupportedEnvError, PolicyFileError, ValueError) as error:  # ValueError: an invalid config
+        print(f"vpg-sim: error: {error}", file=sys.stderr)
+        return 2
+    except pygame.error as error:
+        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
+        return 2
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return 130
+    return app.exit_status

@@ -1,0 +1,39 @@
+"""What the command line sets for the window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.training.pacing import DEFAULT_PACE
+
+WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
+
+MODELS_DIR = Path("saved_models")
+"""Where S saves and L looks, in the folder vpg-sim runs in (L lists the shipped policy too)."""
+RECORDINGS_DIR = Path("recordings")
+
+
+@dataclass
+class WindowOptions:
+    """What the command line sets for the window."""
+
+    pace: str = DEFAULT_PACE
+    theme: str = "dark"
+    size: tuple[int, int] = (1280, 720)
+    run_for: float | None = None
+    screenshot: Path | None = None
+    config: VPGConfig | None = None
+    """What to train (None: the default config, or with ``load`` the file's)."""
+    load: Path | None = None
+    """Start from this policy file (training continues from it)."""
+    playback: bool = False
+    """Start in playback: no training, the stage plays the policy."""
+    play_episodes: int | None = None
+    """Quit after this many stage episodes."""
+    models_dir: Path = MODELS_DIR
+    recordings_dir: Path = RECORDINGS_DIR
+    record_format: str = "mp4"
+    present: bool = False
+    """Start in presenter mode (large type)."""

@@ -1,0 +1,90 @@
+"""What is drawn over the panels: toasts, the keys overlay, the recording dot."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pygame
+
+from vpg_sim.ui.controls import CONTROLS, KEY_ONLY_CONTROLS
+from vpg_sim.ui.panels import PanelPainter
+
+TOAST_SECONDS = 3.5
+MAX_TOASTS = 4
+
+
+@dataclass
+class Toast:
+    text: str
+    expires: float
+    error: bool = False
+
+
+class Toasts:
+    """Short messages in the stage's lower right corner, newest at the bottom."""
+
+    def __init__(self) -> None:
+        self.items: list[Toast] = []
+
+    def add(self, text: str, error: bool = False) -> None:
+        self.items.append(Toast(text, time.monotonic() + TOAST_SECONDS, error))
+        self.items = self.items[-MAX_TOASTS:]
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        self.items = [toast for toast in self.items if toast.expires > now]
+
+    def draw(self, painter: PanelPainter, corner: tuple[int, int], downwards: bool = False) -> None:
+        """Right-aligned at ``corner``: stacked upwards from it (newest lowest), or with
+        ``downwards`` hanging from it (newest highest)."""
+        palette = painter.palette
+        x, y = corner
+        for toast in reversed(self.items):
+            width, height = painter.text_size(toast.text, 16)
+            box = pygame.Rect(0, 0, width + painter.px(24), height + painter.px(12))
+            if downwards:
+                box.topright = (x, y)
+            else:
+                box.bottomright = (x, y)
+            colour = palette.warning if toast.error else palette.panel_border
+            pygame.draw.rect(painter.surface, palette.panel, box, border_radius=painter.px(6))
+            pygame.draw.rect(painter.surface, colour, box, width=max(1, painter.px(2)), border_radius=painter.px(6))
+            painter.text(toast.text, box.center, 16, anchor="center")
+            y = box.bottom + painter.px(6) if downwards else box.top - painter.px(6)
+
+
+def draw_recording_dot(painter: PanelPainter) -> None:
+    """A red dot at the right end of the status bar (drawn after the frame is recorded)."""
+    layout = painter.layout
+    radius = layout.px(9)
+    centre = (layout.width - radius * 2, layout.status.centery)
+    pygame.draw.circle(painter.surface, painter.palette.warning, centre, radius)
+    pygame.draw.aacircle(painter.surface, painter.palette.warning, centre, radius)
+
+
+def draw_help(painter: PanelPainter) -> None:
+    """Every key and what it does, over a shaded window."""
+    surface, palette = painter.surface, painter.palette
+    shade = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
+    shade.fill((*palette.background, 232))
+    surface.blit(shade, (0, 0))
+    controls = CONTROLS + KEY_ONLY_CONTROLS
+    rows = (len(controls) + 1) // 2
+    column_w = painter.px(560)
+    left = surface.get_width() // 2 - column_w
+    top = painter.px(60)
+    painter.text("Keys", (left, top), 28, bold=True)
+    row_h = painter.px(28)
+    for index, control in enumerate(controls):
+        column, row = divmod(index, rows)
+        x, y = left + column * column_w, top + painter.px(50) + row * row_h
+        painter.text(control.key_label, (x, y), 17, palette.value, bold=True)
+        painter.text(control.help, (x + painter.px(70), y), 17)
+    painter.text(
+        "Drag on the stage to push the cart · click or drag the timeline to replay a past policy · "
+        "H, F1 or Esc closes this",
+        (left, top + painter.px(60) + rows * row_h),
+        15,
+        palette.muted,
+    )

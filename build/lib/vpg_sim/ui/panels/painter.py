@@ -1,0 +1,147 @@
+"""What every panel draws with: a painter bound to the palette, fonts and scale, and a
+cache for layers that change less often than frames."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pygame
+
+from vpg_sim.ui.layout import Layout
+from vpg_sim.ui.theme import Colour, Fonts, Palette
+
+ACTION_NAMES = {
+    "CartPole": ("push left", "push right"),
+    "Acrobot": ("torque -1", "torque 0", "torque +1"),
+    "MountainCar": ("push left", "no push", "push right"),
+}
+
+
+def action_names(env_id: str, count: int) -> tuple[str, ...]:
+    for prefix, names in ACTION_NAMES.items():
+        if env_id.startswith(prefix) and len(names) == count:
+            return names
+    return tuple(f"action {i}" for i in range(count))
+
+
+TITLE_SIZE = 20
+"""Panel titles, in px at 1280x720: 30 px at 1920x1080, readable from the back of a room."""
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One label drawn in a frame: where, inside which region, saying what (for layout tests)."""
+
+    region: str
+    region_rect: pygame.Rect
+    rect: pygame.Rect
+    text: str
+
+
+class PanelPainter:
+    """Shared drawing helpers bound to one palette, font cache and layout scale.
+
+    :param min_text_size: no label is drawn smaller than this (in px at 1280x720): the
+        presenter mode raises it so that every label reads from the back of a hall.
+    :param log: when given, every label drawn is appended as a :class:`TextBox`.
+    """
+
+    def __init__(
+        self,
+        surface: pygame.Surface,
+        layout: Layout,
+        palette: Palette,
+        fonts: Fonts,
+        min_text_size: float = 0.0,
+        log: list[TextBox] | None = None,
+    ) -> None:
+        self.surface = surface
+        self.layout = layout
+        self.palette = palette
+        self.fonts = fonts
+        self.min_text_size = min_text_size
+        self.log = log
+        self.region, self.region_rect = "", surface.get_rect()
+
+    def px(self, size: float) -> int:
+        return self.layout.px(size)
+
+    def begin(self, region: str, rect: pygame.Rect) -> None:
+        """What is drawn next belongs to ``region`` (a panel), which occupies ``rect``."""
+        self.region, self.region_rect = region, rect
+
+    def record(self, rect: pygame.Rect, text: str) -> None:
+        if self.log is not None:
+            self.log.append(TextBox(self.region, self.region_rect, rect.copy(), text))
+
+    def text_size(self, text: str, size: float = 14, bold: bool = False) -> tuple[int, int]:
+        """The pixel size ``text`` would take at ``size``."""
+        return self.fonts.get(self.px(max(size, self.min_text_size)), bold).size(text)
+
+    def text(
+        self,
+        text: str,
+        position: tuple[float, float],
+        size: float = 14,
+        colour: Colour | None = None,
+        bold: bool = False,
+        anchor: str = "topleft",
+    ) -> pygame.Rect:
+        image = self.fonts.render(text, self.px(max(size, self.min_text_size)), colour or self.palette.text, bold)
+        rect = image.get_rect(**{anchor: (round(position[0]), round(position[1]))})
+        self.surface.blit(image, rect)
+        self.record(rect, text)
+        return rect
+
+    def panel(self, rect: pygame.Rect, title: str, subtitle: str = "") -> pygame.Rect:
+        """Background, border and title (and a subtitle, where it fits); returns the
+        content area below the title (:meth:`panel_area`)."""
+        radius = self.px(8)
+        pygame.draw.rect(self.surface, self.palette.panel, rect, border_radius=radius)
+        pygame.draw.rect(self.surface, self.palette.panel_border, rect, width=1, border_radius=radius)
+        pad = self.px(10)
+        title_rect = self.text(title, (rect.x + pad, rect.y + self.px(4)), TITLE_SIZE, bold=True)
+        if subtitle and title_rect.right + self.px(10) + self.text_size(subtitle, 14)[0] <= rect.right - pad:
+            self.text(
+                subtitle, (title_rect.right + self.px(10), title_rect.centery), 14, self.palette.muted, anchor="midleft"
+            )
+        return self.panel_area(rect)
+
+    def panel_area(self, rect: pygame.Rect) -> pygame.Rect:
+        """A panel's content area: inside its padding, below its title."""
+        pad = self.px(10)
+        title_bottom = rect.y + self.px(4) + self.text_size("Ag", TITLE_SIZE, bold=True)[1]
+        top = title_bottom + self.px(4)
+        return pygame.Rect(rect.x + pad, top, rect.width - 2 * pad, rect.bottom - top - pad)
+
+    def polyline(self, points: Sequence[Sequence[float]], colour: Colour, width: int = 2) -> None:
+        if len(points) < 2:
+            return
+        if width <= 1:
+            pygame.draw.aalines(self.surface, colour, False, points)
+        else:
+            pygame.draw.lines(self.surface, colour, False, points, width)
+
+
+class LayerCache:
+    """The last drawing of a layer, redrawn only when its key changes.
+
+    Keys hold ``id()`` s of the arrays drawn; the cache keeps those objects alive so
+    that an id cannot be reused by a new array while the drawing is kept.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._sources: tuple = ()
+        self._surface: pygame.Surface | None = None
+
+    def get(
+        self, sources: tuple, extra_key: tuple, size: tuple[int, int], draw: Callable[[pygame.Surface], None]
+    ) -> pygame.Surface:
+        key = (*(id(source) for source in sources), *extra_key, size)
+        if key != self._key or self._surface is None:
+            self._surface = pygame.Surface(size, pygame.SRCALPHA)
+            draw(self._surface)
+            self._key, self._sources = key, sources
+        return self._surface
