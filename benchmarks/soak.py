@@ -44,7 +44,7 @@ def main() -> None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     torch.set_num_threads(1)  # as main.py does
 
-    from vpg_sim.cli import window_size
+    from vpg_sim.cli.arguments import window_size
     from vpg_sim.ui.app import App
     from vpg_sim.ui.options import WindowOptions
 

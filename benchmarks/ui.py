@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from vpg_sim.cli import window_size
+from vpg_sim.cli.arguments import window_size
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.ui.app import App

@@ -17,6 +17,7 @@ from safetensors.torch import save as save_tensors
 
 from tests.fork_eval import eval_each
 from tests.hostile_files import padded
+from tests.window_options import threaded
 from vpg_sim.core.config import ConfigChange, config_for
 from vpg_sim.core.evaluation import evaluate_greedy
 from vpg_sim.core.trainer import VPGTrainer
@@ -191,9 +192,9 @@ def test_cli_refuses_every_bad_file_with_exit_2(saved, tmp_path):
 
 
 def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_path):
-    from vpg_sim.ui.app import App, WindowOptions
+    from vpg_sim.ui.app import App
 
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
         deadline = time.monotonic() + 10
         while app.session.latest_snapshot().update < 2 and time.monotonic() < deadline:
@@ -211,9 +212,9 @@ def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_
 
 
 def test_window_save_never_overwrites(tmp_path):
-    from vpg_sim.ui.app import App, WindowOptions
+    from vpg_sim.ui.app import App
 
-    app = App(WindowOptions(playback=True, config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(playback=True, config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:  # in playback no update runs, so both saves see the same snapshot
         app.command("save")
         app.command("save")

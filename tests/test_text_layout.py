@@ -6,9 +6,9 @@ import itertools
 import pygame
 import pytest
 
+from tests.window_options import threaded
 from vpg_sim.core.config import config_for
 from vpg_sim.ui.app import App
-from vpg_sim.ui.options import WindowOptions
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
 SIZES = [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)]
@@ -32,9 +32,8 @@ def labels_of_a_busy_frame(app: App) -> list:
 
 @pytest.mark.parametrize(("size", "theme", "present"), list(itertools.product(SIZES, ("dark", "light"), (False, True))))
 def test_labels_stay_inside_their_panels_and_clear_of_each_other(size, theme, present):
-    app = App(
-        WindowOptions(pace="full", theme=theme, size=size, present=present, config=config_for("CartPole-v1", **SMALL))
-    )
+    config = config_for("CartPole-v1", **SMALL)
+    app = App(threaded(pace="full", theme=theme, size=size, present=present, config=config))
     try:
         pygame.display.set_mode(size)
         app.resize(*size)

@@ -13,11 +13,12 @@ import pygame_gui
 import pytest
 import torch
 
+from tests.window_options import threaded
 from vpg_sim.core.config import config_for
 from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE, cartpole_impulse_response
 from vpg_sim.policy_files import load_policy
 from vpg_sim.ui import commands as commands_module
-from vpg_sim.ui.app import App, WindowOptions
+from vpg_sim.ui.app import App
 from vpg_sim.ui.controls import CONTROLS, SPEEDS
 from vpg_sim.ui.knobs import KNOBS
 from vpg_sim.ui.layout import compute_layout
@@ -32,7 +33,7 @@ KNOB_BY_FIELD = {knob.field: knob for knob in KNOBS}
 
 @pytest.fixture
 def app():
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL)))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL)))
     yield app
     if pygame.display.get_init():
         app.close()
@@ -133,7 +134,7 @@ def test_pace_key_cycles_through_every_pace(app):
 
 
 def test_lockstep_runs_one_update_per_finished_stage_episode():
-    app = App(WindowOptions(pace="lockstep", config=config_for("CartPole-v1", **SMALL)))
+    app = App(threaded(pace="lockstep", config=config_for("CartPole-v1", **SMALL)))
     try:
         time.sleep(0.2)
         app.step(1 / 60)
@@ -182,7 +183,7 @@ def test_restart_asks_first_and_n_keeps_training(app):
 
 
 def test_restart_offers_to_save_an_unsaved_run_first(tmp_path):
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
         assert frames_until(app, lambda: update_count(app) >= 2)
         press(app, pygame.K_SPACE)
@@ -221,7 +222,7 @@ def test_window_close_button_with_an_unsaved_run_asks(app):
 
 
 def test_save_and_quit_from_the_question(tmp_path):
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
         assert frames_until(app, lambda: update_count(app) >= 1)
         press(app, pygame.K_ESCAPE)
@@ -444,7 +445,7 @@ def test_timeline_keys_and_clicks_replay_past_policies_and_end_returns_live(app)
 
 
 def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
         assert frames_until(app, lambda: update_count(app) >= 3)
         press(app, pygame.K_SPACE)
@@ -461,7 +462,7 @@ def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, m
     # A queue longer than the clip: on a loaded CI machine the encoder may fall behind, and
     # then the window drops frames rather than wait (tests/test_recorder.py covers that).
     monkeypatch.setattr(commands_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
     try:
         press(app, pygame.K_v)  # this frame is the first one recorded
         assert app.recorder is not None
@@ -479,7 +480,7 @@ def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, m
 
 
 def test_c_saves_a_png_screenshot_of_the_window(tmp_path):
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
     try:
         press(app, pygame.K_c)
     finally:
@@ -560,7 +561,7 @@ def test_play_takes_window_options_after_its_path_and_shows_the_loaded_update(tm
 
 
 def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
-    app = App(WindowOptions(load=ROOT / "saved_models" / "cartpole-v1.safetensors", playback=True))
+    app = App(threaded(load=ROOT / "saved_models" / "cartpole-v1.safetensors", playback=True))
     try:
         app.step()
         assert app.state()[0] == "playback"
@@ -570,7 +571,7 @@ def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
 
 
 def test_s_saves_exactly_the_policy_playing_on_stage(tmp_path):
-    app = App(WindowOptions(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
         assert frames_until(app, lambda: update_count(app) >= 3)
         # The stage takes new weights only at an episode start, so it may lag the newest.

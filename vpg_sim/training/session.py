@@ -47,9 +47,9 @@ class ReturnHistory:
         self._values[self._count : needed] = values
         self._count = needed
 
-    def values(self) -> np.ndarray:
-        """A copy of the returns so far, ``(E,)``."""
-        return self._values[: self._count].copy()
+    def values(self, start: int = 0) -> np.ndarray:
+        """A copy of the returns from index ``start`` on, ``(E - start,)``."""
+        return self._values[start : self._count].copy()
 
 
 class TrainingSession:
@@ -240,11 +240,12 @@ class TrainingSession:
         with self._lock:
             return len(self._returns)
 
-    def episode_returns(self) -> np.ndarray:
-        """Every training episode's return in this session, ``(E,)``, in the order they
-        finished (a copy: 8 bytes an episode, ~2 MB an hour of solved CartPole)."""
+    def episode_returns(self, start: int = 0) -> np.ndarray:
+        """Training episode returns of this session from index ``start`` on, ``(E - start,)``,
+        in the order they finished (a copy: 8 bytes an episode, ~2 MB an hour of solved
+        CartPole)."""
         with self._lock:
-            return self._returns.values()
+            return self._returns.values(start)
 
     # -- the thread -----------------------------------------------------------------
 

@@ -22,8 +22,8 @@ import numpy as np
 import pygame
 import pygame_gui
 
-from vpg_sim.core.config import config_for
-from vpg_sim.policy_files import LoadedPolicy, load_policy, trainer_from_file
+from vpg_sim.core.config import VPGConfig, config_for
+from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
 from vpg_sim.training.pacing import PACES
 from vpg_sim.training.session import TrainingSession
 from vpg_sim.training.stage import StagePlayer
@@ -36,7 +36,7 @@ from vpg_sim.ui.frame import Drag, Frame
 from vpg_sim.ui.input import InputHandler
 from vpg_sim.ui.knobs import KNOB_LABELS, KNOBS, KnobsPanel
 from vpg_sim.ui.layout import compute_layout
-from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
+from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions, use_software_framebuffer
 from vpg_sim.ui.overlays import Toasts, draw_help, draw_recording_dot
 from vpg_sim.ui.panels import (
     AdvantagePanel,
@@ -55,6 +55,10 @@ from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.run_watch import RunWatch
 from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
+from vpg_sim.ui.worker import PlotChannel, WorkerError, WorkerSession
+
+Session = TrainingSession | WorkerSession
+"""Either runs the same training; the window uses only their common public methods."""
 
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
@@ -88,8 +92,9 @@ class App:
         if options.load is not None:
             self.session = self.session_from_file(load_policy(options.load))
         else:
-            self.session = TrainingSession.from_config(options.config or config_for("CartPole-v1"))
+            self.session = self.new_session(options.config or config_for("CartPole-v1"))
 
+        use_software_framebuffer()
         pygame.display.init()
         pygame.font.init()
         pygame.display.set_caption(WINDOW_TITLE)
@@ -99,7 +104,7 @@ class App:
         self.fonts = Fonts()
         self.knobs_open = False
         self.layout = compute_layout(*self.screen.get_size())
-        self.plot = ReturnPlotRenderer(self.palette)
+        self._local_plot = None if options.training_process else ReturnPlotRenderer(self.palette)
         self.episodes = 0
         """Training episodes of this session drawn on the return curve so far."""
         self.plotted: tuple[int, int, tuple[int, int]] | None = None
@@ -160,9 +165,22 @@ class App:
         self.playback = options.playback
         self.session.start(paused=options.playback)
 
-    @staticmethod
-    def session_from_file(loaded: LoadedPolicy) -> TrainingSession:
+    def new_session(self, config: VPGConfig) -> Session:
+        """A session training ``config``: in a process of its own (the default), or in a
+        thread (``options.training_process`` False: tests, where a process's start-up
+        would cost seconds each). WorkerError (one line) if it cannot start."""
+        if self.options.training_process:
+            return WorkerSession(self.palette, config=config, torch_threads=config.torch_threads)
+        return TrainingSession.from_config(config)
+
+    def session_from_file(self, loaded: LoadedPolicy) -> Session:
         """A session that trains on from a loaded policy file (PolicyFileError if it cannot)."""
+        if self.options.training_process:
+            check_env(loaded)
+            try:
+                return WorkerSession(self.palette, checkpoint=loaded.checkpoint)
+            except WorkerError as error:
+                raise PolicyFileError(loaded.path, f"cannot be restored ({error})") from None
         return TrainingSession(trainer_from_file(loaded))
 
     # -- the frame ------------------------------------------------------------------
@@ -208,7 +226,8 @@ class App:
         for thread in self.stopping_recorders:
             thread.join()
         self.session.close(timeout=1.0)
-        self.plot.stop()
+        if self._local_plot is not None:
+            self._local_plot.stop()
         self.stage.close()
         pygame.display.quit()
 
@@ -252,6 +271,14 @@ class App:
         self.screen = pygame.display.get_surface()
         self.relayout()
 
+    @property
+    def plot(self) -> ReturnPlotRenderer | PlotChannel:
+        """Where the return curve is drawn: the training process, or a thread of this one."""
+        if isinstance(self.session, WorkerSession):
+            return self.session.plot
+        assert self._local_plot is not None
+        return self._local_plot
+
     def command(self, name: str) -> None:
         """Carry out one control (a key press or a button click)."""
         self.commands.run(name)
@@ -261,7 +288,7 @@ class App:
 
     # -- sessions -------------------------------------------------------------------
 
-    def replace_session(self, session: TrainingSession, playback: bool) -> None:
+    def replace_session(self, session: Session, playback: bool) -> None:
         """Train (or play) ``session`` from now on; the old one is stopped and closed."""
         self.session.close(timeout=1.0)
         self.session = session

@@ -18,11 +18,11 @@ from vpg_sim.core.nudge import DEFAULT_IMPULSE
 from vpg_sim.files import unused_path
 from vpg_sim.policy_files import SUFFIX, load_policy, save_policy
 from vpg_sim.training.pacing import PACE_NAMES
-from vpg_sim.training.session import TrainingSession
 from vpg_sim.ui.confirm import CANCEL, Answer
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import env_dialog, load_dialog
 from vpg_sim.ui.recorder import Recorder, RecordingError, timestamped_path
+from vpg_sim.ui.worker import WorkerError
 
 if TYPE_CHECKING:
     from vpg_sim.ui.app import App
@@ -110,7 +110,12 @@ class Commands:
     def restart_now(self) -> None:
         """A new session with the current config (knobs included); the stage starts over."""
         # The knobs as they are now: a teacher who tuned them restarts with their values.
-        self.app.replace_session(TrainingSession.from_config(self.app.session.config()), playback=False)
+        try:
+            session = self.app.new_session(self.app.session.config())
+        except WorkerError as error:
+            self.app.toast(f"Cannot restart: {error}", error=True)
+            return
+        self.app.replace_session(session, playback=False)
         self.app.toast("Training restarted from scratch")
 
     # -- the stage -------------------------------------------------------------------
@@ -250,8 +255,8 @@ class Commands:
         """Restart training on ``env_id`` with its preset hyperparameters."""
         app = self.app
         try:
-            session = TrainingSession.from_config(config_for(env_id, seed=app.session.config().seed))
-        except (UnsupportedEnvError, ValueError) as error:
+            session = app.new_session(config_for(env_id, seed=app.session.config().seed))
+        except (UnsupportedEnvError, ValueError, WorkerError) as error:
             app.toast(f"Cannot train on {env_id}: {error}", error=True)
             return
         app.replace_session(session, playback=False)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions
+from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions, use_software_framebuffer
 
 
 def display_problem() -> str | None:
@@ -31,6 +31,7 @@ def show_starting(size: tuple[int, int], theme: str) -> None:
 
     from vpg_sim.ui.theme import ICON, THEMES, Fonts
 
+    use_software_framebuffer()
     pygame.display.init()
     pygame.font.init()
     pygame.display.set_caption(WINDOW_TITLE)

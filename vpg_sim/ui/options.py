@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,3 +38,14 @@ class WindowOptions:
     record_format: str = "mp4"
     present: bool = False
     """Start in presenter mode (large type)."""
+    training_process: bool = True
+    """Train (and draw the return curve) in a child process, off the render loop's GIL;
+    False keeps them in threads of this process (tests: no seconds of start-up each)."""
+
+
+def use_software_framebuffer() -> None:
+    """Ask SDL for its plain framebuffer, not one drawn through OpenGL (a person may still
+    set the hint). On this 2-core machine under Xvfb, SDL's default went through Mesa's
+    software OpenGL: a 1920x1080 flip took 7.9 ms of the frame's 16.7, against 0.4 ms for
+    the framebuffer; pygame draws everything in software anyway."""
+    os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")

@@ -1,0 +1,83 @@
+"""Training in a process of its own: the window's side answers like a TrainingSession."""
+
+import time
+
+import pytest
+
+from vpg_sim.core.config import config_for
+from vpg_sim.ui.return_plot import PlotRequest
+from vpg_sim.ui.theme import DARK
+from vpg_sim.ui.worker import WorkerSession
+
+SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
+
+
+def wait_until(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture(scope="module")
+def worker():
+    session = WorkerSession(DARK, config=config_for("CartPole-v1", **SMALL))
+    yield session
+    session.close()
+
+
+def test_the_child_trains_and_every_update_reaches_the_window(worker):
+    worker.set_pace(None)
+    worker.start()
+    assert wait_until(lambda: worker.latest_snapshot().update >= 5)
+    stats = worker.stats_since(0)
+    assert [s.update for s in stats] == list(range(1, len(stats) + 1))
+    snapshot = worker.latest_snapshot()
+    assert set(snapshot.policy_state) and snapshot.policy_state["logits_net.0.weight"].shape == (64, 4)
+    assert worker.episode_count() == len(worker.episode_returns()) > 0
+    assert worker.timeline_updates()[0] == 0
+
+
+def test_pause_holds_and_step_runs_one_update(worker):
+    worker.pause()
+    assert wait_until(lambda: not worker.updating)
+    time.sleep(0.3)  # let anything in flight arrive
+    frozen = worker.latest_snapshot().update
+    worker.step()
+    assert wait_until(lambda: worker.latest_snapshot().update == frozen + 1)
+    time.sleep(0.3)
+    assert worker.latest_snapshot().update == frozen + 1
+
+
+def test_a_knob_reaches_the_child_at_the_next_update(worker):
+    config = worker.request_changes(gamma=0.95)
+    assert config.gamma == 0.95 and worker.config().gamma == 0.95
+    before = worker.latest_snapshot().update
+    worker.step()
+    assert wait_until(lambda: worker.latest_snapshot().update > before)
+    assert worker.latest_snapshot().config.gamma == 0.95
+    assert [change.changes for change in worker.config_changes()] == [{"gamma": 0.95}]
+
+
+def test_an_invalid_knob_is_refused_in_the_window_and_nothing_is_sent(worker):
+    with pytest.raises(ValueError, match="gamma"):
+        worker.request_changes(gamma=7.0)
+    assert worker.config().gamma == 0.95
+
+
+def test_the_child_draws_the_return_curve(worker):
+    returns = worker.episode_returns()
+    worker.plot.request(PlotRequest(returns, 475.0, (400, 200)))
+    images = []
+    assert wait_until(lambda: images.append(worker.plot.take_image()) or images[-1] is not None)
+    assert images[-1].size == (400, 200) and len(images[-1].rgba) == 400 * 200 * 4
+
+
+def test_close_ends_the_child():
+    session = WorkerSession(DARK, config=config_for("CartPole-v1", **SMALL))
+    session.start()
+    assert session.running
+    assert session.close(timeout=5.0)
+    assert not session.running
