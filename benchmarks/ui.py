@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -33,6 +34,21 @@ from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.ui.app import App
 from vpg_sim.ui.launch import WindowOptions
+
+
+def process_cpu_seconds(pid: int | None) -> float:
+    """User and system CPU seconds of a process so far, from /proc (0 if there is none)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pid(app: App) -> int | None:
+    """The training process's pid, where training runs in one."""
+    process = getattr(app.session, "_process", None)
+    return process.pid if process is not None else None
 
 
 def headless_steps_per_second(seconds: float, seed: int) -> float:
@@ -79,11 +95,16 @@ def main() -> None:
         app.command("record")
     opened = time.perf_counter()
     steps_at_open = app.session.latest_snapshot().env_steps
+    cpu_at_open = process_cpu_seconds(os.getpid()), process_cpu_seconds(worker_pid(app))
     try:
         while app.running:
             app.step(app.clock.tick(60) / 1000.0)
         elapsed = time.perf_counter() - opened
         steps = app.session.latest_snapshot().env_steps - steps_at_open
+        cpu = [
+            (process_cpu_seconds(pid) - before) / elapsed
+            for pid, before in zip((os.getpid(), worker_pid(app)), cpu_at_open, strict=True)
+        ]
         recorder = app.recorder
     finally:
         app.close()  # finishes the recording
@@ -110,6 +131,8 @@ def main() -> None:
                 "train_env_steps_per_second": round(with_window),
                 "headless_env_steps_per_second": round(headless),
                 "ratio": round(with_window / headless, 3),
+                "window_process_cpu": round(cpu[0], 2),
+                "training_process_cpu": round(cpu[1], 2),
                 "size": "x".join(map(str, args.size)),
                 "knobs_open": args.knobs,
                 "recording": args.record,

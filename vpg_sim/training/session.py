@@ -208,6 +208,8 @@ class TrainingSession:
         """Stats of the kept updates after ``update``, oldest first (the last
         :data:`STATS_KEPT` are kept)."""
         with self._lock:
+            if not self._history or self._history[-1].update <= update:
+                return []  # the usual answer, every frame: no need to look through 1,000
             return [stats for stats in self._history if stats.update > update]
 
     def config(self) -> VPGConfig:

@@ -75,6 +75,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.policy_files import PolicyFileError
     from vpg_sim.ui.app import App
+    from vpg_sim.ui.worker import WorkerError
 
     try:
         config = make_config()
@@ -97,7 +98,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
     )
     try:
         app = App(options)
-    except (UnsupportedEnvError, PolicyFileError, ValueError) as error:  # ValueError: an invalid config
+    except (UnsupportedEnvError, PolicyFileError, ValueError, WorkerError) as error:  # ValueError: an invalid config
         print(f"vpg-sim: error: {error}", file=sys.stderr)
         return 2
     except pygame.error as error:

@@ -116,6 +116,17 @@ class Fonts:
     def __init__(self) -> None:
         self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
         self._texts: dict[tuple[str, int, bool, Colour], pygame.Surface] = {}
+        self._sizes: dict[tuple[str, int, bool], tuple[int, int]] = {}
+
+    def size(self, text: str, size: int, bold: bool = False) -> tuple[int, int]:
+        """The pixel size of ``text`` (cached: layouts measure the same labels every frame)."""
+        key = (text, size, bold)
+        measured = self._sizes.get(key)
+        if measured is None:
+            if len(self._sizes) >= MAX_CACHED_TEXTS:
+                self._sizes.clear()
+            measured = self._sizes[key] = self.get(size, bold).size(text)
+        return measured
 
     def get(self, size: int, bold: bool = False) -> pygame.font.Font:
         key = (max(int(size), 6), bold)

@@ -112,7 +112,9 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
             assert start.config is not None
             trainer = VPGTrainer(start.config)
     except Exception as error:  # a bad file or env: the window says why, in one line
-        results.put(("failed", f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+        text = str(error).splitlines()[0] if str(error) else ""
+        # An invalid config or env explains itself; anything else is named by its type.
+        results.put(("failed", text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}"))
         return
     session = TrainingSession(trainer)
     plot = ReturnPlotRenderer(start.palette)
@@ -344,6 +346,8 @@ class WorkerSession:
 
     def stats_since(self, update: int) -> list[UpdateStats]:
         with self._lock:
+            if not self._history or self._history[-1].update <= update:
+                return []  # the usual answer, every frame: no need to look through 1,000
             return [stats for stats in self._history if stats.update > update]
 
     def config(self) -> VPGConfig:

@@ -77,7 +77,7 @@ class PanelPainter:
 
     def text_size(self, text: str, size: float = 14, bold: bool = False) -> tuple[int, int]:
         """The pixel size ``text`` would take at ``size``."""
-        return self.fonts.get(self.px(max(size, self.min_text_size)), bold).size(text)
+        return self.fonts.size(text, self.px(max(size, self.min_text_size)), bold)
 
     def text(
         self,
@@ -137,11 +137,23 @@ class LayerCache:
         self._surface: pygame.Surface | None = None
 
     def get(
-        self, sources: tuple, extra_key: tuple, size: tuple[int, int], draw: Callable[[pygame.Surface], None]
+        self,
+        sources: tuple,
+        extra_key: tuple,
+        size: tuple[int, int],
+        draw: Callable[[pygame.Surface], None],
+        background: Colour | None = None,
     ) -> pygame.Surface:
-        key = (*(id(source) for source in sources), *extra_key, size)
+        """The layer, drawn by ``draw`` only when ``sources`` or ``extra_key`` changed.
+        ``background``: an opaque layer on that colour (blits ~3x faster than one with
+        alpha; right where the layer covers its whole rectangle)."""
+        key = (*(id(source) for source in sources), *extra_key, size, background)
         if key != self._key or self._surface is None:
-            self._surface = pygame.Surface(size, pygame.SRCALPHA)
+            if background is None:
+                self._surface = pygame.Surface(size, pygame.SRCALPHA)
+            else:
+                self._surface = pygame.Surface(size).convert()
+                self._surface.fill(background)
             draw(self._surface)
             self._key, self._sources = key, sources
         return self._surface

@@ -12,7 +12,7 @@ import pygame
 
 from vpg_sim.core.nudge import MAX_IMPULSE
 from vpg_sim.ui.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter
+from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
 
 
@@ -43,6 +43,9 @@ class StagePanel:
     being dragged, the episode's step, return and pushes, which policy plays, why the last
     episode ended, and in presenter mode the run's figures in large type."""
 
+    def __init__(self) -> None:
+        self.track_layer = LayerCache()
+
     def draw(self, painter: PanelPainter, rect: pygame.Rect, frame: Frame) -> None:
         palette, stage, surface = painter.palette, frame.stage, painter.surface
         area = painter.panel(rect, "Stage", f"{frame.env_id} · seed {frame.seed}")
@@ -51,7 +54,15 @@ class StagePanel:
         if stage.is_cartpole:
             action = stage.decision.action if stage.trace.rewards else None
             draw_cartpole(
-                surface, scene, stage.observation, action, palette, stage.env, painter.layout.scale, stage.last_push
+                surface,
+                scene,
+                stage.observation,
+                action,
+                palette,
+                stage.env,
+                painter.layout.scale,
+                stage.last_push,
+                self.track_layer,
             )
         else:
             image = stage.frame()
@@ -165,6 +176,7 @@ def draw_cartpole(
     env: gym.Env,
     unit: float,
     push: float = 0.0,
+    track_layer: LayerCache | None = None,
 ) -> None:
     """CartPole from its state ``(x, x_dot, theta, theta_dot)``, scaled to ``rect``.
 
@@ -175,30 +187,26 @@ def draw_cartpole(
     """
     x, _, theta, _ = (float(v) for v in state)
     physics = env.unwrapped
-    x_limit = float(physics.x_threshold)
     angle_limit = float(physics.theta_threshold_radians)
     half_pole = float(physics.length)
-
-    world_width = 2 * x_limit * 1.15
-    scale = rect.width / world_width
-    track_y = rect.y + rect.height * TRACK_AT
+    scale, track_y = _cartpole_scale(rect, env)
     cart_w, cart_h = 0.5 * scale, 0.28 * scale
 
     def to_px(world_x: float) -> float:
         return rect.centerx + world_x * scale
 
-    # Track and the out-of-bounds zones beyond +-x_limit.
-    line = max(2, round(unit * 2))
-    for side in (-1, 1):
-        limit_px = to_px(side * x_limit)
-        zone = pygame.Rect(0, rect.y, 0, rect.height)
-        zone.left, zone.right = (rect.left, round(limit_px)) if side < 0 else (round(limit_px), rect.right)
-        pygame.draw.rect(surface, palette.blend(palette.warning, palette.panel, 0.11), zone)
-        for y in range(rect.y, rect.bottom - 8, round(unit * 14)):
-            pygame.draw.line(surface, palette.warning, (limit_px, y), (limit_px, y + unit * 7), line)
-    pygame.draw.line(surface, palette.track, (rect.left, track_y), (rect.right, track_y), line)
-    for tick in np.arange(-2.0, 2.01, 0.5):
-        pygame.draw.line(surface, palette.grid, (to_px(tick), track_y + 4), (to_px(tick), track_y + unit * 10), 1)
+    if track_layer is None:
+        draw_cartpole_track(surface, rect, palette, env, unit)
+    else:  # the same every frame: drawn once, then blitted (0.3 ms of lines a frame at 1080p)
+        local = pygame.Rect(0, 0, rect.width, rect.height)
+        image = track_layer.get(
+            (),
+            (palette.name, unit),
+            rect.size,
+            lambda layer: draw_cartpole_track(layer, local, palette, env, unit),
+            background=palette.panel,
+        )
+        surface.blit(image, rect)
 
     cart_x = to_px(x)
     pivot = (cart_x, track_y - cart_h * 0.75)
@@ -233,6 +241,37 @@ def draw_cartpole(
             draw_arrow(surface, palette.action(action), (start_x, cart.centery), (end_x, cart.centery), width)
     if push:
         draw_push(surface, palette, cart, push, unit)
+
+
+def _cartpole_scale(rect: pygame.Rect, env: gym.Env) -> tuple[float, float]:
+    """Pixels per metre, and the track's height, for CartPole in ``rect``."""
+    world_width = 2 * float(env.unwrapped.x_threshold) * 1.15
+    return rect.width / world_width, rect.y + rect.height * TRACK_AT
+
+
+def draw_cartpole_track(
+    surface: pygame.Surface, rect: pygame.Rect, palette: Palette, env: gym.Env, unit: float
+) -> None:
+    """What never moves: the track with its ticks, and the zones beyond +-x_limit with
+    their dashed edges."""
+    x_limit = float(env.unwrapped.x_threshold)
+    scale, track_y = _cartpole_scale(rect, env)
+
+    def to_px(world_x: float) -> float:
+        return rect.centerx + world_x * scale
+
+    # Track and the out-of-bounds zones beyond +-x_limit.
+    line = max(2, round(unit * 2))
+    for side in (-1, 1):
+        limit_px = to_px(side * x_limit)
+        zone = pygame.Rect(0, rect.y, 0, rect.height)
+        zone.left, zone.right = (rect.left, round(limit_px)) if side < 0 else (round(limit_px), rect.right)
+        pygame.draw.rect(surface, palette.blend(palette.warning, palette.panel, 0.11), zone)
+        for y in range(rect.y, rect.bottom - 8, round(unit * 14)):
+            pygame.draw.line(surface, palette.warning, (limit_px, y), (limit_px, y + unit * 7), line)
+    pygame.draw.line(surface, palette.track, (rect.left, track_y), (rect.right, track_y), line)
+    for tick in np.arange(-2.0, 2.01, 0.5):
+        pygame.draw.line(surface, palette.grid, (to_px(tick), track_y + 4), (to_px(tick), track_y + unit * 10), 1)
 
 
 def draw_push(surface: pygame.Surface, palette: Palette, target: pygame.Rect, push: float, unit: float) -> None:
