@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import sys
 import threading
 import time
@@ -18,17 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pygame
 import pygame_gui
 
 from vpg_sim.core.config import VPGConfig, config_for
-from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
+from vpg_sim.policy_files import LoadedPolicy, load_policy
 from vpg_sim.training.pacing import PACES
-from vpg_sim.training.session import TrainingSession
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
-from vpg_sim.ui.commands import Commands, show_path
+from vpg_sim.ui.commands import Commands
 from vpg_sim.ui.confirm import Answer, ConfirmDialog
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import ChoiceDialog
@@ -47,18 +46,16 @@ from vpg_sim.ui.panels import (
     TimelineStrip,
     ValuePanel,
 )
-from vpg_sim.ui.panels.painter import TextBox
+from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
 from vpg_sim.ui.panels.returns import ReturnsPanel, plot_area
 from vpg_sim.ui.panels.stage import stage_regions
+from vpg_sim.ui.panels.status import status_figures
 from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult
 from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.run_watch import RunWatch
 from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
-from vpg_sim.ui.worker import PlotChannel, WorkerError, WorkerSession
-
-Session = TrainingSession | WorkerSession
-"""Either runs the same training; the window uses only their common public methods."""
+from vpg_sim.ui.worker import PlotChannel, Session, WorkerSession, start_session, start_session_from_file
 
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
@@ -149,6 +146,7 @@ class App:
         self._stats_seen = self.session.latest_snapshot().update
         """The newest update whose stats the run watch has taken in."""
         self.commands = Commands(self)
+        self._frames_layer = LayerCache()
         self.input = InputHandler(self)
         self.panels = {
             "status": StatusBar(),
@@ -164,24 +162,17 @@ class App:
         self.apply_pace()
         self.playback = options.playback
         self.session.start(paused=options.playback)
+        # What exists now (fonts, widgets, the stage's nets) lives as long as the window:
+        # out of the garbage collector's full passes, which showed as frame spikes.
+        gc.freeze()
 
     def new_session(self, config: VPGConfig) -> Session:
-        """A session training ``config``: in a process of its own (the default), or in a
-        thread (``options.training_process`` False: tests, where a process's start-up
-        would cost seconds each). WorkerError (one line) if it cannot start."""
-        if self.options.training_process:
-            return WorkerSession(self.palette, config=config, torch_threads=config.torch_threads)
-        return TrainingSession.from_config(config)
+        """A session training ``config`` (see :func:`~vpg_sim.ui.worker.start_session`)."""
+        return start_session(self.palette, config, in_process=self.options.training_process)
 
     def session_from_file(self, loaded: LoadedPolicy) -> Session:
         """A session that trains on from a loaded policy file (PolicyFileError if it cannot)."""
-        if self.options.training_process:
-            check_env(loaded)
-            try:
-                return WorkerSession(self.palette, checkpoint=loaded.checkpoint)
-            except WorkerError as error:
-                raise PolicyFileError(loaded.path, f"cannot be restored ({error})") from None
-        return TrainingSession(trainer_from_file(loaded))
+        return start_session_from_file(self.palette, loaded, in_process=self.options.training_process)
 
     # -- the frame ------------------------------------------------------------------
 
@@ -360,14 +351,7 @@ class App:
         if self.recorder is not None and self.recorder.error:
             self.commands.stop_recording()
         while self.finished_recordings:
-            self._toast_recording(self.finished_recordings.pop(0))
-
-    def _toast_recording(self, outcome: RecordingResult | RecordingError) -> None:
-        if isinstance(outcome, RecordingError):
-            self.toast(f"Recording failed: {outcome}", error=True)
-            return
-        dropped = f", {outcome.dropped_frames} dropped" if outcome.dropped_frames else ""
-        self.toast(f"Saved {show_path(outcome.path)} ({outcome.seconds:.1f} s{dropped})")
+            self.commands.toast_recording(self.finished_recordings.pop(0))
 
     # -- drawing --------------------------------------------------------------------
 
@@ -382,32 +366,15 @@ class App:
         return "training", palette.positive
 
     def status_items(self) -> list[tuple[str, str]]:
-        """The status bar's figures, most important first (a narrow window drops the last)."""
-        stats = self.session.latest_stats()
-        elapsed = int(time.monotonic() - self.started)
-        clock = ("elapsed", f"{elapsed // 60}:{elapsed % 60:02d}")
-        items = [("pace", self.pace), ("speed", f"{SPEEDS[self.speed_index]:g}x")]
-        if stats is None:  # nothing trained yet in this session (a loaded policy keeps its count)
-            return [("update", str(self.session.latest_snapshot().update)), *items, clock]
-
-        def number(value: float, digits: int = 2) -> str:
-            return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
-
-        figures = [
-            ("update", str(stats.update)),
-            ("mean return", number(stats.mean_return_100, 1)),
-            ("env steps", f"{stats.env_steps:,}"),
-            ("steps/s", f"{self.watch.steps_per_second(time.monotonic()):,.0f}"),
-            ("policy lr", f"{stats.policy_lr:.2g}"),
-            ("entropy", number(stats.entropy)),
-            ("KL", number(stats.approx_kl, 4)),
-            ("value loss", number(stats.value_loss, 1)),
-        ]
-        if np.isfinite(stats.explained_variance):  # NaN where the targets barely vary (see core)
-            figures.append(("expl. var", number(stats.explained_variance)))
-        if stats.nan_rollbacks:
-            figures.append(("NaN rollbacks", str(stats.nan_rollbacks)))
-        return [*figures, *items, clock]
+        """The status bar's figures (see :func:`status_figures`)."""
+        return status_figures(
+            self.session.latest_stats(),
+            self.session.latest_snapshot().update,
+            self.watch.steps_per_second(time.monotonic()),
+            self.pace,
+            SPEEDS[self.speed_index],
+            time.monotonic() - self.started,
+        )
 
     def frame(self) -> Frame:
         """What this frame draws, read once from the session and the stage."""
@@ -437,8 +404,11 @@ class App:
         )
 
     def painter(self) -> PanelPainter:
+        return self._painter_on(self.screen)
+
+    def _painter_on(self, surface: pygame.Surface) -> PanelPainter:
         return PanelPainter(
-            self.screen,
+            surface,
             self.layout,
             self.palette,
             self.fonts,
@@ -449,10 +419,14 @@ class App:
     def draw(self) -> None:
         """What a recording shows: every panel and the widgets."""
         layout = self.layout
-        self.screen.fill(self.palette.background)
         if self.text_log is not None:
             self.text_log.clear()
         painter = self.painter()
+        frames = self._frames_layer.get(
+            (), (layout, self.palette.name), self.screen.get_size(), lambda layer: draw_frames(self._painter_on(layer))
+        )
+        self.screen.blit(frames, (0, 0))
+        painter.frames_drawn = True
         frame = self.frame()
         for name, panel in self.panels.items():
             painter.begin(name, getattr(layout, name))
@@ -463,7 +437,6 @@ class App:
             for knob in KNOBS:
                 x, y = self.knobs.label_positions[knob.field]
                 painter.text(knob.label, (x, y), 14, anchor="midleft")
-        pygame.draw.rect(self.screen, self.palette.panel, layout.buttons)
         self.ui.draw_ui(self.screen)
 
     def draw_overlays(self) -> None:

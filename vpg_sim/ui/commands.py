@@ -21,7 +21,7 @@ from vpg_sim.training.pacing import PACE_NAMES
 from vpg_sim.ui.confirm import CANCEL, Answer
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import env_dialog, load_dialog
-from vpg_sim.ui.recorder import Recorder, RecordingError, timestamped_path
+from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult, timestamped_path
 from vpg_sim.ui.worker import WorkerError
 
 if TYPE_CHECKING:
@@ -301,6 +301,14 @@ class Commands:
         thread = threading.Thread(target=finish, name="recording-stop", daemon=True)
         thread.start()
         app.stopping_recorders.append(thread)
+
+    def toast_recording(self, outcome: RecordingResult | RecordingError) -> None:
+        """Say how a finished recording went."""
+        if isinstance(outcome, RecordingError):
+            self.app.toast(f"Recording failed: {outcome}", error=True)
+            return
+        dropped = f", {outcome.dropped_frames} dropped" if outcome.dropped_frames else ""
+        self.app.toast(f"Saved {show_path(outcome.path)} ({outcome.seconds:.1f} s{dropped})")
 
     def screenshot(self) -> None:
         app = self.app

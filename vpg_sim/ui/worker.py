@@ -29,7 +29,8 @@ import torch
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import UpdateStats
-from vpg_sim.training.session import STATS_KEPT, ReturnHistory
+from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
+from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
 from vpg_sim.ui.return_plot import PlotImage, PlotRequest
 from vpg_sim.ui.theme import Palette
@@ -102,7 +103,6 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         # frame, the trainer all the rest. Equal, a busy core woke the window ~3 ms late.
         os.nice(CHILD_NICENESS)
     from vpg_sim.core.trainer import VPGTrainer
-    from vpg_sim.training.session import TrainingSession
     from vpg_sim.ui.return_plot import ReturnPlotRenderer
 
     try:
@@ -395,3 +395,28 @@ class PlotChannel:
 
     def stop(self) -> None:
         """The child's renderer stops with the child."""
+
+
+Session = TrainingSession | WorkerSession
+"""Either runs the same training; the window uses only their common public methods."""
+
+
+def start_session(palette: Palette, config: VPGConfig, in_process: bool = True) -> Session:
+    """A session training ``config``: in a process of its own (the window's default), or in
+    a thread of this one (tests: a process costs seconds of start-up). WorkerError (one
+    line) if the process cannot build its trainer."""
+    if in_process:
+        return WorkerSession(palette, config=config, torch_threads=config.torch_threads)
+    return TrainingSession.from_config(config)
+
+
+def start_session_from_file(palette: Palette, loaded: LoadedPolicy, in_process: bool = True) -> Session:
+    """A session that trains on from a loaded policy file; PolicyFileError (one line) if
+    it cannot."""
+    if not in_process:
+        return TrainingSession(trainer_from_file(loaded))
+    check_env(loaded)
+    try:
+        return WorkerSession(palette, checkpoint=loaded.checkpoint)
+    except WorkerError as error:
+        raise PolicyFileError(loaded.path, f"cannot be restored ({error})") from None

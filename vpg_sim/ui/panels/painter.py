@@ -63,9 +63,17 @@ class PanelPainter:
         self.min_text_size = min_text_size
         self.log = log
         self.region, self.region_rect = "", surface.get_rect()
+        self._lengths: dict[float, int] = {}
+        self.frames_drawn = False
+        """The panels' backgrounds and borders are already on the surface (see
+        :func:`draw_frames`): panels draw only what changes."""
 
     def px(self, size: float) -> int:
-        return self.layout.px(size)
+        # ~300 calls a frame: remembered per painter (a frame's) rather than recomputed.
+        length = self._lengths.get(size)
+        if length is None:
+            length = self._lengths[size] = self.layout.px(size)
+        return length
 
     def begin(self, region: str, rect: pygame.Rect) -> None:
         """What is drawn next belongs to ``region`` (a panel), which occupies ``rect``."""
@@ -97,9 +105,8 @@ class PanelPainter:
     def panel(self, rect: pygame.Rect, title: str, subtitle: str = "") -> pygame.Rect:
         """Background, border and title (and a subtitle, where it fits); returns the
         content area below the title (:meth:`panel_area`)."""
-        radius = self.px(8)
-        pygame.draw.rect(self.surface, self.palette.panel, rect, border_radius=radius)
-        pygame.draw.rect(self.surface, self.palette.panel_border, rect, width=1, border_radius=radius)
+        if not self.frames_drawn:
+            self.panel_frame(rect)
         pad = self.px(10)
         title_rect = self.text(title, (rect.x + pad, rect.y + self.px(4)), TITLE_SIZE, bold=True)
         if subtitle and title_rect.right + self.px(10) + self.text_size(subtitle, 14)[0] <= rect.right - pad:
@@ -107,6 +114,12 @@ class PanelPainter:
                 subtitle, (title_rect.right + self.px(10), title_rect.centery), 14, self.palette.muted, anchor="midleft"
             )
         return self.panel_area(rect)
+
+    def panel_frame(self, rect: pygame.Rect) -> None:
+        """A panel's background and border, rounded."""
+        radius = self.px(8)
+        pygame.draw.rect(self.surface, self.palette.panel, rect, border_radius=radius)
+        pygame.draw.rect(self.surface, self.palette.panel_border, rect, width=1, border_radius=radius)
 
     def panel_area(self, rect: pygame.Rect) -> pygame.Rect:
         """A panel's content area: inside its padding, below its title."""
@@ -157,3 +170,20 @@ class LayerCache:
             draw(self._surface)
             self._key, self._sources = key, sources
         return self._surface
+
+
+def draw_frames(painter: PanelPainter) -> None:
+    """Everything of a frame that depends only on the layout and the theme: the window's
+    background, every panel's rounded background and border, the status and button bars.
+    Drawn once into a layer and blitted: ~20 large rounded fills cost ~1 ms a frame at
+    1920x1080, one opaque blit a third of that."""
+    layout, palette, surface = painter.layout, painter.palette, painter.surface
+    surface.fill(palette.background)
+    for name, rect in layout.panels().items():
+        if name == "status":
+            pygame.draw.rect(surface, palette.panel, rect)
+            pygame.draw.line(surface, palette.panel_border, rect.bottomleft, (rect.right, rect.bottom - 1))
+        elif name == "buttons":
+            pygame.draw.rect(surface, palette.panel, rect)
+        else:
+            painter.panel_frame(rect)

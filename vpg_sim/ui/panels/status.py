@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pygame
 
+from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.ui.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.theme import Colour
@@ -39,8 +41,9 @@ def draw_status(
     """A pill with the state (and a warning badge), then ``label value`` pairs left to
     right, as many as fit."""
     palette = painter.palette
-    pygame.draw.rect(painter.surface, palette.panel, rect)
-    pygame.draw.line(painter.surface, palette.panel_border, rect.bottomleft, (rect.right, rect.bottom - 1))
+    if not painter.frames_drawn:
+        pygame.draw.rect(painter.surface, palette.panel, rect)
+        pygame.draw.line(painter.surface, palette.panel_border, rect.bottomleft, (rect.right, rect.bottom - 1))
     pill = _pill(painter, state, state_colour, rect.x + painter.px(10), rect.centery)
     if badge:
         pill = _pill(painter, badge, palette.warning, pill.right + painter.px(8), rect.centery)
@@ -53,3 +56,34 @@ def draw_status(
         value_at = (name_rect.right + painter.px(5), rect.centery)
         value_rect = painter.text(value, value_at, 14, bold=True, anchor="midleft")
         x = value_rect.right + painter.px(16)
+
+
+def status_figures(
+    stats: UpdateStats | None, update: int, steps_per_second: float, pace: str, speed: float, elapsed: float
+) -> list[tuple[str, str]]:
+    """The status bar's ``(label, value)`` pairs, most important first (a narrow window
+    drops the last). ``stats`` of the newest update (None before the first of this
+    session: a loaded policy shows its own ``update``); ``steps_per_second`` the real rate."""
+    clock = ("elapsed", f"{int(elapsed) // 60}:{int(elapsed) % 60:02d}")
+    settings = [("pace", pace), ("speed", f"{speed:g}x")]
+    if stats is None:
+        return [("update", str(update)), *settings, clock]
+
+    def number(value: float, digits: int = 2) -> str:
+        return "–" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+    figures = [
+        ("update", str(stats.update)),
+        ("mean return", number(stats.mean_return_100, 1)),
+        ("env steps", f"{stats.env_steps:,}"),
+        ("steps/s", f"{steps_per_second:,.0f}"),
+        ("policy lr", f"{stats.policy_lr:.2g}"),
+        ("entropy", number(stats.entropy)),
+        ("KL", number(stats.approx_kl, 4)),
+        ("value loss", number(stats.value_loss, 1)),
+    ]
+    if math.isfinite(stats.explained_variance):  # NaN where the targets barely vary (see core)
+        figures.append(("expl. var", number(stats.explained_variance)))
+    if stats.nan_rollbacks:
+        figures.append(("NaN rollbacks", str(stats.nan_rollbacks)))
+    return [*figures, *settings, clock]

@@ -56,9 +56,8 @@ def draw_timeline(
     """The run from its first kept update to the newest: a tick per kept policy, a
     diamond per knob change, the handle where the stage plays, and a LIVE badge."""
     palette = painter.palette
-    radius = painter.px(8)
-    pygame.draw.rect(painter.surface, palette.panel, rect, border_radius=radius)
-    pygame.draw.rect(painter.surface, palette.panel_border, rect, width=1, border_radius=radius)
+    if not painter.frames_drawn:
+        painter.panel_frame(rect)
     painter.text("Timeline", (rect.x + painter.px(10), rect.centery), 16, bold=True, anchor="midleft")
     track = _timeline_track(rect)
     mid = track.centery
