@@ -5,7 +5,8 @@
     python benchmarks/soak.py --minutes 5 --dummy      # no X server: SDL's dummy driver
 
 Opens the real window at pace ``full`` (the most updates, episodes and frames per minute)
-and samples the process's resident memory every ``--every`` seconds. Prints one JSON line
+and samples the resident memory of the window's process and of its training process
+(summed) every ``--every`` seconds. Prints one JSON line
 per sample and then a summary: the growth per minute after the first minute (a least
 squares slope, so that a single allocation spike does not dominate), and what that
 slope makes of an hour. Target: under 20 MB an hour.
@@ -26,10 +27,13 @@ import numpy as np
 import torch
 
 
-def resident_megabytes() -> float:
-    """This process's resident set size, from /proc (Linux)."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
+def resident_megabytes(pid: int | str = "self") -> float:
+    """A process's resident set size, from /proc (Linux); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except OSError:
+        return 0.0
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
@@ -58,10 +62,13 @@ def main() -> None:
             now = time.monotonic()
             if now >= next_sample:
                 minutes = (now - started) / 60
-                megabytes = resident_megabytes()
-                samples.append((minutes, megabytes))
+                window = resident_megabytes()
+                process = getattr(app.session, "_process", None)  # training in a process of its own
+                training = resident_megabytes(process.pid) if process is not None else 0.0
+                samples.append((minutes, window + training))
                 update = app.session.latest_snapshot().update
-                print(json.dumps({"minute": round(minutes, 2), "rss_mb": round(megabytes, 1), "update": update}))
+                line = {"minute": round(minutes, 2), "window_mb": round(window, 1), "training_mb": round(training, 1)}
+                print(json.dumps({**line, "rss_mb": round(window + training, 1), "update": update}))
                 sys.stdout.flush()
                 next_sample += args.every
     finally:
