@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vpg_sim.core.config import VPGConfig, config_for, field_docs
+from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
 from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
@@ -144,6 +144,12 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="a config to start from, JSON or TOML (a run's config.json works); flags given beside it win",
     )
+    group.add_argument(
+        "--preset",
+        choices=tuple(VARIANTS),
+        default=argparse.SUPPRESS,
+        help="textbook: plain VPG, every addition beyond it turned off (before --config and the flags)",
+    )
     docs = field_docs()
     for field in dataclasses.fields(VPGConfig):
         group.add_argument(
@@ -191,10 +197,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace, default_env: str = "CartPole-v1") -> VPGConfig:
-    """The config the command line asks for: the env's preset, then ``--config FILE``, then
-    each flag given. ValueError (one line, the config's own reason) if it is invalid;
+    """The config the command line asks for: the env's preset, then ``--preset``, then
+    ``--config FILE``, then each flag given. ValueError (one line, the config's own reason) if it is invalid;
     UnsupportedEnvError if ``--env module:Env`` cannot be imported."""
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(VARIANTS[args.preset]) if "preset" in args else {}
     if getattr(args, "config", None) is not None:
         values.update(read_config_file(args.config))
     flags = {field.name: getattr(args, field.name) for field in dataclasses.fields(VPGConfig) if field.name in args}

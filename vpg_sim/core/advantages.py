@@ -1,6 +1,26 @@
-"""Advantages and value targets: GAE(gamma, lambda) over a (T, N) batch.
+"""Step 2 of an update: what weighs each step's grad log pi(a_t|s_t), and the critic's targets.
 
 Arrays are indexed ``[t, env]``: T steps of N environments stepped together.
+
+The policy gradient is E[sum_t grad log pi(a_t|s_t) * Phi_t]; four textbook choices of
+Phi_t (the config's ``estimator``) give the same expected gradient with different noise:
+
+- ``total-return``: Phi_t = R(tau) = sum_k gamma^k r_k, the whole episode's discounted
+  return, the same for every step of the episode;
+- ``reward-to-go``: Phi_t = G_t = sum_{k>=t} gamma^(k-t) r_k: an action cannot change the
+  rewards before it;
+- ``baseline``: Phi_t = G_t - V(s_t), reward-to-go minus the critic's baseline (GAE with
+  lambda = 1);
+- ``gae``: Phi_t = sum_k (gamma lambda)^k delta_{t+k}, delta_t = r_t + gamma V(s_{t+1}) -
+  V(s_t): GAE(gamma, lambda), trading a little bias for much less variance.
+
+How each handles the ends of episodes: the two without a critic never use one, so they
+need whole episodes: their batches are collected as complete episodes (every env reset at
+the batch's start, and played to its episode's end once the batch has enough steps; see
+``Collector.collect``), no episode is cut by the batch, and a time-limit truncation counts
+as the episode's end (R(tau) and G_t are what it earned within the limit: nothing
+bootstrapped). ``baseline`` and ``gae`` use fixed-length batches and bootstrap both a
+time-limit truncation and the batch's cut with V of the next observation, as GAE does.
 """
 
 from __future__ import annotations
@@ -108,3 +128,62 @@ def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
         running = rewards[t] + gamma * running
         returns[t] = running
     return returns
+
+
+ESTIMATORS = ("total-return", "reward-to-go", "baseline", "gae")
+"""The choices of Phi_t (see the module's docstring), in order of falling variance."""
+CRITIC_FREE = ("total-return", "reward-to-go")
+"""Estimators that use no critic: their batches must hold whole episodes."""
+
+
+def rewards_to_go(rewards: np.ndarray, done: np.ndarray, gamma: float) -> np.ndarray:
+    """G_t = sum_{k>=t} gamma^(k-t) r_k within each episode, ``(T, N)`` from ``(T, N)``
+    rewards and ends (``done``: terminated or truncated); nothing bootstrapped."""
+    returns = np.zeros(rewards.shape, dtype=np.float64)
+    running = np.zeros(rewards.shape[1], dtype=np.float64)
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * (1.0 - done[t]) * running
+        returns[t] = running
+    return returns
+
+
+def episode_returns(rewards: np.ndarray, done: np.ndarray, valid: np.ndarray, gamma: float) -> np.ndarray:
+    """R(tau) of the episode each step belongs to, ``(T, N)``: the reward-to-go at the
+    episode's first step, repeated over its steps. An episode begins at the batch's first
+    step and at the first valid step after an end (under NEXT_STEP autoreset the step
+    right after an end is the reset, not valid)."""
+    to_go = rewards_to_go(rewards, done, gamma)
+    previous_ended = np.concatenate([np.ones((1, rewards.shape[1]), dtype=bool), ~valid[:-1] | done[:-1]])
+    starts = valid & previous_ended
+    whole = np.zeros_like(to_go)
+    current = np.zeros(rewards.shape[1], dtype=np.float64)
+    for t in range(len(rewards)):
+        current = np.where(starts[t], to_go[t], current)
+        whole[t] = current
+    return whole
+
+
+def estimated_advantages(
+    estimator: str,
+    rewards: np.ndarray,
+    values: np.ndarray,
+    last_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    valid: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> np.ndarray:
+    """Phi_t of ``estimator`` for every step, ``(T, N)`` (arguments as :func:`gae_advantages`;
+    ``valid`` ``(T, N)`` marks real steps). ``total-return`` and ``reward-to-go`` expect whole
+    episodes (see the module's docstring) and ignore ``values`` and ``last_values``."""
+    if estimator == "gae":
+        return gae_advantages(rewards, values, last_values, terminated, truncated, gamma, gae_lambda)
+    if estimator == "baseline":
+        return gae_advantages(rewards, values, last_values, terminated, truncated, gamma, 1.0)
+    done = (terminated | truncated).astype(np.float64)
+    if estimator == "reward-to-go":
+        return rewards_to_go(rewards, done, gamma)
+    if estimator == "total-return":
+        return episode_returns(rewards, done.astype(bool), valid, gamma)
+    raise ValueError(f"unknown estimator {estimator!r} (one of {', '.join(ESTIMATORS)})")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vpg_sim.core.advantages import ESTIMATORS
+
 
 @dataclass(frozen=True)
 class VPGConfig:
@@ -31,6 +33,9 @@ class VPGConfig:
     """Default length of a headless run, in env steps."""
 
     # Returns and advantages.
+    estimator: str = "gae"
+    """What weighs grad log pi(a_t|s_t): total-return (the episode's whole return),
+    reward-to-go, baseline (reward-to-go minus V(s_t)) or gae (see core/advantages.py)."""
     gamma: float = 0.99
     """Discount factor."""
     gae_lambda: float = 0.97
@@ -179,6 +184,10 @@ def _hidden_sizes(name: str, value: Any) -> str | None:
     return None
 
 
+def _estimator(name: str, value: Any) -> str | None:
+    return None if value in ESTIMATORS else f"{name} must be one of {', '.join(ESTIMATORS)}, not {value!r}"
+
+
 def _activation(name: str, value: Any) -> str | None:
     return None if value in ACTIVATIONS else f"{name} must be one of {', '.join(ACTIVATIONS)}, not {value!r}"
 
@@ -196,6 +205,7 @@ FIELD_RULES: dict[str, Rule] = {
     "num_envs": _whole(1, 1024),
     "steps_per_update": _whole(1, 2**17),
     "total_steps": _whole(1, MAX_STEPS),
+    "estimator": _estimator,
     "gamma": _real(0.0, 1.0, low_open=True),
     "gae_lambda": _real(0.0, 1.0),
     "normalize_advantages": _flag,
@@ -223,6 +233,9 @@ LIVE_KNOBS: dict[str, Rule] = {
     "gae_lambda": _real(0.0, 1.0),
     "entropy_coef": _real(0.0, 1.0),
     "steps_per_update": _whole(1, 16_384),
+    "estimator": _estimator,
+    "normalize_advantages": _flag,
+    "target_kl": _real(0.001, 1.0, optional=True),
 }
 """Fields that may change between two updates of a running trainer (the window's knobs),
 with the narrower range a live change may take: wide enough for every experiment the
@@ -246,7 +259,18 @@ class ConfigChange:
         """``policy_lr=0.005, gamma=0.95``: short enough for a curve label or a toast;
         ``labels`` gives fields the names a person saw (``policy lr``)."""
         labels = labels or {}
-        return ", ".join(f"{labels.get(name, name)}={value:g}" for name, value in self.changes.items())
+        return ", ".join(f"{labels.get(name, name)}={_shown(value)}" for name, value in self.changes.items())
+
+
+def _shown(value: Any) -> str:
+    """A knob's value as a person reads it: ``0.005``, ``on``, ``off``, ``reward-to-go``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "off"
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    return str(value)
 
 
 def with_live_changes(config: VPGConfig, changes: dict[str, Any]) -> VPGConfig:
@@ -311,6 +335,25 @@ def field_docs() -> dict[str, str]:
     return docs
 
 
-def config_for(env_id: str, **overrides: Any) -> VPGConfig:
-    """The preset config for ``env_id`` (defaults if it has none), with overrides."""
-    return VPGConfig(env_id=env_id, **{**PRESETS.get(env_id, {}), **overrides})
+VARIANTS: dict[str, dict[str, Any]] = {
+    # Plain VPG, as the textbooks write it: one Adam step per batch on raw advantages at a
+    # fixed rate, a critic fitting raw returns, no clipping. A class sees it first, then
+    # what each addition of the default buys (README: the table of estimators and presets).
+    "textbook": {
+        "normalize_advantages": False,
+        "advantage_std_floor": 0.0,
+        "target_kl": None,
+        "value_normalization_rate": 0.0,
+        "max_grad_norm": None,
+        "value_max_grad_norm": None,
+    },
+}
+"""Named sets of overrides that apply on top of any env's preset (``--preset NAME``)."""
+
+
+def config_for(env_id: str, variant: str | None = None, **overrides: Any) -> VPGConfig:
+    """The preset config for ``env_id`` (defaults if it has none), then the named
+    ``variant`` (``textbook``), then ``overrides``. ValueError for an unknown variant."""
+    if variant is not None and variant not in VARIANTS:
+        raise ValueError(f"unknown preset {variant!r} (one of {', '.join(VARIANTS)})")
+    return VPGConfig(env_id=env_id, **{**PRESETS.get(env_id, {}), **VARIANTS.get(variant or "", {}), **overrides})

@@ -17,6 +17,9 @@ from vpg_sim.core.networks import Policy, ValueNet
 
 RECENT_EPISODES = 100
 """Episodes in the moving window for mean/max return and the solved test."""
+MAX_EPISODE_STEPS = 10_000
+"""For whole-episode batches of an env without a time limit: how far past the budget an
+episode may run before it is cut (and marked truncated)."""
 
 
 class TrainingInterrupted(Exception):
@@ -65,17 +68,67 @@ class Collector:
         self.episodes = 0
         """Episodes finished in the whole run, resumed runs included."""
         self._new_returns: list[float] = []
+        self._needs_reset = False
+        """After a batch of whole episodes: the envs' episodes in progress were not recorded."""
         self.env_steps = 0
 
     def collect(
         self, policy: Policy, value_net: ValueNet, num_steps: int, should_stop: Callable[[], bool] | None = None
     ) -> RolloutBatch:
-        """Step every env ``num_steps`` times with ``policy``; V(s) from ``value_net``."""
+        """Step every env ``num_steps`` times with ``policy``; V(s) from ``value_net``.
+
+        The batch's last step cuts episodes that go on in the next batch (GAE bootstraps
+        the cut with ``last_values``). After a batch of whole episodes the envs are reset
+        first: the episodes they had begun were not recorded.
+        """
+        if self._needs_reset:
+            self._reset_all()
+        batch = self._empty_batch(num_steps)
+        for t in range(num_steps):
+            if should_stop is not None and should_stop():
+                raise TrainingInterrupted
+            self._step(policy, batch, t, active=None)
+        return self._finish_batch(batch, num_steps, value_net, taken=num_steps * self.num_envs)
+
+    def collect_episodes(
+        self, policy: Policy, value_net: ValueNet, min_steps: int, should_stop: Callable[[], bool] | None = None
+    ) -> RolloutBatch:
+        """A batch of whole episodes, for the estimators that use no critic: every env is
+        reset, and once the batch holds ``min_steps`` steps each env plays its episode to
+        its end and then stops (its later steps are marked invalid). No episode is cut; a
+        time-limit truncation is the episode's end. An env without a time limit is cut
+        at :data:`MAX_EPISODE_STEPS` steps past the budget, its episode's end marked as a
+        truncation."""
+        self._reset_all()
+        limit = self.envs.spec.max_episode_steps if self.envs.spec is not None else None
+        capacity = -(-min_steps // self.num_envs) + (limit or MAX_EPISODE_STEPS) + 2
+        batch = self._empty_batch(capacity)
+        active = np.ones(self.num_envs, dtype=bool)
+        collected = taken = 0
+        t = 0
+        while active.any() and t < capacity:
+            if should_stop is not None and should_stop():
+                raise TrainingInterrupted
+            resetting = self._resetting.copy()
+            taken += int(active.sum())
+            collected += self._step(policy, batch, t, active)
+            if collected >= min_steps:
+                # Once the batch is big enough, an env stops at its episode's end (or at
+                # once, between two episodes).
+                active &= ~(batch.terminated[t] | batch.truncated[t] | resetting)
+            t += 1
+        if active.any():  # episodes without an end in sight: cut, and said to be truncated
+            batch.truncated[t - 1] |= active & batch.valid[t - 1]
+            self._track_episodes(np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=bool), active)
+        self._needs_reset = True
+        return self._finish_batch(batch, t, value_net, taken)
+
+    def _empty_batch(self, num_steps: int) -> RolloutBatch:
         num_envs = self.num_envs
         obs_dim = self.observation_space.shape[0]
         discrete = isinstance(self.action_space, spaces.Discrete)
         action_shape = (num_steps, num_envs) if discrete else (num_steps, num_envs, self.action_space.shape[0])
-        batch = RolloutBatch(
+        return RolloutBatch(
             observations=np.zeros((num_steps, num_envs, obs_dim), dtype=np.float32),
             actions=np.zeros(action_shape, dtype=np.int64 if discrete else np.float32),
             rewards=np.zeros((num_steps, num_envs), dtype=np.float64),
@@ -85,33 +138,48 @@ class Collector:
             valid=np.zeros((num_steps, num_envs), dtype=bool),
             last_values=np.zeros(num_envs, dtype=np.float64),
         )
-        for t in range(num_steps):
-            if should_stop is not None and should_stop():
-                raise TrainingInterrupted
-            actions = policy.sample(torch.from_numpy(self._observations), self.action_rng)
-            next_obs, rewards, terminated, truncated, _ = self.envs.step(clip_to_box(actions, self.action_space))
 
-            valid = ~self._resetting
-            batch.observations[t] = self._observations
-            batch.actions[t] = actions
-            batch.rewards[t] = np.where(valid, rewards, 0.0)
-            batch.terminated[t] = terminated
-            batch.truncated[t] = truncated
-            batch.valid[t] = valid
-            self._track_episodes(batch.rewards[t], valid, terminated | truncated)
-            self._resetting = terminated | truncated
-            self._observations = next_obs.astype(np.float32)
+    def _step(self, policy: Policy, batch: RolloutBatch, t: int, active: np.ndarray | None) -> int:
+        """Step every env once and record row ``t``; envs not ``active`` record nothing
+        (their step is invalid). Returns the number of valid steps."""
+        actions = policy.sample(torch.from_numpy(self._observations), self.action_rng)
+        next_obs, rewards, terminated, truncated, _ = self.envs.step(clip_to_box(actions, self.action_space))
+        valid = ~self._resetting if active is None else ~self._resetting & active
+        batch.observations[t] = self._observations
+        batch.actions[t] = actions
+        batch.rewards[t] = np.where(valid, rewards, 0.0)
+        batch.terminated[t] = terminated & valid
+        batch.truncated[t] = truncated & valid
+        batch.valid[t] = valid
+        self._track_episodes(batch.rewards[t], valid, batch.terminated[t] | batch.truncated[t])
+        self._resetting = terminated | truncated
+        self._observations = next_obs.astype(np.float32)
+        return int(valid.sum())
 
-        # V(s_t) for the whole batch and the cut in one forward pass: the critic does not
-        # change during collection, and one batched call costs less than T small ones.
+    def _finish_batch(self, batch: RolloutBatch, num_steps: int, value_net: ValueNet, taken: int) -> RolloutBatch:
+        """Trim to ``num_steps`` rows and fill V(s_t) and the cut's V in one forward pass:
+        the critic does not change during collection, and one batched call costs less than
+        T small ones. ``taken``: the env steps this batch cost (reset steps included)."""
+        if num_steps < len(batch.rewards):
+            batch = RolloutBatch(*(getattr(batch, name)[:num_steps] for name in RolloutBatch.__dataclass_fields__))
+        obs_dim = self.observation_space.shape[0]
         all_observations = np.concatenate([batch.observations, self._observations[None]], axis=0)
         with torch.no_grad():
             all_values = value_net(torch.from_numpy(all_observations.reshape(-1, obs_dim))).numpy()
-        all_values = all_values.reshape(num_steps + 1, num_envs)
+        all_values = all_values.reshape(num_steps + 1, self.num_envs)
         batch.values[:] = all_values[:-1]
         batch.last_values[:] = all_values[-1]
-        self.env_steps += num_steps * num_envs
+        self.env_steps += taken
         return batch
+
+    def _reset_all(self) -> None:
+        """Every env at the start of a fresh episode; the episodes in progress are dropped."""
+        observations, _ = self.envs.reset()
+        self._observations = observations.astype(np.float32)
+        self._resetting[:] = False
+        self._running_return[:] = 0.0
+        self._running_length[:] = 0
+        self._needs_reset = False
 
     def _track_episodes(self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray) -> None:
         self._running_return += rewards
@@ -156,6 +224,7 @@ class Collector:
             "recent_lengths": list(self.recent_lengths),
             "episodes": self.episodes,
             "action_rng": self.action_rng.bit_generator.state,
+            "needs_reset": self._needs_reset,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -168,6 +237,7 @@ class Collector:
             recent_returns = [float(value) for value in state["recent_returns"]]
             recent_lengths = [int(value) for value in state["recent_lengths"]]
             episodes = int(state["episodes"])
+            needs_reset = bool(state.get("needs_reset", False))
             generator = np.random.default_rng()
             generator.bit_generator.state = state["action_rng"]
         except (KeyError, TypeError, ValueError) as error:
@@ -186,4 +256,5 @@ class Collector:
         self.recent_lengths.clear()
         self.recent_lengths.extend(recent_lengths)
         self.episodes = episodes
+        self._needs_reset = needs_reset
         self.action_rng.bit_generator.state = generator.bit_generator.state

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from vpg_sim.core.advantages import explained_variance, gae_advantages, lambda_returns
+from vpg_sim.core.advantages import (
+    CRITIC_FREE,
+    estimated_advantages,
+    explained_variance,
+    gae_advantages,
+    lambda_returns,
+)
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import reward_threshold
@@ -232,8 +238,13 @@ class VPGTrainer:
     # -- step 1: collect -----------------------------------------------------------------
 
     def collect(self, should_stop: Callable[[], bool] | None = None) -> RolloutBatch:
-        """Step every env ``rollout_length`` times with the current policy (``rollout.py``)."""
-        return self.collector.collect(self.policy, self.value_net, self.config.rollout_length, should_stop)
+        """Step every env ``rollout_length`` times with the current policy (``rollout.py``);
+        for an estimator without a critic, a batch of at least ``steps_per_update`` steps of
+        whole episodes instead."""
+        cfg = self.config
+        if cfg.estimator in CRITIC_FREE:
+            return self.collector.collect_episodes(self.policy, self.value_net, cfg.steps_per_update, should_stop)
+        return self.collector.collect(self.policy, self.value_net, cfg.rollout_length, should_stop)
 
     # -- steps 2-4: advantages, the policy step, the critic's fit ----------------------
 
@@ -246,8 +257,9 @@ class VPGTrainer:
         the losses then come back as NaN.
         """
         cfg = self.config
-        # Step 2: advantages A_t by GAE, and the critic's targets R_t = A_t + V(s_t).
-        advantages = gae_advantages(
+        # Step 2: the critic's targets R_t = A_t + V(s_t) with GAE's A_t, and the weights
+        # Phi_t of the policy gradient by the config's estimator (GAE's own by default).
+        gae = gae_advantages(
             batch.rewards,
             batch.values,
             batch.last_values,
@@ -256,7 +268,20 @@ class VPGTrainer:
             cfg.gamma,
             cfg.gae_lambda,
         )
-        returns = lambda_returns(advantages, batch.values)
+        returns = lambda_returns(gae, batch.values)
+        advantages = gae
+        if cfg.estimator != "gae":
+            advantages = estimated_advantages(
+                cfg.estimator,
+                batch.rewards,
+                batch.values,
+                batch.last_values,
+                batch.terminated,
+                batch.truncated,
+                batch.valid,
+                cfg.gamma,
+                cfg.gae_lambda,
+            )
 
         # Flatten (T, N) to (B,) over the valid steps only.
         valid = batch.valid

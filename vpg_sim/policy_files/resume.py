@@ -56,6 +56,7 @@ def checked_resume(text: str | None, config: VPGConfig, obs_dim: int) -> dict[st
             "episodes",
             "action_rng",
         ),
+        ("needs_reset",),  # files from before whole-episode batches lack it
     )
     rows = listed(collector["observations"], "collector.observations", length=envs)
     for index, row in enumerate(rows):
@@ -68,6 +69,8 @@ def checked_resume(text: str | None, config: VPGConfig, obs_dim: int) -> dict[st
     _wholes(collector["recent_lengths"], "collector.recent_lengths", len(recent), MAX_COUNT)
     whole(collector["episodes"], "collector.episodes", len(recent), MAX_COUNT)
     _generator(collector["action_rng"], "collector.action_rng")
+    if "needs_reset" in collector:
+        flag(collector["needs_reset"], "collector.needs_reset")
     _env_state(collector["envs"], envs)
     return resume
 

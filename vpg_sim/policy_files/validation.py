@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from vpg_sim.core.config import ConfigChange, VPGConfig
+from vpg_sim.core.config import LIVE_KNOBS, ConfigChange, VPGConfig
 from vpg_sim.policy_files.reading import parse_json
 from vpg_sim.policy_files.schema import (
     FORMAT_VERSION,
@@ -110,7 +110,6 @@ def listed(value: Any, place: str, length: int | None = None, max_length: int | 
 ENV_ID = re.compile(r"[A-Za-z0-9_./-]{1,128}")
 """No ":": Gymnasium would import the module before it (a file must never make vpg-sim run code)."""
 PRINTABLE = re.compile(r"[ -~]{0,64}")
-KNOB = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 _REQUIRED = [f.name for f in dataclasses.fields(PolicyMetadata) if f.default is dataclasses.MISSING]
 _OPTIONAL = [f.name for f in dataclasses.fields(PolicyMetadata) if f.default is not dataclasses.MISSING]
 
@@ -200,24 +199,26 @@ def _check_sizes(obs_dim: int, action_space: dict[str, Any], hidden_sizes: tuple
 
 
 def config_changes(value: Any) -> tuple[ConfigChange, ...]:
-    """The knob history (``config_changes``), checked, as :class:`ConfigChange` records."""
+    """The knob history (``config_changes``), checked, as :class:`ConfigChange` records:
+    each change names a live knob, with a value its rule (``LIVE_KNOBS``) accepts."""
     changes = []
     for index, entry in enumerate(listed(value, "config_changes", max_length=MAX_CONFIG_CHANGES)):
         place = f"config_changes[{index}]"
         entry = record(entry, place, ("update", "episode", "changes"))
         knobs = entry["changes"]
-        if not isinstance(knobs, dict) or len(knobs) > len(dataclasses.fields(VPGConfig)):
+        if not isinstance(knobs, dict) or len(knobs) > len(LIVE_KNOBS):
             raise Invalid(f"{place}.changes must be a JSON object of knobs, not {shown(knobs)}")
+        for name, knob in knobs.items():
+            if name not in LIVE_KNOBS:
+                raise Invalid(f"{place}.changes names {shown(name)}, not a live knob")
+            problem = LIVE_KNOBS[name](name, knob)
+            if problem:
+                raise Invalid(f"{place}.changes: {problem}")
         changes.append(
             ConfigChange(
                 whole(entry["update"], f"{place}.update", 0, MAX_COUNT),
                 whole(entry["episode"], f"{place}.episode", 0, MAX_COUNT),
-                {
-                    matching(name, f"{place}.changes", KNOB, "knob names"): number(
-                        knob, f"{place}.changes.{name}", -MAX_MAGNITUDE, MAX_MAGNITUDE
-                    )
-                    for name, knob in knobs.items()
-                },
+                dict(knobs),
             )
         )
     return tuple(changes)
