@@ -16,7 +16,7 @@ SIZES = [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)]
 
 def labels_of_a_busy_frame(app: App) -> list:
     """Train a little, end a stage episode (its banner showing), push, toast: then draw."""
-    app.text_log = []
+    app.drawing.text_log = []
     for _ in range(30):
         app.step()
     app.session.pause()
@@ -27,7 +27,7 @@ def labels_of_a_busy_frame(app: App) -> list:
     app.toast("Collapse at update 99: mean return 200, down from 500 at update 60", error=True)
     app.draw()
     app.draw_overlays()
-    return list(app.text_log)
+    return list(app.drawing.text_log)
 
 
 @pytest.mark.parametrize(("size", "theme", "present"), list(itertools.product(SIZES, ("dark", "light"), (False, True))))

@@ -249,7 +249,7 @@ def test_playback_pauses_training_and_p_returns(app):
     assert frames_until(app, lambda: update_count(app) >= 1)
     press(app, pygame.K_p)
     assert app.playback and app.session.paused
-    assert app.state()[0] == "playback"
+    assert app.drawing.state()[0] == "playback"
     press(app, pygame.K_p)
     assert not app.playback and not app.session.paused
 
@@ -564,8 +564,8 @@ def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
     app = App(threaded(load=ROOT / "saved_models" / "cartpole-v1.safetensors", playback=True))
     try:
         app.step()
-        assert app.state()[0] == "playback"
-        assert dict(app.status_items())["update"] == str(load_policy(app.options.load).metadata.update)
+        assert app.drawing.state()[0] == "playback"
+        assert dict(app.drawing.status_items())["update"] == str(load_policy(app.options.load).metadata.update)
     finally:
         app.close()
 

@@ -43,3 +43,34 @@ class Checkpoint:
     as if it had never stopped. None: training on starts the envs afresh."""
     last_advantages: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32), repr=False)
     """Raw advantages of the batch update ``update`` learned from, ``(B,)`` (not stored in files)."""
+    last_step: UpdateDissection | None = field(default=None, repr=False)
+    """What update ``update``'s policy step did to each of its batch's samples (not stored)."""
+
+
+@dataclass(frozen=True)
+class UpdateDissection:
+    """One policy step, sample by sample: the point of policy gradient in one picture
+    (actions with a positive advantage become more likely, the others less).
+
+    ``weights`` ``(B,)``: the advantage each sample's grad log pi was weighed by (after
+    normalisation, if the config normalises); ``log_prob_change`` ``(B,)``: log pi(a_t|s_t)
+    after the step minus before it.
+    """
+
+    weights: np.ndarray
+    log_prob_change: np.ndarray
+
+    @property
+    def correlation(self) -> float:
+        """Pearson correlation of the two (NaN when either does not vary)."""
+        if len(self.weights) < 2 or self.weights.std() == 0 or self.log_prob_change.std() == 0:
+            return math.nan
+        return float(np.corrcoef(self.weights, self.log_prob_change)[0, 1])
+
+    @property
+    def agreeing(self) -> float:
+        """The fraction of samples whose log-probability moved the way their advantage
+        says (up for a positive advantage, down for a negative one; zeros left out)."""
+        signs = np.sign(self.weights) * np.sign(self.log_prob_change)
+        moved = signs != 0
+        return float((signs[moved] > 0).mean()) if moved.any() else math.nan

@@ -26,7 +26,7 @@ from vpg_sim.core.advantages import (
     gae_advantages,
     lambda_returns,
 )
-from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.checkpoint import Checkpoint, UpdateDissection
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import reward_threshold
 from vpg_sim.core.networks import Policy, ValueNet, log_prob_and_entropy, make_policy
@@ -111,6 +111,8 @@ class VPGTrainer:
         self.train_seconds = 0.0
         self.last_advantages = np.zeros(0, dtype=np.float32)
         """Raw (unnormalised) advantages of the last batch's valid steps, ``(B,)``."""
+        self.last_step: UpdateDissection | None = None
+        """What the last policy step did to each sample (the window's Update panel)."""
         self.config_changes: list[ConfigChange] = []
         """Every :meth:`reconfigure` of this run, oldest first."""
 
@@ -167,6 +169,7 @@ class VPGTrainer:
             config_changes=tuple(self.config_changes),
             resume=resume,
             last_advantages=self.last_advantages,
+            last_step=self.last_step,
         )
 
     # -- the public loop -------------------------------------------------------
@@ -333,6 +336,7 @@ class VPGTrainer:
             # KL(old || new) by the low-variance estimator E[(r - 1) - log r].
             log_ratio = self.policy.log_prob(observations, actions) - old_log_probs
             approx_kl = float(((log_ratio.exp() - 1) - log_ratio).mean())
+        self.last_step = UpdateDissection(advantages.astype(np.float32), log_ratio.numpy().astype(np.float32))
         if cfg.target_kl is not None:  # beyond vanilla: the KL-adaptive step
             group = self.policy_optimizer.param_groups[0]
             group["lr"] = adapted_learning_rate(group["lr"], approx_kl, cfg.target_kl, cfg.policy_lr, has_signal)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from vpg_sim.core.advantages import discounted_returns, gae_advantages
+from vpg_sim.core.advantages import discounted_returns, estimated_advantages
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.envs import clip_to_box, make_single_env
 from vpg_sim.core.networks import CategoricalPolicy, Policy, ValueNet, make_policy
@@ -72,7 +72,7 @@ class FinishedEpisode:
     future that was not watched: training bootstraps it the same way)."""
     bootstrap: np.ndarray
     """(T,) the part of ``returns_to_go`` that is bootstrapped (zeros after a termination)."""
-    advantages: np.ndarray  # (T,) GAE with the playing snapshot's gamma and lambda
+    advantages: np.ndarray  # (T,) Phi_t of the playing snapshot's estimator, gamma and lambda
     actions: np.ndarray  # (T,) discrete actions (-1 for Box)
     total_return: float
     terminated: bool
@@ -80,6 +80,7 @@ class FinishedEpisode:
     """Which limit ended it, in words: "pole fell past 12°", "time limit: 500 steps"..."""
     gamma: float
     gae_lambda: float
+    estimator: str
 
 
 def close_env_keeping_window(env: gym.Env) -> None:
@@ -308,8 +309,19 @@ class StagePlayer:
         final_value = 0.0 if terminated else self.view.value
         terminal = np.zeros((steps, 1), dtype=bool)
         terminal[-1, 0] = terminated
-        advantages = gae_advantages(
-            rewards[:, None], values[:, None], np.array([final_value]), terminal, np.zeros_like(terminal), gamma, lam
+        # The estimator of the snapshot on stage, so the panel shows what training weighs.
+        truncated = np.zeros_like(terminal)
+        truncated[-1, 0] = not terminated
+        advantages = estimated_advantages(
+            self.config.estimator,
+            rewards[:, None],
+            values[:, None],
+            np.array([final_value]),
+            terminal,
+            truncated,
+            np.ones_like(terminal),
+            gamma,
+            lam,
         )[:, 0]
         bootstrap = final_value * gamma ** np.arange(steps, 0, -1, dtype=np.float64)
         self.finished = FinishedEpisode(
@@ -324,6 +336,7 @@ class StagePlayer:
             end_reason=end_reason(self.env, self.observation, terminated, steps),
             gamma=gamma,
             gae_lambda=lam,
+            estimator=self.config.estimator,
         )
         self.largest_advantage = max(self.largest_advantage, float(np.abs(advantages).max()))
         self.hold_remaining = END_OF_EPISODE_HOLD_SECONDS

@@ -31,25 +31,16 @@ from vpg_sim.ui.commands import Commands
 from vpg_sim.ui.confirm import Answer, ConfirmDialog
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import ChoiceDialog
-from vpg_sim.ui.frame import Drag, Frame
+from vpg_sim.ui.drawing import PRESENTER_MIN_TEXT, Drawing
 from vpg_sim.ui.input import InputHandler
 from vpg_sim.ui.knobs import KNOB_LABELS, KNOBS, KnobsPanel
 from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions, use_software_framebuffer
-from vpg_sim.ui.overlays import Toasts, draw_help, draw_recording_dot
+from vpg_sim.ui.overlays import Toasts
 from vpg_sim.ui.panels import (
-    AdvantagePanel,
     PanelPainter,
-    PolicyPanel,
-    StagePanel,
-    StatusBar,
-    TimelineStrip,
-    ValuePanel,
 )
-from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
-from vpg_sim.ui.panels.returns import ReturnsPanel, plot_area
-from vpg_sim.ui.panels.stage import stage_regions
-from vpg_sim.ui.panels.status import status_figures
+from vpg_sim.ui.panels.returns import plot_area
 from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult
 from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.run_watch import RunWatch
@@ -61,8 +52,6 @@ PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
 FRAMES_KEPT = 60 * 60 * 10
 """Frame times kept for benchmarks: the last ten minutes (all of them would grow ~20 MB an hour)."""
-PRESENTER_MIN_TEXT = 16
-"""Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 FRAMES_PER_SECOND = 60
 
 
@@ -128,8 +117,6 @@ class App:
         self._windowed_size = options.size
         self.presenting = options.present
         """Presenter mode: every label at least 24 px at 1080p, the run's figures large on the stage."""
-        self.text_log: list[TextBox] | None = None
-        """When a list, every label drawn in the last frame (layout tests read it)."""
         self.dialog: ChoiceDialog | None = None
         self.dialog_kind = ""
         self.knobs: KnobsPanel | None = None
@@ -146,17 +133,10 @@ class App:
         self._stats_seen = self.session.latest_snapshot().update
         """The newest update whose stats the run watch has taken in."""
         self.commands = Commands(self)
-        self._frames_layer = LayerCache()
         self.input = InputHandler(self)
-        self.panels = {
-            "status": StatusBar(),
-            "stage": StagePanel(),
-            "timeline": TimelineStrip(),
-            "policy": PolicyPanel(),
-            "value": ValuePanel(),
-            "advantage": AdvantagePanel(),
-            "returns": ReturnsPanel(),
-        }
+        self.drawing = Drawing(self)
+        self.panels = self.drawing.panels
+        self.shown = self.drawing.shown
         self.stage = StagePlayer(self.session.latest_snapshot(), seed=self.session.config().seed)
         self._build_ui()
         self.apply_pace()
@@ -355,107 +335,14 @@ class App:
 
     # -- drawing --------------------------------------------------------------------
 
-    def state(self) -> tuple[str, tuple[int, int, int]]:
-        palette = self.palette
-        if self.playback:
-            return "playback", palette.action(0)
-        if self.session.paused:
-            return "paused", palette.realised
-        if self.session.solved:
-            return "solved", palette.value
-        return "training", palette.positive
-
-    def status_items(self) -> list[tuple[str, str]]:
-        """The status bar's figures (see :func:`status_figures`)."""
-        return status_figures(
-            self.session.latest_stats(),
-            self.session.latest_snapshot().update,
-            self.watch.steps_per_second(time.monotonic()),
-            self.pace,
-            SPEEDS[self.speed_index],
-            time.monotonic() - self.started,
-        )
-
-    def frame(self) -> Frame:
-        """What this frame draws, read once from the session and the stage."""
-        state, state_colour = self.state()
-        drag = None
-        if self.drag_start is not None and self.drag_now is not None:
-            impulse = self.input.drag_impulse(self.drag_start, self.drag_now)
-            if impulse:
-                drag = Drag(self.drag_start, self.drag_now, impulse)
-        config = self.stage.snapshot.config
-        return Frame(
-            env_id=config.env_id,
-            seed=config.seed,
-            stage=self.stage,
-            snapshot=self.session.latest_snapshot(),
-            stats=self.session.latest_stats(),
-            state=state,
-            state_colour=state_colour,
-            badge="collapsed: entropy 0" if RunWatch.collapsed_policy(self.session.latest_stats()) else None,
-            status_items=tuple(self.status_items()),
-            timeline_updates=tuple(self.session.timeline_updates()),
-            config_changes=tuple(self.session.config_changes()),
-            scrub_update=self.scrub_update,
-            episodes=self.episodes,
-            drag=drag,
-            presenting=self.presenting,
-        )
-
-    def painter(self) -> PanelPainter:
-        return self._painter_on(self.screen)
-
-    def _painter_on(self, surface: pygame.Surface) -> PanelPainter:
-        return PanelPainter(
-            surface,
-            self.layout,
-            self.palette,
-            self.fonts,
-            min_text_size=PRESENTER_MIN_TEXT if self.presenting else 0.0,
-            log=self.text_log,
-        )
-
     def draw(self) -> None:
-        """What a recording shows: every panel and the widgets."""
-        layout = self.layout
-        if self.text_log is not None:
-            self.text_log.clear()
-        painter = self.painter()
-        frames = self._frames_layer.get(
-            (), (layout, self.palette.name), self.screen.get_size(), lambda layer: draw_frames(self._painter_on(layer))
-        )
-        self.screen.blit(frames, (0, 0))
-        painter.frames_drawn = True
-        frame = self.frame()
-        for name, panel in self.panels.items():
-            painter.begin(name, getattr(layout, name))
-            panel.draw(painter, getattr(layout, name), frame)
-        if self.knobs is not None and layout.knobs is not None:
-            painter.begin("knobs", layout.knobs)
-            painter.panel(layout.knobs, "Knobs", "take effect at the next update · marked on the return curve")
-            for knob in KNOBS:
-                x, y = self.knobs.label_positions[knob.field]
-                painter.text(knob.label, (x, y), 14, anchor="midleft")
-        self.ui.draw_ui(self.screen)
+        self.drawing.draw()
 
     def draw_overlays(self) -> None:
-        """What only the people in the room see: toasts, the keys, the recording dot."""
-        painter = self.painter()
-        painter.begin("toasts", self.layout.stage)
-        area = self.layout.stage
-        regions = stage_regions(painter.panel_area(area), painter.px, self.presenting)
-        scene = regions.scene
-        if self.presenting:  # the lower third holds the big figures: toasts hang from the top instead
-            self.toasts.draw(painter, (scene.right - painter.px(6), scene.y + painter.px(44)), downwards=True)
-        else:
-            self.toasts.draw(painter, (scene.right - painter.px(6), scene.bottom - painter.px(6)))
-        if self.help_visible:
-            painter.begin("help", self.screen.get_rect())
-            draw_help(painter)
-        if self.recorder is not None:
-            painter.begin("recording", self.layout.status)
-            draw_recording_dot(painter)
+        self.drawing.draw_overlays()
+
+    def painter(self) -> PanelPainter:
+        return self.drawing.painter()
 
     # -- widgets ----------------------------------------------------------------------
 

@@ -150,6 +150,17 @@ class Commands:
             return
         app.stage.push(impulse)
 
+    def update_panel(self) -> None:
+        """U: the Update panel in the advantage panel's place, or back."""
+        self._swap("advantage", "update")
+
+    def _swap(self, slot: str, panel: str) -> None:
+        shown = self.app.shown
+        if shown.get(slot) == panel:
+            del shown[slot]
+        else:
+            shown[slot] = panel
+
     def advantage_scale(self) -> None:
         panel = self.app.panels["advantage"]
         panel.fixed_scale = not panel.fixed_scale

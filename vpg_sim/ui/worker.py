@@ -28,6 +28,7 @@ import torch
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
+from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
@@ -96,7 +97,6 @@ class _Start:
 
 def _child(start: _Start, commands: Any, results: Any) -> None:
     """The child process's main: build, say ready (or why not), then relay until stopped."""
-    results.cancel_join_thread()  # never hang at exit on items the window no longer reads
     torch.set_num_threads(start.torch_threads)
     with contextlib.suppress(OSError, AttributeError):
         # Below the window and the X server: they need a few milliseconds on time each
@@ -115,6 +115,8 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         text = str(error).splitlines()[0] if str(error) else ""
         # An invalid config or env explains itself; anything else is named by its type.
         results.put(("failed", text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}"))
+        results.close()
+        results.join_thread()  # the window is waiting for exactly this: flush it before exiting
         return
     session = TrainingSession(trainer)
     plot = ReturnPlotRenderer(start.palette)
@@ -168,6 +170,7 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         session.close(timeout=2.0)
         plot.stop()
         results.put(("stopped",))
+        results.cancel_join_thread()  # never hang at exit on items the window no longer reads
 
 
 # -- the window's side ---------------------------------------------------------------------
@@ -406,6 +409,7 @@ def start_session(palette: Palette, config: VPGConfig, in_process: bool = True) 
     a thread of this one (tests: a process costs seconds of start-up). WorkerError (one
     line) if the process cannot build its trainer."""
     if in_process:
+        env_spec(config.env_id)  # an unknown env: said at once, not after a process has started
         return WorkerSession(palette, config=config, torch_threads=config.torch_threads)
     return TrainingSession.from_config(config)
 

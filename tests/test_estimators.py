@@ -1,0 +1,96 @@
+"""The four choices of Phi_t, each against a hand computation, and how each meets the ends
+of episodes."""
+
+import numpy as np
+import pytest
+
+from vpg_sim.core.advantages import (
+    CRITIC_FREE,
+    ESTIMATORS,
+    estimated_advantages,
+    gae_advantages,
+)
+from vpg_sim.core.config import config_for
+from vpg_sim.core.trainer import VPGTrainer
+
+# One env, six steps: an episode of three steps that terminates, then the reset step,
+# then an episode of two steps cut by a time limit.
+REWARDS = np.array([[1.0], [2.0], [4.0], [0.0], [1.0], [1.0]])
+TERMINATED = np.array([[False], [False], [True], [False], [False], [False]])
+TRUNCATED = np.array([[False], [False], [False], [False], [False], [True]])
+VALID = np.array([[True], [True], [True], [False], [True], [True]])
+VALUES = np.array([[3.0], [2.0], [1.0], [9.0], [0.5], [0.25]])
+LAST = np.array([7.0])
+GAMMA = 0.5
+
+
+def phi(estimator, gae_lambda=0.9):
+    return estimated_advantages(
+        estimator, REWARDS, VALUES, LAST, TERMINATED, TRUNCATED, VALID, GAMMA, gae_lambda
+    )[:, 0]
+
+
+def test_total_return_weighs_every_step_of_an_episode_by_its_whole_discounted_return():
+    first = 1 + 0.5 * 2 + 0.25 * 4  # 3.0
+    second = 1 + 0.5 * 1  # 1.5: cut by the time limit, nothing bootstrapped (no critic)
+    np.testing.assert_allclose(phi("total-return")[VALID[:, 0]], [first] * 3 + [second] * 2)
+
+
+def test_reward_to_go_is_discounted_from_each_step_itself():
+    np.testing.assert_allclose(phi("reward-to-go")[VALID[:, 0]], [3.0, 4.0, 4.0, 1.5, 1.0])
+
+
+def test_baseline_is_reward_to_go_minus_v_and_bootstraps_a_time_limit():
+    # The critic-based estimators bootstrap a truncation with V of the next observation
+    # (here VALUES' row after the cut is the LAST value): G_t + gamma^(T-t) V(s_T) - V(s_t).
+    expected = [3.0 - 3.0, 4.0 - 2.0, 4.0 - 1.0, (1 + 0.5 * 1 + 0.25 * 7.0) - 0.5, (1 + 0.5 * 7.0) - 0.25]
+    np.testing.assert_allclose(phi("baseline")[VALID[:, 0]], expected)
+    assert np.allclose(phi("baseline"), phi("gae", gae_lambda=1.0))
+
+
+def test_gae_is_the_default_and_its_own_lambda():
+    expected = gae_advantages(REWARDS, VALUES, LAST, TERMINATED, TRUNCATED, GAMMA, 0.3)[:, 0]
+    np.testing.assert_allclose(phi("gae", gae_lambda=0.3), expected)
+
+
+def test_an_unknown_estimator_is_refused():
+    with pytest.raises(ValueError, match="unknown estimator"):
+        phi("monte-carlo")
+
+
+SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 1, "vf_minibatch_size": 64}
+
+
+@pytest.mark.parametrize("estimator", CRITIC_FREE)
+def test_estimators_without_a_critic_get_batches_of_whole_episodes(estimator):
+    trainer = VPGTrainer(config_for("CartPole-v1", estimator=estimator, **SMALL))
+    batch = trainer.collect()
+    trainer.close()
+    assert batch.valid.sum() >= 128
+    done = batch.terminated | batch.truncated
+    for env in range(4):
+        valid_steps = np.flatnonzero(batch.valid[:, env])
+        # Every valid step's episode ends inside the batch: its last valid step is an end.
+        assert done[valid_steps[-1], env]
+        # And each episode starts at the batch's start or right after a reset step.
+        assert valid_steps[0] == 0
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_every_estimator_trains(estimator):
+    trainer = VPGTrainer(config_for("CartPole-v1", estimator=estimator, **SMALL))
+    stats = [trainer.train_update() for _ in range(3)]
+    trainer.close()
+    assert stats[-1].update == 3 and all(np.isfinite(s.policy_loss) for s in stats)
+
+
+def test_switching_from_whole_episodes_back_to_fixed_batches_starts_the_envs_afresh():
+    trainer = VPGTrainer(config_for("CartPole-v1", estimator="reward-to-go", **SMALL))
+    trainer.train_update()
+    episodes = trainer.collector.episodes
+    trainer.reconfigure(estimator="gae")
+    batch = trainer.collect()
+    trainer.close()
+    assert batch.valid[0].all()  # a fresh reset: no env is between two episodes
+    # Episodes begun during the whole-episode batch were dropped, not counted half.
+    assert trainer.collector.episodes >= episodes

@@ -1,0 +1,82 @@
+"""The Update panel: one policy step, dissected sample by sample."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pygame
+
+from vpg_sim.core.checkpoint import UpdateDissection
+from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
+from vpg_sim.ui.theme import Palette
+
+MAX_POINTS = 600
+"""Samples drawn (an even subsample of the batch): more would only cost the frame."""
+
+
+class UpdatePanel:
+    """A scatter of the newest update's batch: the advantage each sample was weighed by
+    (x) against how much that step changed log pi(a_t|s_t) (y). Policy gradient in one
+    picture: the points lie along a rising line (positive advantage: more likely)."""
+
+    def __init__(self) -> None:
+        self.layer = LayerCache()
+
+    def draw(self, painter: PanelPainter, rect: pygame.Rect, frame: Frame) -> None:
+        palette = painter.palette
+        snapshot = frame.snapshot
+        area = painter.panel(rect, "Update", f"update {snapshot.update}: each sample's step · U: back")
+        dissection = snapshot.last_step
+        if dissection is None or not len(dissection.weights):
+            painter.text("waiting for the first update…", area.center, 12, palette.muted, anchor="center")
+            return
+        header = painter.px(16)
+        correlation, agreeing = dissection.correlation, dissection.agreeing
+        summary = "correlation –" if math.isnan(correlation) else f"correlation {correlation:+.2f}"
+        if not math.isnan(agreeing):
+            summary += f" · {agreeing:.0%} moved the way their advantage says"
+        painter.text(summary, (area.x, area.y), 12, palette.muted)
+        axis_w = painter.px(40)
+        plot = pygame.Rect(area.x + axis_w, area.y + header, area.width - axis_w, area.height - header - painter.px(14))
+        image = self.layer.get(
+            (dissection,),
+            (palette.name, painter.px(2)),
+            plot.size,
+            lambda surface: _draw_scatter(surface, dissection, palette, painter.px(2)),
+            background=palette.panel,
+        )
+        painter.surface.blit(image, plot)
+        x_extent, y_extent = _extents(dissection)
+        below, left = plot.bottom + painter.px(1), plot.x - painter.px(4)
+        muted = palette.muted
+        painter.text(f"±{x_extent:.2g}", (plot.right, below), 11, muted, anchor="topright")
+        painter.text("advantage weighed by →", (plot.x, below), 11, muted)
+        painter.text(f"+{y_extent:.2g}", (left, plot.y), 11, muted, anchor="topright")
+        painter.text("Δ log π", (left, plot.centery), 11, muted, anchor="midright")
+        painter.text(f"−{y_extent:.2g}", (left, plot.bottom), 11, muted, anchor="bottomright")
+
+
+def _extents(dissection: UpdateDissection) -> tuple[float, float]:
+    """Symmetric half-widths of both axes: 0 stays in the middle, where the signs change."""
+    x = float(np.abs(dissection.weights).max()) or 1.0
+    y = float(np.abs(dissection.log_prob_change).max()) or 1e-9
+    return x, y
+
+
+def _draw_scatter(surface: pygame.Surface, dissection: UpdateDissection, palette: Palette, radius: int) -> None:
+    """Axes through 0, then one dot per sample: green where log pi moved the way the
+    advantage says, red where it did not."""
+    width, height = surface.get_size()
+    pygame.draw.line(surface, palette.grid, (0, height / 2), (width, height / 2))
+    pygame.draw.line(surface, palette.grid, (width / 2, 0), (width / 2, height))
+    x_extent, y_extent = _extents(dissection)
+    stride = max(1, len(dissection.weights) // MAX_POINTS)
+    weights = dissection.weights[::stride]
+    changes = dissection.log_prob_change[::stride]
+    xs = (0.5 + 0.5 * weights / x_extent) * (width - 2 * radius) + radius
+    ys = (0.5 - 0.5 * changes / y_extent) * (height - 2 * radius) + radius
+    agree = np.sign(weights) * np.sign(changes) > 0
+    for x, y, good in zip(xs.tolist(), ys.tolist(), agree.tolist(), strict=True):
+        pygame.draw.circle(surface, palette.positive if good else palette.negative, (x, y), radius)
