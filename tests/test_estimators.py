@@ -94,3 +94,26 @@ def test_switching_from_whole_episodes_back_to_fixed_batches_starts_the_envs_afr
     assert batch.valid[0].all()  # a fresh reset: no env is between two episodes
     # Episodes begun during the whole-episode batch were dropped, not counted half.
     assert trainer.collector.episodes >= episodes
+
+
+def test_the_update_dissection_is_what_the_step_did_to_each_sample():
+    import torch
+
+    from vpg_sim.core.networks import make_policy
+    from vpg_sim.core.stabilisers import normalized_advantages
+
+    trainer = VPGTrainer(config_for("CartPole-v1", **SMALL))
+    trainer.train_update()  # past the first batch: the critic has statistics
+    batch = trainer.collect()
+    before = make_policy(trainer.observation_space, trainer.action_space, (64, 64), "tanh", -0.5)
+    before.load_state_dict(trainer.policy.state_dict())
+    trainer.update(batch)
+    trainer.close()
+    observations = torch.from_numpy(batch.observations[batch.valid])
+    actions = torch.from_numpy(batch.actions[batch.valid])
+    with torch.no_grad():
+        change = trainer.policy.log_prob(observations, actions) - before.log_prob(observations, actions)
+    step = trainer.last_step
+    np.testing.assert_allclose(step.log_prob_change, change.numpy(), atol=1e-6)
+    expected_weights = normalized_advantages(trainer.last_advantages.astype(np.float64), 0.1)
+    np.testing.assert_allclose(step.weights, expected_weights, rtol=1e-5, atol=1e-6)

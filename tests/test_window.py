@@ -602,3 +602,36 @@ def test_the_load_list_offers_the_shipped_policy_from_any_folder(tmp_path):
 
     [choice] = policy_choices(tmp_path)  # an empty folder of the user's own
     assert choice.value == shipped_policy() and choice.usable and "ships with vpg-sim" in choice.label
+
+
+def test_the_update_panel_shows_the_newest_step_in_the_advantage_panel_s_place(app):
+    press(app, pygame.K_SPACE)
+    assert frames_until(app, lambda: not app.session.updating)
+    press(app, pygame.K_u)
+    assert app.shown == {"advantage": "update"}
+    before = update_count(app)
+    press(app, pygame.K_n)
+    assert frames_until(app, lambda: update_count(app) == before + 1)
+    app.drawing.text_log = []
+    app.draw()
+    labels = [box.text for box in app.drawing.text_log if box.region == "advantage"]
+    step = app.session.latest_snapshot().last_step
+    assert f"update {before + 1}: each sample's step · U: back" in labels
+    assert len(step.weights) == len(app.session.latest_snapshot().last_advantages) > 0
+    assert any(label.startswith(f"correlation {step.correlation:+.2f}") for label in labels)
+    press(app, pygame.K_u)
+    assert app.shown == {}
+
+
+def test_the_estimator_switch_in_the_knobs_panel_reaches_training(app):
+    press(app, pygame.K_SPACE)
+    assert frames_until(app, lambda: not app.session.updating)
+    press(app, pygame.K_k)
+    click(app, app.knobs.switches["estimator"].rect.center)
+    assert app.session.config().estimator == "total-return"  # after gae, the first again
+    before = update_count(app)
+    press(app, pygame.K_n)
+    assert frames_until(app, lambda: update_count(app) == before + 1)
+    assert app.session.latest_snapshot().config.estimator == app.session.config().estimator
+    [change] = app.session.config_changes()
+    assert "estimator" in change.changes

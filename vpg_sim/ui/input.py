@@ -8,9 +8,10 @@ import numpy as np
 import pygame
 import pygame_gui
 
+from vpg_sim.core.config import ConfigChange
 from vpg_sim.core.nudge import MAX_IMPULSE
 from vpg_sim.ui.controls import COMMAND_BY_KEY
-from vpg_sim.ui.knobs import KNOBS
+from vpg_sim.ui.knobs import KNOB_LABELS
 from vpg_sim.ui.panels import timeline_update_at
 
 if TYPE_CHECKING:
@@ -140,8 +141,6 @@ class InputHandler:
             app.toast(f"Not applied: {error}", error=True)
             app.knobs.show(app.session.config())
             return
-        if event.type == pygame_gui.UI_TEXT_ENTRY_FINISHED:  # a typed value moves its slider too
-            app.knobs.show(config)
-        name, value = next(iter(changes.items()))
-        label = next(knob.label for knob in KNOBS if knob.field == name)
-        app.toast(f"{label} = {value:g} from the next update")
+        if event.type in (pygame_gui.UI_TEXT_ENTRY_FINISHED, pygame_gui.UI_BUTTON_PRESSED):
+            app.knobs.show(config)  # a typed value moves its slider; a switch shows its new value
+        app.toast(f"{ConfigChange(0, 0, changes).describe(KNOB_LABELS)} from the next update")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pygame
 import pygame_gui
 
+from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import VPGConfig
 
 SLIDER_STEPS = 1000
@@ -82,7 +83,34 @@ KNOBS: tuple[Knob, ...] = (
     Knob("steps_per_update", "batch size", choices=(256, 512, 1024, 2048, 4096, 8192)),
 )
 
-KNOB_LABELS = {knob.field: knob.label for knob in KNOBS}
+@dataclass(frozen=True)
+class Switch:
+    """A live knob with a few values, one button that steps through them."""
+
+    field: str
+    label: str
+    values: tuple[object, ...]
+    names: tuple[str, ...]
+    """How each value reads on the button."""
+
+    def name_of(self, value: object) -> str:
+        return self.names[self.values.index(value)] if value in self.values else str(value)
+
+    def after(self, value: object) -> object:
+        """The value a click moves to."""
+        index = self.values.index(value) if value in self.values else -1
+        return self.values[(index + 1) % len(self.values)]
+
+
+DEFAULT_TARGET_KL = VPGConfig.target_kl
+SWITCHES: tuple[Switch, ...] = (
+    Switch("estimator", "estimator", ESTIMATORS, ESTIMATORS),
+    Switch("normalize_advantages", "normalise A", (True, False), ("on", "off")),
+    Switch("target_kl", "KL-adaptive step", (DEFAULT_TARGET_KL, None), ("on", "off")),
+)
+"""The estimator and two of the additions beyond vanilla, turned on and off live."""
+
+KNOB_LABELS = {knob.field: knob.label for knob in (*KNOBS, *SWITCHES)}
 """The knobs' names as the panel shows them (the return curve's markers use them too)."""
 
 
@@ -105,14 +133,17 @@ class KnobsPanel:
         self.sliders: dict[str, pygame_gui.elements.UIHorizontalSlider] = {}
         self.entries: dict[str, pygame_gui.elements.UITextEntryLine] = {}
         self.label_positions: dict[str, tuple[int, int]] = {}
-        columns, rows = 2, math.ceil(len(KNOBS) / 2)
+        self.switches: dict[str, pygame_gui.elements.UIButton] = {}
+        self._values = {switch.field: getattr(config, switch.field) for switch in SWITCHES}
+        columns, slider_rows = 2, math.ceil(len(KNOBS) / 2)
+        rows = slider_rows + 1  # the last row: the switches
         column_gap = px(24)
         column_w = (area.width - column_gap * (columns - 1)) // columns
         row_h = area.height // rows
         widget_h = min(row_h - px(6), px(30))
         entry_w = px(76)
         for index, knob in enumerate(KNOBS):
-            column, row = divmod(index, rows)
+            column, row = divmod(index, slider_rows)
             x = area.x + column * (column_w + column_gap)
             y = area.y + row * row_h + (row_h - widget_h) // 2
             slider_x = x + label_width
@@ -131,9 +162,24 @@ class KnobsPanel:
                 manager,
                 initial_text=knob.show(value),
             )
+        y = area.y + (rows - 1) * row_h + (row_h - widget_h) // 2
+        switch_w = (area.width - px(8) * (len(SWITCHES) - 1)) // len(SWITCHES)
+        for index, switch in enumerate(SWITCHES):
+            self.switches[switch.field] = pygame_gui.elements.UIButton(
+                pygame.Rect(area.x + index * (switch_w + px(8)), y, switch_w, widget_h),
+                self._switch_text(switch),
+                manager,
+                tool_tip_text="click: the next value, from the next update",
+            )
 
-    def process_event(self, event: pygame.event.Event) -> dict[str, float | int] | None:
+    def _switch_text(self, switch: Switch) -> str:
+        return f"{switch.label}: {switch.name_of(self._values[switch.field])}"
+
+    def process_event(self, event: pygame.event.Event) -> dict[str, object] | None:
         """The change a person asked for with this event, if any."""
+        for switch in SWITCHES:
+            if event.type == pygame_gui.UI_BUTTON_PRESSED and event.ui_element is self.switches[switch.field]:
+                return {switch.field: switch.after(self._values[switch.field])}
         for knob in KNOBS:
             if event.type == pygame_gui.UI_HORIZONTAL_SLIDER_MOVED and event.ui_element is self.sliders[knob.field]:
                 value = knob.from_slider(event.value)
@@ -149,7 +195,10 @@ class KnobsPanel:
             value = getattr(config, knob.field)
             self.entries[knob.field].set_text(knob.show(value))
             self.sliders[knob.field].set_current_value(knob.to_slider(value))
+        for switch in SWITCHES:
+            self._values[switch.field] = getattr(config, switch.field)
+            self.switches[switch.field].set_text(self._switch_text(switch))
 
     def kill(self) -> None:
-        for element in (*self.sliders.values(), *self.entries.values()):
+        for element in (*self.sliders.values(), *self.entries.values(), *self.switches.values()):
             element.kill()

@@ -72,7 +72,7 @@ def compute_layout(width: int, height: int, knobs_open: bool = False) -> Layout:
     right_w = width - right_x - gap
 
     timeline_h = px(46)
-    knobs_h = px(150) if knobs_open else 0
+    knobs_h = px(190) if knobs_open else 0
     stage_h = body_h - timeline_h - gap - (knobs_h + gap if knobs_open else 0)
     stage = pygame.Rect(gap, top, left_w, stage_h)
     timeline = pygame.Rect(gap, stage.bottom + gap, left_w, timeline_h)
