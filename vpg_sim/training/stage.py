@@ -45,6 +45,7 @@ class StepView:
     action: np.ndarray | int | None = None
     """The action chosen in this state (for a Box: the unclipped sample), None before."""
     value: float = 0.0
+    logits: np.ndarray | None = None  # (n_actions,) for Discrete: softmax(logits) = probabilities
 
 
 @dataclass
@@ -66,6 +67,7 @@ class FinishedEpisode:
 
     update: int
     values: np.ndarray  # (T,) V(s_t) as predicted while playing
+    rewards: np.ndarray  # (T,) r_t
     returns_to_go: np.ndarray
     """(T,) realised discounted return-to-go G_t: the rewards that came after s_t, plus,
     when a time limit cut the episode, the bootstrap gamma^(T-t) V(s_T) (the state had a
@@ -264,8 +266,9 @@ class StagePlayer:
         with torch.no_grad():
             value = float(self.value_net(obs)[0])
             if isinstance(self.policy, CategoricalPolicy):
-                probabilities = torch.softmax(self.policy.logits_net(obs), -1)[0].numpy()
-                return StepView(probabilities=probabilities, value=value)
+                logits = self.policy.logits_net(obs)[0]
+                probabilities = torch.softmax(logits, -1).numpy()
+                return StepView(probabilities=probabilities, value=value, logits=logits.numpy())
             mean = self.policy.mean_net(obs)[0].numpy()
             return StepView(mean=mean, std=self.policy.log_std.exp().numpy(), value=value)
 
@@ -327,6 +330,7 @@ class StagePlayer:
         self.finished = FinishedEpisode(
             update=self.playing_update,
             values=values,
+            rewards=rewards,
             returns_to_go=discounted_returns(rewards, gamma) + bootstrap,
             bootstrap=bootstrap,
             advantages=advantages,

@@ -102,6 +102,8 @@ class App:
         self.exit_status = 0
         """What the command exits with: 2 if the --screenshot could not be saved."""
         self.help_visible = False
+        self.formulas_visible = False
+        """X: each panel's formula with the numbers of the moment, over its lower edge."""
         self.playback = False
         self.paused_before_playback = False
         self.pace = options.pace

@@ -150,6 +150,10 @@ class Commands:
             return
         app.stage.push(impulse)
 
+    def formulas(self) -> None:
+        """X: the formulas over the panels, or not."""
+        self.app.formulas_visible = not self.app.formulas_visible
+
     def update_panel(self) -> None:
         """U: the Update panel in the advantage panel's place, or back."""
         self._swap("advantage", "update")

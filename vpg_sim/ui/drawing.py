@@ -21,6 +21,7 @@ from vpg_sim.ui.panels import (
     TimelineStrip,
     ValuePanel,
 )
+from vpg_sim.ui.panels.formulas import draw_formula_box, formula_lines
 from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
 from vpg_sim.ui.panels.returns import ReturnsPanel
 from vpg_sim.ui.panels.stage import stage_regions
@@ -140,7 +141,10 @@ class Drawing:
         frame = self.frame()
         for slot in SLOTS:
             painter.begin(slot, getattr(layout, slot))
-            self.panels[self.shown.get(slot, slot)].draw(painter, getattr(layout, slot), frame)
+            panel = self.shown.get(slot, slot)
+            self.panels[panel].draw(painter, getattr(layout, slot), frame)
+            if app.formulas_visible:
+                draw_formula_box(painter, getattr(layout, slot), formula_lines(slot, panel, frame))
         if app.knobs is not None and layout.knobs is not None:
             painter.begin("knobs", layout.knobs)
             painter.panel(layout.knobs, "Knobs", "take effect at the next update · marked on the return curve")
