@@ -200,9 +200,7 @@ def greedy_visits(policy: Policy, env_id: str, episodes: int, seed: int = 0) -> 
     return np.asarray(visited, dtype=np.float32).reshape(len(visited), -1)
 
 
-def default_ranges(
-    env_id: str, observation_space: gym.Space, visited: np.ndarray | None = None
-) -> list[AxisRange]:
+def default_ranges(env_id: str, observation_space: gym.Space, visited: np.ndarray | None = None) -> list[AxisRange]:
     """One range per observation dimension, from the best source that dimension has.
 
     ``observation_space`` must be the env's own (:func:`env_observation_space`): a

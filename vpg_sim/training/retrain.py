@@ -46,6 +46,4 @@ def checkpoints_at(
 def same_weights(first: Checkpoint, second: Checkpoint) -> bool:
     """Whether two checkpoints hold exactly the same policy and value weights."""
     states = ((first.policy_state, second.policy_state), (first.value_state, second.value_state))
-    return all(
-        a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a) for a, b in states
-    )
+    return all(a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a) for a, b in states)
