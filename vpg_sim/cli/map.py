@@ -11,8 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from vpg_sim.core.checkpoint import Checkpoint
+    from vpg_sim.core.policy_map import EnvMapInfo, PolicyMap
+    from vpg_sim.policy_files import LoadedPolicy
 
 MAX_STRIP = 8
 """At most this many updates in one ``--grid-of`` strip (a slide holds four well)."""
@@ -159,7 +167,7 @@ def map_command(args: argparse.Namespace) -> int:
         )
     visited = greedy_visits(policy_from_file(loaded), env_id, flags["visited"]) if flags["visited"] else None
 
-    def map_of(source: Any) -> Any:
+    def map_of(source: Checkpoint) -> PolicyMap:
         return policy_map_from_checkpoint(
             source, flags["dims"], flags["grid"], visited=visited, observation_space=observation_space
         )
@@ -169,7 +177,11 @@ def map_command(args: argparse.Namespace) -> int:
         maps = [map_of(checkpoint)]
         result = maps[0].to_json()
     else:
-        maps, same_run = _learning_maps(loaded, flags["grid_of"], map_of)
+        try:
+            maps, same_run = _learning_maps(loaded, flags["grid_of"], map_of)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted while training", file=sys.stderr)
+            return 130
         result = {
             "env": env_id,
             "seed": loaded.config.seed,
@@ -188,9 +200,10 @@ def map_command(args: argparse.Namespace) -> int:
     if out is not None:
         first = maps[0]
         what = f"update {first.update}" if flags["grid_of"] is None else f"updates {args.grid_of}"
+        held = "the whole state" if len(info.names) == 2 else f"the others held at {info.neutral_description}"
         print(
             f"{out}: {env_id} {what}, {first.names[0]} × {first.names[1]} on a {first.grid_size}x{first.grid_size} "
-            f"grid, the other dimensions held at {info.neutral_description}",
+            f"grid, {held}",
             file=sys.stderr if args.json else sys.stdout,
         )
         if replaced:
@@ -198,7 +211,9 @@ def map_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _learning_maps(loaded: Any, updates: list[int], map_of: Any) -> tuple[list[Any], bool | None]:
+def _learning_maps(
+    loaded: LoadedPolicy, updates: list[int], map_of: Callable[[Checkpoint], PolicyMap]
+) -> tuple[list[PolicyMap], bool | None]:
     """Maps after each of ``updates`` of the file's run trained again, and whether that run
     reproduced the file's weights (None when it did not reach the file's update)."""
     from vpg_sim.cli import PROG
@@ -227,7 +242,12 @@ def _learning_maps(loaded: Any, updates: list[int], map_of: Any) -> tuple[list[A
 
 
 def _write_png(
-    out: Path, maps: list[Any], info: Any, loaded: Any, updates: list[int] | None, action_space: Any
+    out: Path,
+    maps: list[PolicyMap],
+    info: EnvMapInfo,
+    loaded: LoadedPolicy,
+    updates: list[int] | None,
+    action_space: gym.Space,
 ) -> bool:
     """Draw and atomically write the PNG; True if it replaced a file."""
     from vpg_sim.cli.map_figure import single_map_png, strip_png

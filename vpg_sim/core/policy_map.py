@@ -11,11 +11,13 @@ Orientation, everywhere: ``x`` varies the observation dimension ``dims[0]`` alon
 with ``obs[dims[1]] = y[k]`` and ``obs[dims[0]] = x[l]``: an image whose first row is
 the bottom one (matplotlib's ``origin="lower"``, ``pcolormesh(x, y, grid)``).
 
-Cost (measured on the 2-core development machine, one torch thread, the default
-64-64 tanh nets): a 64 x 64 grid through the policy and the value net in one batched
-forward pass, inputs built and outputs copied out included, takes 0.4-0.5 ms (median of
-200, CartPole); 128 x 128, ~1.5 ms. Cheap enough to redraw after every update, though
-a window should still do it off the frame (docs/ARCHITECTURE.md: work over ~1 ms).
+Cost (measured on the shared 2-core development machine, AMD EPYC, one torch thread,
+the default 64-64 tanh nets, inputs built and outputs copied out included): a 64 x 64
+grid through the policy and the value net in one batched pass takes 1.7 ms at best and
+2.0 ms median (load ~3; 4.9 ms median at load ~6), against 4.5-5 ms through the nets'
+own forward (torch's tanh, see :func:`forward`); 32 x 32, 0.5 ms; 128 x 128, ~10 ms.
+So not the ~1 ms hoped for on this machine, but cheap enough to redraw after every
+update; a window should still do it off the frame (docs/ARCHITECTURE.md: work over ~1 ms).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ __all__ = [  # the axes' helpers live in state_space.py; one import gets the who
 ]
 
 MAX_GRID = 1024
-"""Largest grid side: 1024 x 1024 is a million states, ~0.3 s and ~100 MB of activations."""
+"""Largest grid side: 1024 x 1024 is a million states, ~1 s and ~1 GB of activations at most."""
 
 
 PROBABILITY = "probability"
