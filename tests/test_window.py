@@ -635,3 +635,43 @@ def test_the_estimator_switch_in_the_knobs_panel_reaches_training(app):
     assert app.session.latest_snapshot().config.estimator == app.session.config().estimator
     [change] = app.session.config_changes()
     assert "estimator" in change.changes
+
+
+def map_panel(app):
+    return app.drawing.panels["map"]
+
+
+def test_the_map_follows_the_policy_on_stage_through_new_snapshots_and_a_scrub(app):
+    press(app, pygame.K_m)
+    assert app.drawing.map_open
+    assert frames_until(app, lambda: update_count(app) >= 4 and app.stage.playing_update >= 2)
+    assert frames_until(
+        app, lambda: map_panel(app)._map is not None and map_panel(app)._map.update == app.stage.playing_update
+    )
+    app.command("timeline_back")  # the stage plays an earlier policy: the map is of it
+    scrubbed = app.stage.playing_update
+    assert frames_until(app, lambda: map_panel(app)._map.update == scrubbed)
+    shown = map_panel(app)._map
+    assert shown.dims == (2, 3)  # CartPole's default pair: pole angle, pole angular velocity
+    held = shown.held_at
+    # The dimensions off the map are held at the stage's state of the request (at most 0.2 s old).
+    assert abs(float(held[0]) - float(app.stage.observation[0])) < 1.0
+    press(app, pygame.K_m)
+    assert app.drawing.map_open and map_panel(app).pair == 1
+    assert frames_until(app, lambda: map_panel(app)._map.dims == (0, 1))  # cart position, velocity
+    press(app, pygame.K_m)
+    assert not app.drawing.map_open
+
+
+def test_the_dot_on_the_map_is_the_stage_state(app):
+    press(app, pygame.K_m)
+    assert frames_until(app, lambda: map_panel(app)._map is not None)
+    app.drawing.text_log = []
+    app.draw()
+    shown = map_panel(app)._map
+    x_range, y_range = shown.ranges
+    state = app.stage.observation
+    inside = x_range.low <= state[2] <= x_range.high and y_range.low <= state[3] <= y_range.high
+    labels = [box.text for box in app.drawing.text_log if box.region == "map"]
+    assert "→ pole angle rad" in labels and "↑ pole angular velocity rad/s" in labels
+    assert inside  # near upright: the dot is drawn inside the map, at the state's own values

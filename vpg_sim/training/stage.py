@@ -55,6 +55,8 @@ class EpisodeTrace:
     values: list[float] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     actions: list[int] = field(default_factory=list)
+    observations: list[np.ndarray] = field(default_factory=list)
+    """The states the episode passed through, the one it began in first (the map's trail)."""
 
     @property
     def total_return(self) -> float:
@@ -290,6 +292,7 @@ class StagePlayer:
         self.decision = replace(self.view, action=action)
         self.trace.values.append(self.view.value)
         self.trace.actions.append(action if isinstance(action, int) else -1)
+        self.trace.observations.append(np.asarray(self.observation, dtype=np.float32))
         env_action = (
             clip_to_box(np.asarray(action, dtype=np.float32), self.env.action_space) if not self.discrete else action
         )

@@ -15,6 +15,7 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import config_for
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.nudge import DEFAULT_IMPULSE
+from vpg_sim.core.state_space import env_map_info
 from vpg_sim.files import unused_path
 from vpg_sim.policy_files import SUFFIX, load_policy, save_policy
 from vpg_sim.training.pacing import PACE_NAMES
@@ -153,6 +154,18 @@ class Commands:
     def formulas(self) -> None:
         """X: the formulas over the panels, or not."""
         self.app.formulas_visible = not self.app.formulas_visible
+
+    def map(self) -> None:
+        """M: open the map view, then show the env's next pair of dimensions, then close."""
+        drawing = self.app.drawing
+        panel = drawing.panels["map"]
+        pairs = len(env_map_info(self.app.session.env_id, self.app.stage.env.observation_space).default_pairs)
+        if not drawing.map_open:
+            drawing.map_open, panel.pair = True, 0
+        elif panel.pair + 1 < pairs:
+            panel.pair += 1
+        else:
+            drawing.map_open = False
 
     def update_panel(self) -> None:
         """U: the Update panel in the advantage panel's place, or back."""

@@ -39,6 +39,7 @@ CONTROLS: tuple[Control, ...] = (
 
 KEY_ONLY_CONTROLS: tuple[Control, ...] = (
     Control("formulas", (pygame.K_x,), "X", "", "the formula behind each panel, with its numbers now"),
+    Control("map", (pygame.K_m,), "M", "", "map: π(a|s) and V(s) over the state space (again: next pair, close)"),
     Control("update_panel", (pygame.K_u,), "U", "", "Update panel: the last policy step, sample by sample"),
     Control("present", (pygame.K_b, pygame.K_F5), "B", "", "presenter mode: large type for a hall (F5 too)"),
     Control("escape", (pygame.K_ESCAPE,), "Esc", "", "leave fullscreen, close the help, or quit"),

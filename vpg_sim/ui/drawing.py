@@ -23,6 +23,7 @@ from vpg_sim.ui.panels import (
 )
 from vpg_sim.ui.panels.formulas import draw_formula_box, formula_lines
 from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
+from vpg_sim.ui.panels.policy_map import MapPanel
 from vpg_sim.ui.panels.returns import ReturnsPanel
 from vpg_sim.ui.panels.stage import stage_regions
 from vpg_sim.ui.panels.status import status_figures
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 SLOTS = ("status", "stage", "timeline", "policy", "value", "advantage", "returns")
 """The layout's places for panels, in drawing order."""
+MAP_SLOTS = ("value", "advantage")
+"""The places the map view takes while open (two heat maps need the width and height)."""
 PRESENTER_MIN_TEXT = 16
 """Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 
@@ -52,7 +55,10 @@ class Drawing:
             "advantage": AdvantagePanel(),
             "returns": ReturnsPanel(),
             "update": UpdatePanel(),
+            "map": MapPanel(),
         }
+        self.map_open = False
+        """M: the map view in the value and advantage panels' places."""
         self.shown: dict[str, str] = {}
         """Layout slots showing another panel than their own: U puts the Update panel in
         the advantage panel's place."""
@@ -140,11 +146,18 @@ class Drawing:
         painter.frames_drawn = True
         frame = self.frame()
         for slot in SLOTS:
+            if self.map_open and slot in MAP_SLOTS:
+                continue
             painter.begin(slot, getattr(layout, slot))
             panel = self.shown.get(slot, slot)
             self.panels[panel].draw(painter, getattr(layout, slot), frame)
             if app.formulas_visible:
                 draw_formula_box(painter, getattr(layout, slot), formula_lines(slot, panel, frame))
+        if self.map_open:
+            place = layout.value.union(layout.advantage)
+            painter.begin("map", place)
+            painter.panel_frame(place)  # over the two panels' own frames
+            self.panels["map"].draw(painter, place, frame)
         if app.knobs is not None and layout.knobs is not None:
             painter.begin("knobs", layout.knobs)
             painter.panel(layout.knobs, "Knobs", "take effect at the next update · marked on the return curve")
