@@ -66,6 +66,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--knobs", action="store_true", help="with the knobs panel (pygame_gui sliders) open")
+    parser.add_argument("--map", action="store_true", help="with the map view (M) open")
+    parser.add_argument("--update-panel", action="store_true", help="with the Update panel (U) shown")
+    parser.add_argument("--formulas", action="store_true", help="with the formulas (X) shown")
     parser.add_argument("--record", choices=("mp4", "gif"), help="record the window the whole time")
     parser.add_argument("--size", type=window_size, default=(1280, 720), help="window size, WxH")
     args = parser.parse_args()
@@ -89,8 +92,9 @@ def main() -> None:
             recordings_dir=recordings,
         )
     )
-    if args.knobs:
-        app.command("knobs")
+    for view in ("knobs", "map", "update_panel", "formulas"):  # each flag is named as its command
+        if getattr(args, view):
+            app.command(view)
     if args.record:
         app.command("record")
     opened = time.perf_counter()
@@ -135,6 +139,9 @@ def main() -> None:
                 "training_process_cpu": round(cpu[1], 2),
                 "size": "x".join(map(str, args.size)),
                 "knobs_open": args.knobs,
+                "map_open": args.map,
+                "update_panel": args.update_panel,
+                "formulas": args.formulas,
                 "recording": args.record,
                 **recorded,
             }
