@@ -18,6 +18,7 @@ from vpg_sim.cli.arguments import (
     positive_int,
     seed_number,
 )
+from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.resources import shipped_policy
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--env", dest="env_id", metavar="ID", default=argparse.SUPPRESS, help="module:Env-v0 for a custom env's policy"
     )
     evaluate.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_variance_command(commands)
     return parser
 
 
@@ -122,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except UnsupportedEnvError as error:
                 return fail(str(error))
         return eval_command(args)
+    if args.command == "variance":
+        from vpg_sim.cli.variance import variance_command
+
+        return variance_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")
