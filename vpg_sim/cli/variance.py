@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from vpg_sim.core.trainer import VPGTrainer
 
 DEFAULT_AT_STEPS = (0, 5_000, 10_000, 20_000, 40_000)
-"""From the initial policy to past solving (the default config solves CartPole-v1 at a
-median 59,904 steps): the noise before learning, while learning, and once there is
-nothing left to learn."""
+"""The initial policy, while it learns, and once there is nothing left to learn: on
+CartPole-v1 the default config's policy plays nearly every episode to the 500-step limit
+from ~20,000 steps (seeds 0-9), long before the mean of the last 100 training episodes,
+which lags, says solved (a median 59,904)."""
 DEFAULT_BATCHES = 16
 """K (``gradient_noise.DEFAULT_BATCHES``, repeated here to keep torch out of the parser)."""
 MAX_BATCHES = 1024

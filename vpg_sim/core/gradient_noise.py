@@ -2,7 +2,9 @@
 
 The policy gradient is grad J = E[sum_t grad log pi(a_t|s_t) Phi_t]; ``total-return``,
 ``reward-to-go``, ``baseline`` and ``gae`` (``advantages.py``) weigh the same score terms
-differently: same expectation (GAE up to its small bias), different noise. This module
+differently: the same expectation, different noise. (Up to two biases: GAE's lambda < 1,
+and, for ``baseline`` and ``gae``, the critic's V bootstrapping an episode cut by the time
+limit, where the critic-free two count only what was earned within it.) This module
 measures that noise at one policy and critic, with envs of its own:
 
 1. Draw K independent batches (``batches``, default 16) by playing the policy: each a
@@ -37,23 +39,29 @@ What the numbers mean, for a teacher:
   divides the noise by n, so it is about how many batches you need before the signal
   beats the noise. 0.5: one batch is mostly signal; 50: a single step is mostly noise,
   and only many steps together go the right way. Scaling Phi (the rewards, say) scales
-  every g_k and so both terms alike: the figure does not change. Its ceiling: with no
-  signal at all, |g_bar|^2 is itself the noise of K batches averaged (tr Cov / K), so the
-  figure sits near K; values from ~K/2 up mean "no signal that K batches can resolve"
-  (a solved CartPole, whose true gradient is ~0, reads about K for every estimator).
+  every g_k and so both terms alike: the figure does not change. It is per batch of
+  whole episodes (``batch_steps`` long): a fixed 1,024-step batch of the same policy is
+  roughly ``batch_steps / 1024`` times as noisy. Its ceiling: with no signal at all,
+  |g_bar|^2 is itself the noise of K batches averaged (tr Cov / K on average), so the
+  figure sits near K, and anywhere from ~K/2 to many times K when the noise lies in a few
+  directions; from ~K/2 up it means "no signal that K batches can resolve". Once every
+  CartPole episode runs to the 500-step limit the return's gradient is ~0, and
+  total-return, reward-to-go and baseline read there; gae keeps a steady direction
+  (cosine ~0.5): its critic's, bootstrapped at the limit, which is its bias.
 - **Cosine** (leave-one-out) is how well one batch's step lines up with the best guess of
   the true direction from the other batches: 1 every batch points the same way, 0 a
   batch's step is at right angles to it (pure noise), negative it points backwards.
   High cosine: almost every step goes uphill; near 0: a step is a coin toss, and
   progress comes only from many steps adding up.
 
-Cost (CartPole-v1, default config, 1 torch thread, the 2-core development machine at a
-load average of ~4 from other jobs): K = 16 batches, all four estimators, took 0.4 s at
-the initial policy (episodes of ~20 steps: ~20,500 env steps) and 1.8-2.0 s at a policy
-that plays whole 500-step episodes (16 x 8,000 = 128,000 env steps); collecting is ~75%
-of it, the 64 gradients most of the rest. A window that calls it every few updates should
-run it off the frame loop, on a :class:`Checkpoint` (:func:`checkpoint_gradient_noise`),
-not on the live nets, or with a smaller K (the cost is linear in K).
+Cost (CartPole-v1, default config, 1 torch thread, on the 2-core development machine at a
+load average of 4-6 from other jobs; ``benchmarks/variance.py``, 60 measurements along
+seeds 0-9): K = 16 batches, all four estimators, take 0.35-0.65 s at the initial policy
+(episodes of ~20 steps: ~20,000 env steps) and 1.8-3.4 s once every episode runs to the
+500-step limit (128,000 env steps); median 1.55 s. Collecting is ~75% of it, the 64
+gradients most of the rest; the cost is linear in K. A window that calls it every few
+updates should run it off the frame loop, on a :class:`Checkpoint`
+(:func:`checkpoint_gradient_noise`), not on the live nets.
 """
 
 from __future__ import annotations
