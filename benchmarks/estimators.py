@@ -37,6 +37,11 @@ CONFIGS = {
     "reward-to-go": {"estimator": "reward-to-go"},
     "total-return": {"estimator": "total-return"},
     "textbook": {"variant": "textbook"},  # plain VPG beyond the estimator (gae, as the default)
+    # The default normalises Phi over each batch, and subtracting the batch's mean is a
+    # baseline of its own: only the textbook preset trains on the raw Phi the claim is about.
+    "textbook baseline": {"variant": "textbook", "estimator": "baseline"},
+    "textbook reward-to-go": {"variant": "textbook", "estimator": "reward-to-go"},
+    "textbook total-return": {"variant": "textbook", "estimator": "total-return"},
 }
 """Each config's arguments to ``config_for`` beside the env and seed."""
 
