@@ -110,7 +110,7 @@ def _finite(value: float) -> float | None:
 
 def probe_seed(run_seed: int, update: int) -> int:
     """A seed for the measurement envs at ``update``: fresh batches at every point, the
-    same ones on every repeat of the run, and none shared with the trainer's own envs."""
+    same ones on every repeat of the run, and a seed other than the trainer's envs'."""
     return int(np.random.SeedSequence([run_seed, update, 0x6E6F6973]).generate_state(1)[0])
 
 
@@ -154,8 +154,8 @@ def table_row(point: NoisePoint) -> str:
 def table_note(batches: int) -> str:
     return (
         "relative variance: noise over signal of one batch's estimate, about how many batches it takes before "
-        f"the signal beats the noise (from ~{batches // 2} up, near K = {batches}: no signal {batches} batches "
-        "can resolve); cosine: 1 every batch's step points the same way, 0 a batch's step is noise"
+        f"the signal beats the noise (~{batches // 2} or more, with K = {batches} batches: no signal they can "
+        "resolve); cosine: 1 every batch's step points the same way, 0 a batch's step is noise"
     )
 
 
