@@ -19,6 +19,7 @@ from vpg_sim.cli.arguments import (
     seed_number,
 )
 from vpg_sim.cli.map import add_map_command
+from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.resources import shipped_policy
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     add_map_command(commands)
+    add_variance_command(commands)
     return parser
 
 
@@ -128,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.map import map_command
 
         return map_command(args)
+    if args.command == "variance":
+        from vpg_sim.cli.variance import variance_command
+
+        return variance_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

@@ -1,0 +1,160 @@
+"""The noise of the four policy-gradient estimators: the figures, the measurement, ``vpg-sim variance``."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vpg_sim.cli import main
+from vpg_sim.cli import variance as variance_cli
+from vpg_sim.core import gradient_noise
+from vpg_sim.core.advantages import ESTIMATORS
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.gradient_noise import (
+    checkpoint_gradient_noise,
+    measure_gradient_noise,
+    noise_figures,
+    policy_gradients,
+)
+from vpg_sim.core.networks import CategoricalPolicy
+from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+
+TINY = VPGConfig(num_envs=4, steps_per_update=64, hidden_sizes=(8,), vf_iters=1, vf_minibatch_size=64)
+
+
+def test_identical_batches_have_no_variance_and_agree_perfectly():
+    gradient = np.random.default_rng(0).normal(size=50)
+    figures = noise_figures(np.tile(gradient, (6, 1)))
+    assert figures.noise == pytest.approx(0.0, abs=1e-20)  # the mean's rounding, no more
+    assert figures.relative_variance == pytest.approx(0.0, abs=1e-20)
+    assert figures.cosine == pytest.approx(1.0)
+    assert figures.signal == pytest.approx(float(gradient @ gradient))
+
+
+def test_the_figures_by_hand():
+    # g = 1 and 3: mean 2, signal 4; variance ((1 - 2)^2 + (3 - 2)^2) / (2 - 1) = 2.
+    by_hand = noise_figures(np.array([[1.0], [3.0]]))
+    assert (by_hand.signal, by_hand.noise, by_hand.relative_variance, by_hand.cosine) == (4.0, 2.0, 0.5, 1.0)
+    # Two orthogonal unit steps: mean (1/2, 1/2), signal 1/2, variance 1; each at right angles to the other.
+    orthogonal = noise_figures(np.eye(2))
+    assert orthogonal.relative_variance == pytest.approx(2.0) and orthogonal.cosine == pytest.approx(0.0)
+    # Opposite steps: the mean is 0, so the noise is infinitely larger than the signal.
+    opposite = noise_figures(np.array([[1.0, 2.0], [-1.0, -2.0]]))
+    assert opposite.relative_variance == np.inf and opposite.cosine == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="K >= 2"):
+        noise_figures(np.ones((1, 3)))
+
+
+def test_pure_noise_reads_about_k_and_a_clear_signal_far_less():
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=(16, 2000))
+    pure = noise_figures(noise)
+    assert 12 < pure.relative_variance < 21 and abs(pure.cosine) < 0.1
+    clear = noise_figures(noise + 0.5 * np.ones(2000))  # signal 0.25 x 2000 = 500 against noise ~2000
+    # Expected: 2000 / (500 + 2000 / 16) = 3.2, cosine 500 / sqrt(2500 x 633) = 0.40.
+    assert 2.5 < clear.relative_variance < 4 and 0.3 < clear.cosine < 0.5
+
+
+def test_relative_variance_and_cosine_do_not_change_when_phi_is_scaled():
+    torch.manual_seed(0)
+    policy = CategoricalPolicy(4, 2, (8,), "tanh")
+    rng = np.random.default_rng(2)
+    estimates, scaled = [], []
+    for _ in range(5):
+        observations = torch.from_numpy(rng.normal(size=(30, 4)).astype(np.float32))
+        actions = torch.from_numpy(rng.integers(0, 2, size=30))
+        phi = rng.normal(1.0, 2.0, size=(1, 30))
+        estimates.append(policy_gradients(policy, observations, actions, phi)[0])
+        scaled.append(policy_gradients(policy, observations, actions, 37.0 * phi)[0])
+    plain, big = noise_figures(np.stack(estimates)), noise_figures(np.stack(scaled))
+    assert big.noise == pytest.approx(37.0**2 * plain.noise, rel=1e-4)
+    assert big.signal == pytest.approx(37.0**2 * plain.signal, rel=1e-4)
+    assert big.relative_variance == pytest.approx(plain.relative_variance, rel=1e-4)
+    assert big.cosine == pytest.approx(plain.cosine, abs=1e-5)
+    assert all(parameter.grad is None for parameter in policy.parameters())  # nothing left behind
+
+
+def test_a_measurement_has_every_estimator_in_range_and_repeats_with_its_seed():
+    trainer = VPGTrainer(TINY)
+    trainer.train_update()
+    noise = measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches=4, seed=7)
+    assert tuple(noise.estimators) == ESTIMATORS
+    assert noise.batches == 4 and noise.batch_steps >= TINY.steps_per_update
+    assert noise.env_steps >= 4 * TINY.steps_per_update and noise.seconds > 0
+    for figures in noise.estimators.values():
+        assert 0 <= figures.relative_variance < np.inf and -1 <= figures.cosine <= 1
+        assert figures.signal > 0 and figures.noise > 0
+    again = checkpoint_gradient_noise(trainer.checkpoint(), batches=4, seed=7)  # nets of its own, same figures
+    assert again.relative_variance == noise.relative_variance and again.cosine == noise.cosine
+    other = measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches=4, seed=8)
+    assert other.relative_variance != noise.relative_variance
+    trainer.close()
+
+
+def test_measuring_does_not_disturb_training():
+    measured, plain = VPGTrainer(TINY), VPGTrainer(TINY)
+    stats = []
+    for trainer, measure in ((measured, True), (plain, False)):
+        for update in range(4):
+            if measure and update == 2:
+                measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches=3)
+            last = trainer.train_update().to_dict()
+        stats.append({k: v for k, v in last.items() if k not in UpdateStats.timing_fields()})
+        trainer.close()
+    assert stats[0] == stats[1]
+
+
+def run(capsys, *argv):
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out.strip().splitlines(), captured.err.strip().splitlines()
+
+
+def test_variance_json_is_one_object_per_point_with_the_four_estimators(capsys):
+    status, lines, _ = run(capsys, "variance", "--at-steps", "1000,0", "--batches", "2", "--json")
+    assert status == 0 and len(lines) == 2
+    points = [json.loads(line) for line in lines]
+    assert [point["update"] for point in points] == [0, 1] and points[1]["env_steps"] == 1024
+    assert points[0]["mean_return_100"] is None  # no episode has finished before training
+    for point in points:
+        assert set(point["relative_variance"]) == set(point["cosine"]) == set(ESTIMATORS)
+        assert all(value >= 0 for value in point["relative_variance"].values())
+
+
+def test_variance_prints_a_table(capsys):
+    status, lines, _ = run(capsys, "variance", "--at-steps", "0", "--batches", "2")
+    assert status == 0 and "relative variance" in lines[1] and "baseline" in lines[2]
+    assert lines[3].split()[:3] == ["0", "0", "-"] and lines[-1].startswith("relative variance:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--batches", "1"], "argument --batches: must be in [2, 1,024]"),
+        (["--at-steps", "0,ten"], "argument --at-steps: not a whole number: 'ten'"),
+        (["--at-steps", ","], "argument --at-steps: expected env steps"),
+        (["--at-steps", "-5"], "argument --at-steps: must be in [0,"),
+        (["--seed", "x"], "argument --seed: not a whole number"),
+        (["--env", "NoSuchEnv-v0"], "unknown environment id 'NoSuchEnv-v0'"),
+        (["--env", "no_such_module:Thing-v0"], "cannot import 'no_such_module'"),
+    ],
+)
+def test_a_bad_variance_flag_is_one_line_naming_it_and_exit_2(capsys, argv, named):
+    status, out, err = run(capsys, "variance", *argv)
+    assert status == 2 and not out
+    assert named in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_the_parser_still_opens_the_window_before_torch_is_imported():
+    # build_parser imports cli/variance.py; torch must wait for a command that trains.
+    root = Path(__file__).resolve().parent.parent
+    code = "import sys, vpg_sim.cli; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+    assert variance_cli.DEFAULT_BATCHES == gradient_noise.DEFAULT_BATCHES

@@ -1,0 +1,239 @@
+"""How noisy is one batch's policy gradient, for each of the four estimators of Phi_t?
+
+The policy gradient is grad J = E[sum_t grad log pi(a_t|s_t) Phi_t]; ``total-return``,
+``reward-to-go``, ``baseline`` and ``gae`` (``advantages.py``) weigh the same score terms
+differently: the same expectation, different noise. (Up to two biases: GAE's lambda < 1,
+and, for ``baseline`` and ``gae``, the critic's V bootstrapping an episode cut by the time
+limit, where the critic-free two count only what was earned within it.) This module
+measures that noise at one policy and critic, with envs of its own:
+
+1. Draw K independent batches (``batches``, default 16) by playing the policy: each a
+   batch of whole episodes of at least ``steps_per_update`` (1,024) steps, exactly as the
+   trainer collects for ``total-return`` and ``reward-to-go`` (``Collector.collect_episodes``).
+2. On every batch, compute Phi_t of all four estimators (``estimated_advantages``, the
+   trainer's own code) and each one's estimate of the gradient: g_k = the gradient of
+   ``policy_gradient_loss(log pi, Phi)`` with respect to the policy's parameters, on RAW
+   Phi (no normalisation, no entropy term, no clipping), flattened: shape ``(P,)``, P the
+   number of policy parameters (4,610 for CartPole's 64 x 64 net). (It is minus the
+   ascent direction: the sign changes none of the figures.)
+3. From the K estimates G = [g_1 .. g_K], shape ``(K, P)``, with mean g_bar ``(P,)``:
+
+       relative variance = tr Cov(G) / |g_bar|^2,  tr Cov(G) = sum_k |g_k - g_bar|^2 / (K - 1)
+       cosine            = mean_k cos(g_k, mean of the other K - 1 estimates)
+
+Why the same batches for all four: the textbook claim (total-return >= reward-to-go >=
+baseline) is about the choice of Phi, so everything else is held fixed. On common batches
+the four figures differ only by Phi, and their order is not blurred by one estimator's
+lucky batches. Collecting as the trainer does for each (fixed 1,024-step batches for
+``baseline`` and ``gae``) would compare different batch sizes instead: near solving, a
+whole-episode batch is ~8,000 steps (16 envs x 500), ~8x the data, and the critic-free
+estimators would look quieter for that reason alone. Whole episodes are also the only
+batches on which all four can be computed (the critic-free ones cannot be cut), and
+consecutive ones are independent (every env starts afresh), where consecutive fixed-length
+batches share the episodes that cross the cut.
+
+What the numbers mean, for a teacher:
+
+- **Relative variance** is noise over signal for one batch: the noise of one batch's
+  step is that many times the size (squared) of the true step. Averaging n batches
+  divides the noise by n, so it is about how many batches you need before the signal
+  beats the noise. 0.5: one batch is mostly signal; 50: a single step is mostly noise,
+  and only many steps together go the right way. Scaling Phi (the rewards, say) scales
+  every g_k and so both terms alike: the figure does not change. It is per batch of
+  whole episodes (``batch_steps`` long): a fixed 1,024-step batch of the same policy is
+  roughly ``batch_steps / 1024`` times as noisy. Its ceiling: with no signal at all,
+  |g_bar|^2 is itself the noise of K batches averaged (tr Cov / K on average), so the
+  figure sits near K, and anywhere from ~K/2 to many times K when the noise lies in a few
+  directions; from ~K/2 up it means "no signal that K batches can resolve". Once every
+  CartPole episode runs to the 500-step limit the return's gradient is ~0, and
+  total-return, reward-to-go and baseline read there; gae keeps a steady direction
+  (cosine ~0.5): its critic's, bootstrapped at the limit, which is its bias.
+- **Cosine** (leave-one-out) is how well one batch's step lines up with the best guess of
+  the true direction from the other batches: 1 every batch points the same way, 0 a
+  batch's step is at right angles to it (pure noise), negative it points backwards.
+  High cosine: almost every step goes uphill; near 0: a step is a coin toss, and
+  progress comes only from many steps adding up.
+
+Cost (CartPole-v1, default config, 1 torch thread, on the 2-core development machine at a
+load average of 4-6 from other jobs; ``benchmarks/variance.py``, 60 measurements along
+seeds 0-9): K = 16 batches, all four estimators, take 0.35-0.65 s at the initial policy
+(episodes of ~20 steps: ~20,000 env steps) and 1.8-3.4 s once every episode runs to the
+500-step limit (128,000 env steps); median 1.55 s. Collecting is ~75% of it, the 64
+gradients most of the rest; the cost is linear in K. A window that calls it every few
+updates should run it off the frame loop, on a :class:`Checkpoint`
+(:func:`checkpoint_gradient_noise`), not on the live nets.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vpg_sim.core.advantages import ESTIMATORS, estimated_advantages
+from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.networks import Policy, ValueNet, make_policy
+from vpg_sim.core.policy_gradient import policy_gradient_loss
+from vpg_sim.core.rollout import Collector, RolloutBatch
+
+DEFAULT_BATCHES = 16
+"""K: enough for a leave-one-out mean of 15 and a trace estimate within ~+-35% (its
+relative spread is about sqrt(2 / (K - 1)) when a few directions dominate the noise)."""
+
+
+@dataclass(frozen=True)
+class EstimatorNoise:
+    """One estimator's noise figures from K gradient estimates (see the module docstring)."""
+
+    relative_variance: float
+    """tr Cov(G) / |g_bar|^2 (>= 0; inf when the mean is exactly 0, NaN when all are)."""
+    cosine: float
+    """Mean over the K batches of cos(g_k, mean of the other K - 1), in [-1, 1]."""
+    signal: float
+    """|g_bar|^2, the squared norm of the mean estimate."""
+    noise: float
+    """tr Cov(G): the summed variance of the estimates over all P parameters."""
+
+
+@dataclass(frozen=True)
+class GradientNoise:
+    """The four estimators' figures at one policy and critic."""
+
+    estimators: dict[str, EstimatorNoise]
+    """Keyed by estimator name, in the order of ``ESTIMATORS``."""
+    batches: int
+    """K, the number of independent batches."""
+    batch_steps: float
+    """Mean valid steps per batch (whole episodes: at least ``steps_per_update``)."""
+    env_steps: int
+    """Env steps the measurement played (none of them the trainer's)."""
+    seconds: float
+    """Wall time of the measurement."""
+
+    @property
+    def relative_variance(self) -> dict[str, float]:
+        return {name: figures.relative_variance for name, figures in self.estimators.items()}
+
+    @property
+    def cosine(self) -> dict[str, float]:
+        return {name: figures.cosine for name, figures in self.estimators.items()}
+
+
+def noise_figures(gradients: np.ndarray) -> EstimatorNoise:
+    """Relative variance and leave-one-out cosine of K estimates ``(K, P)``, K >= 2."""
+    if gradients.ndim != 2 or len(gradients) < 2:
+        raise ValueError(f"need (K, P) estimates with K >= 2, got shape {gradients.shape}")
+    estimates = gradients.astype(np.float64)
+    count = len(estimates)
+    mean = estimates.mean(axis=0)
+    signal = float(mean @ mean)
+    noise = float(((estimates - mean) ** 2).sum() / (count - 1))
+    relative_variance = noise / signal if signal > 0 else (math.nan if noise == 0 else math.inf)
+    # The mean of the others, for every k at once: (K g_bar - g_k) / (K - 1).
+    others = (count * mean - estimates) / (count - 1)
+    norms = np.linalg.norm(estimates, axis=1) * np.linalg.norm(others, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosines = np.einsum("kp,kp->k", estimates, others) / norms
+    # Rounding can put parallel vectors a hair past 1.
+    cosine = float(np.clip(cosines.mean(), -1.0, 1.0)) if np.all(norms > 0) else math.nan
+    return EstimatorNoise(relative_variance, cosine, signal, noise)
+
+
+def policy_gradients(
+    policy: Policy, observations: torch.Tensor, actions: torch.Tensor, weights: np.ndarray
+) -> np.ndarray:
+    """One gradient of ``policy_gradient_loss`` per row of ``weights``, ``(E, P)``.
+
+    :param observations: ``(B, obs_dim)`` the batch's valid steps.
+    :param actions: ``(B,)`` or ``(B, act_dim)``.
+    :param weights: ``(E, B)`` Phi_t of E estimators, used raw.
+
+    ``torch.autograd.grad`` leaves the parameters' ``.grad`` untouched, so a trainer's live
+    policy may be measured between updates without disturbing its next step.
+    """
+    parameters = [parameter for parameter in policy.parameters() if parameter.requires_grad]
+    with torch.enable_grad():
+        log_probs = policy.log_prob(observations, actions)  # one forward pass for all E
+        rows = []
+        for index, phi in enumerate(weights):
+            loss = policy_gradient_loss(log_probs, torch.from_numpy(phi).float())
+            grads = torch.autograd.grad(loss, parameters, retain_graph=index < len(weights) - 1)
+            rows.append(torch.cat([grad.reshape(-1) for grad in grads]).numpy())
+    return np.stack(rows)
+
+
+def estimator_weights(batch: RolloutBatch, config: VPGConfig) -> np.ndarray:
+    """Phi_t of every estimator in ``ESTIMATORS`` order on the batch's valid steps, ``(4, B)``."""
+    return np.stack(
+        [
+            estimated_advantages(
+                name,
+                batch.rewards,
+                batch.values,
+                batch.last_values,
+                batch.terminated,
+                batch.truncated,
+                batch.valid,
+                config.gamma,
+                config.gae_lambda,
+            )[batch.valid]
+            for name in ESTIMATORS
+        ]
+    )
+
+
+def measure_gradient_noise(
+    config: VPGConfig, policy: Policy, value_net: ValueNet, batches: int = DEFAULT_BATCHES, seed: int = 0
+) -> GradientNoise:
+    """The four estimators' noise figures at ``policy`` and ``value_net`` (see the module).
+
+    Plays ``batches`` batches of whole episodes (at least ``config.steps_per_update``
+    steps each) in ``config.num_envs`` envs of its own, seeded by ``seed``: the trainer's
+    envs, random generators and weights are not touched. Give each call its own seed
+    (the CLI derives one from the run's seed and update) so that repeated measurements
+    draw fresh batches.
+    """
+    if batches < 2:
+        raise ValueError(f"batches must be at least 2, not {batches}")
+    started = time.perf_counter()
+    collector = Collector(config.env_id, config.num_envs, seed, np.random.default_rng(seed))
+    estimates: list[np.ndarray] = []  # per batch: (4, P)
+    steps = 0
+    try:
+        for _ in range(batches):
+            batch = collector.collect_episodes(policy, value_net, config.steps_per_update)
+            observations = torch.from_numpy(batch.observations[batch.valid])
+            actions = torch.from_numpy(batch.actions[batch.valid])
+            steps += len(observations)
+            estimates.append(policy_gradients(policy, observations, actions, estimator_weights(batch, config)))
+    finally:
+        collector.close()
+    by_estimator = np.stack(estimates, axis=1)  # (4, K, P)
+    return GradientNoise(
+        estimators={name: noise_figures(by_estimator[index]) for index, name in enumerate(ESTIMATORS)},
+        batches=batches,
+        batch_steps=steps / batches,
+        env_steps=collector.env_steps,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def checkpoint_gradient_noise(checkpoint: Checkpoint, batches: int = DEFAULT_BATCHES, seed: int = 0) -> GradientNoise:
+    """:func:`measure_gradient_noise` at a checkpoint's policy and critic (nets of its own,
+    so it may run in any thread while training goes on)."""
+    config = checkpoint.config
+    policy = make_policy(
+        checkpoint.observation_space,
+        checkpoint.action_space,
+        config.hidden_sizes,
+        config.activation,
+        config.init_log_std,
+    )
+    value_net = ValueNet(int(checkpoint.observation_space.shape[0]), config.hidden_sizes, config.activation)
+    policy.load_state_dict(checkpoint.policy_state)
+    value_net.load_state_dict(checkpoint.value_state)
+    return measure_gradient_noise(config, policy, value_net, batches, seed)
