@@ -99,7 +99,13 @@ class StackedMLP:
             _activate(output, self.tanh)
             inputs = output
         weight, bias = self.blocks[-2], self.blocks[-1]
-        if weight.shape[-1] <= NARROW:  # as (W^T h^T)^T: 3.5x faster than h W for one output column
+        if weight.shape[-1] == 1:
+            # One output (a critic): a product and a sum, as fast as a matmul here; and a
+            # matmul with one output column takes a vector path when a single network is
+            # stacked, rounding differently: a value would depend on how many are stacked.
+            product = self._scratch("product", inputs.shape[1])[-1]
+            return torch.mul(inputs, weight.transpose(1, 2), out=product).sum(-1, keepdim=True).add_(bias)
+        if weight.shape[-1] <= NARROW:  # as (W^T h^T)^T: 2x faster than h W for two columns
             return torch.baddbmm(bias.transpose(1, 2), weight.transpose(1, 2), inputs.transpose(1, 2)).transpose(1, 2)
         return torch.baddbmm(bias, inputs, weight)
 
