@@ -81,7 +81,8 @@ def train_one_by_one(seeds: int, max_steps: int) -> dict[str, object]:
     seconds = sum(result.seconds_to_solve or 0.0 for result in results)
     env_steps = sum(result.env_steps for result in results)
     steps = [result.steps_to_solve for result in results]
-    return {**summary(steps), "seconds": round(seconds, 2), "env_steps_per_second": round(env_steps / seconds)}
+    rate = round(env_steps / seconds)
+    return {**summary(steps), "seconds": round(seconds, 2), "env_steps_per_second": rate, "steps_to_solve": steps}
 
 
 def main() -> None:

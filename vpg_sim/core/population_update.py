@@ -138,24 +138,27 @@ def fit_values(
     all_observations = observations.reshape(count * rows, obs_dim).index_select(0, indices.reshape(-1))
     all_targets = targets.reshape(-1).index_select(0, indices.reshape(-1))
     shape = (-1, count, indices.shape[-1] // count)
-    total = torch.zeros(value.count)
-    for minibatch, minibatch_targets, step_present, step_sizes in zip(
-        all_observations.view(*shape, obs_dim),
-        all_targets.view(shape),
-        present.flatten(0, 1),
-        sizes.flatten(0, 1),
-        strict=True,
+    # Per minibatch and agent, computed once: who steps, 1 / size (1 for none), padding.
+    sizes = sizes.flatten(0, 1)
+    stepping = fitting & (sizes > 0)
+    everyone = stepping.all(dim=1).tolist()
+    per_row = 1 / sizes.clamp(min=1.0)[..., None]
+    absent = ~present.flatten(0, 1)
+    losses = torch.zeros(sizes.shape)
+    for step, (minibatch, minibatch_targets) in enumerate(
+        zip(all_observations.view(*shape, obs_dim), all_targets.view(shape), strict=True)
     ):
-        stepping = fitting & (step_sizes > 0)
-        sizes_or_one = step_sizes.clamp(min=1.0)[:, None]
         predictions = value.forward_for_backward(minibatch).squeeze(-1)
         # mean((V - R)^2) over each agent's minibatch and its gradient 2 (V - R) / size, padding 0.
-        errors = (predictions - minibatch_targets).masked_fill_(~step_present, 0.0)
-        loss = errors.square().sum(dim=1) / sizes_or_one[:, 0]
-        value.backward((errors * 2 / sizes_or_one)[..., None])
+        errors = (predictions - minibatch_targets).masked_fill_(absent[step], 0.0)
+        torch.sum(errors.square(), dim=1, out=losses[step])
+        value.backward((errors * (2 * per_row[step]))[..., None])
         if max_grad_norms is not None:
             clip_grad_norms(value, max_grad_norms)
-        optimizer.step(None if bool(stepping.all()) else stepping.tolist())
-        total += torch.where(stepping, loss.detach(), 0.0)
+        optimizer.step(None if everyone[step] else stepping[step].tolist())
+    # Summed minibatch by minibatch, in order, as the lone trainer sums them.
+    total = torch.zeros(value.count)
+    for step_losses in torch.where(stepping, losses * per_row[..., 0], 0.0):
+        total += step_losses
     finite = torch.isfinite(total) & all_finite(value.data)
     return total, finite

@@ -198,6 +198,7 @@ class StackedAdam:
         self.exp_avg = torch.zeros_like(net.data)
         self.exp_avg_sq = torch.zeros_like(net.data)
         self.steps = [torch.zeros(()) for _ in range(net.count)]  # float32 scalars, as Adam keeps them
+        self._row_views: tuple[list[torch.Tensor], ...] | None = None
 
     @torch.no_grad()
     def step(self, active: Sequence[bool] | None = None) -> None:
@@ -207,14 +208,16 @@ class StackedAdam:
         for network, rate in enumerate(self.learning_rates):
             if active is None or active[network]:
                 groups.setdefault(rate, []).append(network)
+        rows = self._rows()
         for rate, networks in groups.items():
-            steps = [self.steps[network] for network in networks]
+            every = len(networks) == len(rows[0])
+            data, grad, exp_avg, exp_avg_sq, steps = (r if every else [r[n] for n in networks] for r in rows)
             torch._foreach_add_(steps, 1)
             torch._fused_adam_(
-                [self.net.data[network] for network in networks],
-                [self.net.grad[network] for network in networks],
-                [self.exp_avg[network] for network in networks],
-                [self.exp_avg_sq[network] for network in networks],
+                data,
+                grad,
+                exp_avg,
+                exp_avg_sq,
                 [],
                 steps,
                 lr=rate,
@@ -225,6 +228,14 @@ class StackedAdam:
                 amsgrad=False,
                 maximize=False,
             )
+
+    def _rows(self) -> tuple[list[torch.Tensor], ...]:
+        """Each network's row of weights, grads and moments, and its step count: views made
+        once (32 x 4 of them per step took 0.1 ms, 2.5% of a critic minibatch)."""
+        if self._row_views is None or self._row_views[0][0].data_ptr() != self.net.data.data_ptr():
+            tensors = (self.net.data, self.net.grad, self.exp_avg, self.exp_avg_sq)
+            self._row_views = (*(list(tensor.unbind(0)) for tensor in tensors), self.steps)
+        return self._row_views
 
     def reset_network(self, network: int) -> None:
         """Clear one network's moments and step count (after its rollback)."""
@@ -238,6 +249,7 @@ class StackedAdam:
         self.exp_avg, self.exp_avg_sq = self.exp_avg[index], self.exp_avg_sq[index]
         self.steps = [self.steps[network] for network in index]
         self.learning_rates = [self.learning_rates[network] for network in index]
+        self._row_views = None
 
 
 @torch.no_grad()
