@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vpg_sim.core import population_envs
 from vpg_sim.core.config import config_for
 from vpg_sim.core.envs import make_vector_env
 from vpg_sim.core.population import PopulationTrainer
@@ -31,7 +32,8 @@ def cartpole(seed: int, **overrides) -> object:
     return config_for("CartPole-v1", seed=seed, **{**SMALL, **overrides})
 
 
-def test_batched_cartpole_steps_each_agent_exactly_as_its_own_vector_env():
+def test_batched_cartpole_steps_each_agent_exactly_as_its_own_vector_env(monkeypatch):
+    monkeypatch.setattr(population_envs, "DRAWN_AHEAD", 64)  # refill the draws made ahead often
     seeds, num_envs = [3, 11], 6
     batched = BatchedCartPole(num_envs, seeds)
     alone = [make_vector_env("CartPole-v1", num_envs, seed) for seed in seeds]
