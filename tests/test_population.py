@@ -128,7 +128,8 @@ def test_a_nan_in_one_agent_rolls_back_that_agent_alone():
 
 def test_a_config_difference_reaches_only_its_agent():
     same = population_stats(PopulationTrainer([cartpole(0), cartpole(1)]), 3)
-    differing = PopulationTrainer([cartpole(0), cartpole(1, gae_lambda=0.8, entropy_coef=0.05, target_kl=None)])
+    changes = {"gae_lambda": 0.8, "entropy_coef": 0.05, "target_kl": None, "max_grad_norm": None}
+    differing = PopulationTrainer([cartpole(0), cartpole(1, value_max_grad_norm=1.0, **changes)])
     other = population_stats(differing, 3)
     assert [update[0] for update in other] == [update[0] for update in same]
     assert other[-1][1]["policy_loss"] != same[-1][1]["policy_loss"]
@@ -141,6 +142,22 @@ def test_a_config_difference_reaches_only_its_agent():
     assert [update[0] for update in stats] == [update[0] for update in same]
     assert stats[-1][1] != same[-1][1]
     assert turned.agents[1].config_changes[0].update == 2
+
+
+def test_a_non_finite_reward_rolls_back_as_in_vpg_trainer():
+    config = config_for("VpgSimTest/NanRewardCartPole-v0", **SMALL)  # each copy's 20th step pays NaN
+    population = PopulationTrainer([config, config.replace(seed=1)])
+    before = population.policy.data.clone(), population.value.data.clone()
+    trainer = VPGTrainer(config)
+    first, expected = population.train_update(), trainer.train_update()
+    assert first[0].nan_rollbacks == first[1].nan_rollbacks == expected.nan_rollbacks == 1
+    assert math.isnan(first[0].policy_loss) and math.isnan(first[0].value_loss)
+    torch.testing.assert_close(population.policy.data, before[0], rtol=0, atol=0)
+    torch.testing.assert_close(population.value.data, before[1], rtol=0, atol=0)
+    following = population.train_update()[0]
+    assert following.nan_rollbacks == 1 and math.isfinite(following.policy_loss)
+    expected = trainer.train_update()
+    assert (following.episodes, following.mean_length_100) == (expected.episodes, expected.mean_length_100)
 
 
 def test_stopping_an_agent_leaves_the_others_as_they_were():

@@ -107,7 +107,8 @@ def minibatch_rows(
             present[step, agent, : len(order)] = True
     indices += np.arange(count)[:, None] * rows_per_agent  # one index_select gathers every agent's rows
     shape = (passes, count, per_pass, minibatch_size)
-    indices_t = torch.from_numpy(indices.reshape(shape).transpose(0, 2, 1, 3).reshape(passes, per_pass, -1).copy())
+    flat_shape = (passes, per_pass, count * minibatch_size)
+    indices_t = torch.from_numpy(indices.reshape(shape).transpose(0, 2, 1, 3).reshape(flat_shape).copy())
     present_t = torch.from_numpy(present.reshape(shape).transpose(0, 2, 1, 3).copy())
     return indices_t, present_t, present_t.sum(dim=-1).float()
 
@@ -137,7 +138,7 @@ def fit_values(
     # minibatch, between the matmuls, missed the cache on every row: 10x slower).
     all_observations = observations.reshape(count * rows, obs_dim).index_select(0, indices.reshape(-1))
     all_targets = targets.reshape(-1).index_select(0, indices.reshape(-1))
-    shape = (-1, count, indices.shape[-1] // count)
+    shape = (indices.shape[0] * indices.shape[1], count, indices.shape[-1] // count)  # (steps, M, size)
     # Per minibatch and agent, computed once: who steps, 1 / size (1 for none), padding.
     sizes = sizes.flatten(0, 1)
     stepping = fitting & (sizes > 0)
