@@ -80,6 +80,22 @@ class Agent:
     """Its policy's weights when it stopped running."""
 
 
+@dataclasses.dataclass
+class AgentBatches:
+    """One batch laid out per agent: B = T * N rows each, in the lone trainer's order."""
+
+    observations: torch.Tensor  # (M, B, obs_dim) float32
+    actions: torch.Tensor  # (M, B) int64
+    valid: torch.Tensor  # (M, B) bool
+    weights: torch.Tensor  # (M, B) float32: advantages as the policy step uses them, 0 where not valid
+    returns: np.ndarray  # (M, B) float64 lambda-returns
+    rows: list[np.ndarray]  # per agent, its valid rows
+    explained_variance: list[float] = dataclasses.field(default_factory=list)
+    has_signal: list[bool] = dataclasses.field(default_factory=list)
+    """Per agent: advantages with at least the std floor (they may grow the KL-adapted rate)."""
+    returns_finite: list[bool] = dataclasses.field(default_factory=list)
+
+
 class PopulationTrainer:
     """M VPG agents, trained together (see the module's docstring).
 
@@ -107,12 +123,12 @@ class PopulationTrainer:
         self.observation_space, self.action_space = envs.single_observation_space, envs.single_action_space
         self.agents: list[Agent] = []
         policies, critics = [], []
+        obs_dim, n_actions = int(self.observation_space.shape[0]), int(self.action_space.n)
         for config in configs:
             # As VPGTrainer.__init__: the same seeds, the same draws, in the same order.
             action_seed, minibatch_seed = np.random.SeedSequence(config.seed).spawn(2)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(config.seed)
-                obs_dim, n_actions = int(self.observation_space.shape[0]), int(self.action_space.n)
                 policies.append(CategoricalPolicy(obs_dim, n_actions, config.hidden_sizes, config.activation))
                 critics.append(ValueNet(obs_dim, config.hidden_sizes, config.activation))
             rngs = (np.random.default_rng(action_seed), np.random.default_rng(minibatch_seed))
@@ -242,21 +258,64 @@ class PopulationTrainer:
         agent's non-finite loss or weight rolls back that agent alone. Per agent (slot
         order): ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``, ``explained_variance``."""
         configs = [self.agents[agent].config for agent in self.slots]
+        prepared = self._advantages(batch, configs)
+        saved = (self.policy.data.clone(), self.value.data.clone(), self.target_mean.clone(), self.target_std.clone())
+        saved_lrs = list(self.policy_optimizer.learning_rates)
+
+        # Step 3.
+        result = policy_step(
+            self.policy,
+            self.policy_optimizer,
+            prepared.observations,
+            prepared.actions,
+            prepared.valid,
+            prepared.valid.sum(dim=1).float(),
+            prepared.weights,
+            torch.tensor([c.entropy_coef for c in configs], dtype=torch.float32),
+            finite_or_inf([c.max_grad_norm for c in configs]),
+        )
+        approx_kls = result.approx_kl.tolist()
+        rates = self.policy_optimizer.learning_rates
+        for slot, config in enumerate(configs):  # the KL-adaptive step, per agent
+            if config.target_kl is not None:
+                signal = prepared.has_signal[slot]
+                rates[slot] = adapted_learning_rate(
+                    rates[slot], approx_kls[slot], config.target_kl, config.policy_lr, signal
+                )
+
+        # Step 4, for the agents whose policy step stood and whose returns are finite (the
+        # lone trainer would have stopped before its critic fit: its minibatch draws too).
+        fitting = result.finite.numpy() & np.array(prepared.returns_finite)
+        value_losses, value_finite = self._fit_values(prepared, configs, fitting)
+
+        losses = {
+            "explained_variance": prepared.explained_variance,
+            "policy_loss": result.loss.tolist(),
+            "entropy": result.entropy.tolist(),
+            "approx_kl": approx_kls,
+            "value_loss": value_losses,
+        }
+        for slot in np.flatnonzero(~(fitting & value_finite)):
+            self._roll_back(int(slot), saved, saved_lrs[slot])
+            for name in ("policy_loss", "value_loss", "entropy", "approx_kl"):
+                losses[name][slot] = math.nan
+        return losses
+
+    def _advantages(self, batch: PopulationBatch, configs: list[VPGConfig]) -> AgentBatches:
+        """Step 2 for every agent, and its batch laid out per agent (``AgentBatches``)."""
         count = len(configs)
         steps, _, num_envs = batch.rewards.shape
-        # Step 2, for all agents' columns at once: gamma and lambda per column are each
-        # agent's own (elementwise, so each column computes exactly as alone).
+        # All agents' columns at once: gamma and lambda per column are each agent's own (the
+        # recursion is elementwise, so each column computes exactly as it would alone).
         columns = (steps, count * num_envs)
-        gammas = np.repeat([c.gamma for c in configs], num_envs)
-        lambdas = np.repeat([c.gae_lambda for c in configs], num_envs)
         advantages = gae_advantages(
             batch.rewards.reshape(columns),
             batch.values.reshape(columns),
             batch.last_values.reshape(-1),
             batch.terminated.reshape(columns),
             batch.truncated.reshape(columns),
-            gammas,
-            lambdas,
+            np.repeat([c.gamma for c in configs], num_envs),
+            np.repeat([c.gae_lambda for c in configs], num_envs),
         ).reshape(batch.rewards.shape)
         returns = lambda_returns(advantages, batch.values)
 
@@ -265,83 +324,53 @@ class PopulationTrainer:
             return np.ascontiguousarray(np.moveaxis(array, 1, 0)).reshape(count, steps * num_envs, *array.shape[3:])
 
         valid, advantages, returns, values = map(per_agent, (batch.valid, advantages, returns, batch.values))
-        weights = np.zeros(valid.shape, dtype=np.float32)
-        rows, has_signal, returns_finite = [], [], []
-        losses: dict[str, list[float]] = {"explained_variance": []}
-        for slot, config in enumerate(configs):
-            agent_rows = np.flatnonzero(valid[slot])
-            agent_advantages = advantages[slot, agent_rows]
-            agent_returns = returns[slot, agent_rows]
-            losses["explained_variance"].append(explained_variance(values[slot, agent_rows], agent_returns))
+        prepared = AgentBatches(
+            observations=torch.from_numpy(per_agent(batch.observations)),
+            actions=torch.from_numpy(per_agent(batch.actions)),
+            valid=torch.from_numpy(valid),
+            weights=torch.zeros(valid.shape),
+            returns=returns,
+            rows=[np.flatnonzero(agent_valid) for agent_valid in valid],
+        )
+        for slot, (config, rows) in enumerate(zip(configs, prepared.rows, strict=True)):
+            agent_advantages, agent_returns = advantages[slot, rows], returns[slot, rows]
+            prepared.explained_variance.append(explained_variance(values[slot, rows], agent_returns))
             self.agents[self.slots[slot]].last_advantages = agent_advantages.astype(np.float32)
-            has_signal.append(len(agent_rows) > 1 and float(agent_advantages.std()) >= config.advantage_std_floor)
+            prepared.has_signal.append(len(rows) > 1 and float(agent_advantages.std()) >= config.advantage_std_floor)
             if config.normalize_advantages:
                 agent_advantages = normalized_advantages(agent_advantages, config.advantage_std_floor)
-            weights[slot, agent_rows] = agent_advantages
-            returns_finite.append(bool(np.isfinite(agent_returns.astype(np.float32)).all()))
-            rows.append(agent_rows)
+            prepared.weights[slot, rows] = torch.from_numpy(agent_advantages).float()
+            # As the lone trainer checks its targets: as float32.
+            prepared.returns_finite.append(bool(np.isfinite(agent_returns.astype(np.float32)).all()))
+        return prepared
 
-        observations = torch.from_numpy(per_agent(batch.observations))
-        valid_t = torch.from_numpy(valid)
-        counts = valid_t.sum(dim=1).float()
-        saved = (self.policy.data.clone(), self.value.data.clone(), self.target_mean.clone(), self.target_std.clone())
-        saved_lrs = list(self.policy_optimizer.learning_rates)
-
-        # Step 3.
-        result = policy_step(
-            self.policy,
-            self.policy_optimizer,
-            observations,
-            torch.from_numpy(per_agent(batch.actions)),
-            valid_t,
-            counts,
-            torch.from_numpy(weights),
-            torch.tensor([c.entropy_coef for c in configs], dtype=torch.float32),
-            finite_or_inf([c.max_grad_norm for c in configs]),
-        )
-        approx_kls = result.approx_kl.tolist()
-        for slot, config in enumerate(configs):  # the KL-adaptive step, per agent
-            if config.target_kl is not None:
-                rates = self.policy_optimizer.learning_rates
-                rates[slot] = adapted_learning_rate(
-                    rates[slot], approx_kls[slot], config.target_kl, config.policy_lr, has_signal[slot]
-                )
-
-        # Step 4, for the agents whose policy step stood and whose returns are finite (the
-        # lone trainer would have stopped before its critic fit: its minibatch draws too).
-        fitting = result.finite.numpy() & np.array(returns_finite)
-        targets, stds = self._normalized_targets(returns, rows, fitting)
+    def _fit_values(
+        self, prepared: AgentBatches, configs: list[VPGConfig], fitting: np.ndarray
+    ) -> tuple[list[float], np.ndarray]:
+        """Step 4 for the ``fitting`` agents: returns each agent's value loss (in the units of
+        the returns, as the lone trainer reports it) and whether its critic stayed finite."""
+        targets, stds = self._normalized_targets(prepared.returns, prepared.rows, fitting)
         orders = [
-            [self.agents[agent].minibatch_rng.permutation(len(agent_rows)) for _ in range(config.vf_iters)]
+            [self.agents[agent].minibatch_rng.permutation(len(rows)) for _ in range(config.vf_iters)]
             if fitting[slot]
             else []
-            for slot, (agent, agent_rows, config) in enumerate(zip(self.slots, rows, configs, strict=True))
+            for slot, (agent, rows, config) in enumerate(zip(self.slots, prepared.rows, configs, strict=True))
         ]
+        size = self.shared_config.vf_minibatch_size
         clipping = any(c.value_max_grad_norm is not None for c in configs)
-        total, value_finite = fit_values(
+        total, finite = fit_values(
             self.value,
             self.value_optimizer,
-            observations,
+            prepared.observations,
             targets,
-            minibatch_rows(rows, orders, self.shared_config.vf_minibatch_size, valid.shape[1]),
+            minibatch_rows(prepared.rows, orders, size, prepared.valid.shape[1]),
             torch.from_numpy(fitting),
             finite_or_inf([c.value_max_grad_norm for c in configs]) if clipping else None,
         )
-
-        size = self.shared_config.vf_minibatch_size
-        minibatches = [len(order) * -(-len(agent_rows) // size) for agent_rows, order in zip(rows, orders, strict=True)]
-        losses.update(
-            policy_loss=result.loss.tolist(),
-            entropy=result.entropy.tolist(),
-            approx_kl=approx_kls,
-            # As the lone trainer: the mean minibatch loss, in the units of the returns.
-            value_loss=[t / max(n, 1) * s**2 for t, n, s in zip(total.tolist(), minibatches, stds, strict=True)],
-        )
-        for slot in np.flatnonzero(~(fitting & value_finite.numpy())):
-            self._roll_back(int(slot), saved, saved_lrs[slot])
-            for name in ("policy_loss", "value_loss", "entropy", "approx_kl"):
-                losses[name][slot] = math.nan
-        return losses
+        minibatches = [len(order) * -(-len(rows) // size) for rows, order in zip(prepared.rows, orders, strict=True)]
+        # As the lone trainer: the mean minibatch loss, scaled back to the returns' units.
+        losses = [t / max(n, 1) * s**2 for t, n, s in zip(total.tolist(), minibatches, stds, strict=True)]
+        return losses, finite.numpy()
 
     # -- beyond vanilla: the critics' target statistics and the NaN rollback -----------------
 
