@@ -37,9 +37,9 @@ class StackedMLP:
     """M MLPs of the same widths: inputs ``(M, B, in)`` -> outputs ``(M, B, out)``.
 
     Gradients are computed by hand (:meth:`forward_for_backward`, :meth:`backward`), not
-    by autograd: written straight into the flat ``grad`` buffer, with no graph to build,
-    they cost ~30% less per critic minibatch; a loss's own gradient (a few ops on the
-    output) may still come from autograd.
+    by autograd: they go straight into the flat ``grad`` buffer, every intermediate lives
+    in a buffer kept for reuse (see :meth:`_scratch`), and no graph is built. A loss's own
+    gradient (a few ops on the output) may still come from autograd.
 
     :param nets: M ``nn.Sequential`` of Linear layers and one kind of activation (as
         ``networks.mlp`` builds them); their weights are copied, so the stack starts
