@@ -96,6 +96,16 @@ def test_population_of_one_gives_vpg_trainer_s_update_stats():
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
+def test_relu_networks_on_another_env_match_vpg_trainer_too():
+    config = config_for("Acrobot-v1", seed=3, activation="relu", **SMALL)  # one Gymnasium vector env per agent
+    trainer, population = VPGTrainer(config), PopulationTrainer([config, config.replace(seed=4)])
+    for _ in range(3):
+        expected, got = trainer.train_update(), population.train_update()[0]
+        assert got.episodes == expected.episodes
+        for name in ("policy_loss", "value_loss", "entropy", "approx_kl"):
+            assert getattr(got, name) == pytest.approx(getattr(expected, name), rel=1e-4, abs=1e-6), name
+
+
 def test_an_agent_s_numbers_do_not_depend_on_the_others():
     alone = population_stats(PopulationTrainer([cartpole(1)]), 4)
     among = population_stats(PopulationTrainer([cartpole(0), cartpole(1), cartpole(2)]), 4)
