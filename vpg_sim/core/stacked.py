@@ -116,8 +116,7 @@ class StackedMLP:
 
         :param grad_output: ``(M, B, out)``, d loss / d output.
         """
-        rows = grad_output.shape[1]
-        grads, derivatives = self._scratch("grad", rows), self._scratch("derivative", rows)
+        grads = self._scratch("grad", grad_output.shape[1])
         grad = grad_output
         for layer in reversed(range(len(self.shapes))):
             inputs, weight = self._inputs[layer], self.blocks[2 * layer]
@@ -129,14 +128,14 @@ class StackedMLP:
                 torch.bmm(inputs.transpose(1, 2), grad, out=self.grad_blocks[2 * layer])
             torch.sum(grad, dim=1, keepdim=True, out=self.grad_blocks[2 * layer + 1])
             if layer > 0:
-                grad_input, derivative = grads[layer - 1], derivatives[layer - 1]
+                grad_input = grads[layer - 1]
                 # d input = g W^T (for a narrow layer column by column: an outer product
                 # as a matmul of inner size 1 took 18x longer).
                 if narrow:
-                    rows = weight.transpose(1, 2)  # (M, out, in)
-                    torch.mul(grad[..., :1], rows[:, :1], out=grad_input)
-                    for column in range(1, rows.shape[1]):
-                        grad_input.addcmul_(grad[..., column : column + 1], rows[:, column : column + 1])
+                    transposed = weight.transpose(1, 2)  # (M, out, in)
+                    torch.mul(grad[..., :1], transposed[:, :1], out=grad_input)
+                    for column in range(1, transposed.shape[1]):
+                        grad_input.addcmul_(grad[..., column : column + 1], transposed[:, column : column + 1])
                 else:
                     torch.bmm(grad, weight.transpose(1, 2), out=grad_input)
                 # Through the activation, from its output h: tanh' = 1 - h^2 (torch's own
@@ -144,8 +143,7 @@ class StackedMLP:
                 if self.tanh:
                     torch.ops.aten.tanh_backward.grad_input(grad_input, inputs, grad_input=grad_input)
                 else:
-                    torch.gt(inputs, 0, out=derivative)
-                    grad_input.mul_(derivative)
+                    grad_input.masked_fill_(inputs <= 0, 0.0)
                 grad = grad_input
         self._inputs = []
 
