@@ -72,12 +72,12 @@ class StackedMLP:
         """(Re)make the per-layer views of ``data`` and ``grad``."""
         self.blocks, self.grad_blocks = self.split(self.data), self.split(self.grad)
 
-    def split(self, rows: torch.Tensor) -> list[torch.Tensor]:
-        """``rows`` ``(M, P)`` (laid out as ``data``) as its blocks, views ``(M, rows, columns)``."""
+    def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """``flat`` ``(M, P)`` (laid out as ``data``) as its blocks, views ``(M, rows, columns)``."""
         sizes = [rows * columns for rows, columns in self.block_shapes]
         return [
             block.view(self.count, *shape)
-            for block, shape in zip(torch.split(rows, sizes, dim=1), self.block_shapes, strict=True)
+            for block, shape in zip(torch.split(flat, sizes, dim=1), self.block_shapes, strict=True)
         ]
 
     @torch.no_grad()
@@ -105,7 +105,7 @@ class StackedMLP:
             # stacked, rounding differently: a value would depend on how many are stacked.
             product = self._scratch("product", inputs.shape[1])[-1]
             return torch.mul(inputs, weight.transpose(1, 2), out=product).sum(-1, keepdim=True).add_(bias)
-        if weight.shape[-1] <= NARROW:  # as (W^T h^T)^T: 2x faster than h W for two columns
+        if weight.shape[-1] <= NARROW:  # as (W^T h^T)^T: 2.5x faster than h W for two logits
             return torch.baddbmm(bias.transpose(1, 2), weight.transpose(1, 2), inputs.transpose(1, 2)).transpose(1, 2)
         return torch.baddbmm(bias, inputs, weight)
 
