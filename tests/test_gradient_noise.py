@@ -21,7 +21,8 @@ from vpg_sim.core.gradient_noise import (
     policy_gradients,
 )
 from vpg_sim.core.networks import CategoricalPolicy
-from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+from vpg_sim.core.rollout import Collector
+from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
 
 TINY = VPGConfig(num_envs=4, steps_per_update=64, hidden_sizes=(8,), vf_iters=1, vf_minibatch_size=64)
 
@@ -92,6 +93,33 @@ def test_a_measurement_has_every_estimator_in_range_and_repeats_with_its_seed():
     assert again.relative_variance == noise.relative_variance and again.cosine == noise.cosine
     other = measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches=4, seed=8)
     assert other.relative_variance != noise.relative_variance
+    trainer.close()
+
+
+def test_side_by_side_batches_are_whole_episodes_of_their_own_envs():
+    trainer = VPGTrainer(TINY)
+    batches, width = 3, TINY.num_envs
+    collector = Collector(TINY.env_id, batches * width, 5, np.random.default_rng(5))
+    played = collector.collect_episodes(trainer.policy, trainer.value_net, batches * TINY.steps_per_update)
+    collector.close()
+    assert played.last_values.shape == (batches * width,)  # even when fewer steps than envs were played
+    steps = 0
+    for index in range(batches):
+        batch = gradient_noise.env_columns(played, slice(index * width, (index + 1) * width))
+        assert batch.valid.shape[1] == width and batch.last_values.shape == (width,)
+        for env in range(width):
+            [valid_steps] = np.nonzero(batch.valid[:, env])
+            last = valid_steps[-1]
+            assert batch.terminated[last, env] or batch.truncated[last, env]  # no episode cut
+        steps += int(batch.valid.sum())
+    assert steps >= batches * TINY.steps_per_update
+    trainer.close()
+
+
+def test_a_measurement_ends_when_asked_to_stop():
+    trainer = VPGTrainer(TINY)
+    with pytest.raises(TrainingInterrupted):
+        measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches=2, should_stop=lambda: True)
     trainer.close()
 
 

@@ -15,8 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from vpg_sim.cli.arguments import seed_number, whole_number
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import MAX_STEPS, VPGConfig
@@ -108,12 +106,6 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def probe_seed(run_seed: int, update: int) -> int:
-    """A seed for the measurement envs at ``update``: fresh batches at every point, the
-    same ones on every repeat of the run, and a seed other than the trainer's envs'."""
-    return int(np.random.SeedSequence([run_seed, update, 0x6E6F6973]).generate_state(1)[0])
-
-
 def noise_along_run(
     trainer: VPGTrainer, at_steps: Sequence[int], batches: int = DEFAULT_BATCHES
 ) -> Iterator[NoisePoint]:
@@ -121,7 +113,7 @@ def noise_along_run(
     env steps (at once, for steps it has already reached), yield the four estimators' noise
     there. The measurement plays envs of its own, so the run is the run it would be
     without it."""
-    from vpg_sim.core.gradient_noise import measure_gradient_noise
+    from vpg_sim.core.gradient_noise import measure_gradient_noise, probe_seed
 
     for target in sorted(at_steps):
         while trainer.env_steps < target:

@@ -8,8 +8,9 @@ limit, where the critic-free two count only what was earned within it.) This mod
 measures that noise at one policy and critic, with envs of its own:
 
 1. Draw K independent batches (``batches``, default 16) by playing the policy: each a
-   batch of whole episodes of at least ``steps_per_update`` (1,024) steps, exactly as the
-   trainer collects for ``total-return`` and ``reward-to-go`` (``Collector.collect_episodes``).
+   batch of whole episodes of about ``steps_per_update`` (1,024) steps or more, as the
+   trainer collects for ``total-return`` and ``reward-to-go`` (``Collector.collect_episodes``),
+   the K played side by side in K x ``num_envs`` envs (:func:`measure_gradient_noise`).
 2. On every batch, compute Phi_t of all four estimators (``estimated_advantages``, the
    trainer's own code) and each one's estimate of the gradient: g_k = the gradient of
    ``policy_gradient_loss(log pi, Phi)`` with respect to the policy's parameters, on RAW
@@ -54,13 +55,14 @@ What the numbers mean, for a teacher:
   High cosine: almost every step goes uphill; near 0: a step is a coin toss, and
   progress comes only from many steps adding up.
 
-Cost (CartPole-v1, default config, 1 torch thread, on the 2-core development machine at a
-load average of 4-6 from other jobs; ``benchmarks/variance.py``, 60 measurements along
-seeds 0-9): K = 16 batches, all four estimators, take 0.35-0.65 s at the initial policy
-(episodes of ~20 steps: ~20,000 env steps) and 1.8-3.4 s once every episode runs to the
-500-step limit (128,000 env steps); median 1.55 s. Collecting is ~75% of it, the 64
-gradients most of the rest; the cost is linear in K. A window that calls it every few
-updates should run it off the frame loop, on a :class:`Checkpoint`
+Cost (CartPole-v1, default config, 1 torch thread, the 2-core development machine at a
+load average of ~3 from other jobs, seed 0, three measurements each): K = 16 batches, all
+four estimators, take 0.15 s at the initial policy (episodes of ~20 steps: ~20,000 env
+steps) and 0.61-0.71 s once every episode runs to the 500-step limit (128,000 env steps).
+Played one batch after another they took 0.36-0.43 s and 1.72-1.80 s (same sitting): side
+by side, the envs step K x 16 copies at once, and the loop runs one batch's steps, not
+K batches'. The rest is the 64 gradients; the cost is linear in K. A window that calls
+it every few updates should run it off the frame loop, on a :class:`Checkpoint`
 (:func:`checkpoint_gradient_noise`), not on the live nets.
 """
 
@@ -68,6 +70,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,31 +190,44 @@ def estimator_weights(batch: RolloutBatch, config: VPGConfig) -> np.ndarray:
 
 
 def measure_gradient_noise(
-    config: VPGConfig, policy: Policy, value_net: ValueNet, batches: int = DEFAULT_BATCHES, seed: int = 0
+    config: VPGConfig,
+    policy: Policy,
+    value_net: ValueNet,
+    batches: int = DEFAULT_BATCHES,
+    seed: int = 0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> GradientNoise:
     """The four estimators' noise figures at ``policy`` and ``value_net`` (see the module).
 
-    Plays ``batches`` batches of whole episodes (at least ``config.steps_per_update``
-    steps each) in ``config.num_envs`` envs of its own, seeded by ``seed``: the trainer's
-    envs, random generators and weights are not touched. Give each call its own seed
-    (the CLI derives one from the run's seed and update) so that repeated measurements
-    draw fresh batches.
+    The K batches are played side by side, in ``batches x config.num_envs`` envs of its
+    own seeded by ``seed`` (the trainer's envs, random generators and weights are not
+    touched): once they hold ``batches x steps_per_update`` steps in all, every env plays
+    its episode to its end, and batch k is the whole episodes of envs
+    ``k * num_envs .. (k + 1) * num_envs - 1``. Side by side, the K batches cost one
+    batch's sequential steps (500 for solved CartPole, not 16 x 500); each holds about
+    ``steps_per_update`` steps or more, as one batch played alone would. Give each call its
+    own seed (:func:`probe_seed`) so that repeated measurements draw fresh batches.
+
+    :param should_stop: checked every env step; when it returns True the measurement
+        ends at once with :class:`TrainingInterrupted`.
     """
     if batches < 2:
         raise ValueError(f"batches must be at least 2, not {batches}")
     started = time.perf_counter()
-    collector = Collector(config.env_id, config.num_envs, seed, np.random.default_rng(seed))
-    estimates: list[np.ndarray] = []  # per batch: (4, P)
-    steps = 0
+    width = config.num_envs
+    collector = Collector(config.env_id, batches * width, seed, np.random.default_rng(seed))
     try:
-        for _ in range(batches):
-            batch = collector.collect_episodes(policy, value_net, config.steps_per_update)
-            observations = torch.from_numpy(batch.observations[batch.valid])
-            actions = torch.from_numpy(batch.actions[batch.valid])
-            steps += len(observations)
-            estimates.append(policy_gradients(policy, observations, actions, estimator_weights(batch, config)))
+        played = collector.collect_episodes(policy, value_net, batches * config.steps_per_update, should_stop)
     finally:
         collector.close()
+    estimates: list[np.ndarray] = []  # per batch: (4, P)
+    steps = 0
+    for index in range(batches):
+        batch = env_columns(played, slice(index * width, (index + 1) * width))
+        observations = torch.from_numpy(batch.observations[batch.valid])
+        actions = torch.from_numpy(batch.actions[batch.valid])
+        steps += len(observations)
+        estimates.append(policy_gradients(policy, observations, actions, estimator_weights(batch, config)))
     by_estimator = np.stack(estimates, axis=1)  # (4, K, P)
     return GradientNoise(
         estimators={name: noise_figures(by_estimator[index]) for index, name in enumerate(ESTIMATORS)},
@@ -222,7 +238,32 @@ def measure_gradient_noise(
     )
 
 
-def checkpoint_gradient_noise(checkpoint: Checkpoint, batches: int = DEFAULT_BATCHES, seed: int = 0) -> GradientNoise:
+def env_columns(batch: RolloutBatch, envs: slice) -> RolloutBatch:
+    """The part of ``batch`` played by the envs ``envs``: every array's env axis cut."""
+    return RolloutBatch(
+        observations=batch.observations[:, envs],
+        actions=batch.actions[:, envs],
+        rewards=batch.rewards[:, envs],
+        values=batch.values[:, envs],
+        terminated=batch.terminated[:, envs],
+        truncated=batch.truncated[:, envs],
+        valid=batch.valid[:, envs],
+        last_values=batch.last_values[envs],
+    )
+
+
+def probe_seed(run_seed: int, update: int) -> int:
+    """A seed for the measurement envs at ``update``: fresh batches at every point, the
+    same ones on every repeat of the run, and a seed other than the trainer's envs'."""
+    return int(np.random.SeedSequence([run_seed, update, 0x6E6F6973]).generate_state(1)[0])
+
+
+def checkpoint_gradient_noise(
+    checkpoint: Checkpoint,
+    batches: int = DEFAULT_BATCHES,
+    seed: int = 0,
+    should_stop: Callable[[], bool] | None = None,
+) -> GradientNoise:
     """:func:`measure_gradient_noise` at a checkpoint's policy and critic (nets of its own,
     so it may run in any thread while training goes on)."""
     config = checkpoint.config
@@ -236,4 +277,4 @@ def checkpoint_gradient_noise(checkpoint: Checkpoint, batches: int = DEFAULT_BAT
     value_net = ValueNet(int(checkpoint.observation_space.shape[0]), config.hidden_sizes, config.activation)
     policy.load_state_dict(checkpoint.policy_state)
     value_net.load_state_dict(checkpoint.value_state)
-    return measure_gradient_noise(config, policy, value_net, batches, seed)
+    return measure_gradient_noise(config, policy, value_net, batches, seed, should_stop)

@@ -161,7 +161,9 @@ class Collector:
         the critic does not change during collection, and one batched call costs less than
         T small ones. ``taken``: the env steps this batch cost (reset steps included)."""
         if num_steps < len(batch.rewards):
-            batch = RolloutBatch(*(getattr(batch, name)[:num_steps] for name in RolloutBatch.__dataclass_fields__))
+            # Every array but last_values, which is per env (N,), not per step.
+            rows = {name: getattr(batch, name)[:num_steps] for name in RolloutBatch.__dataclass_fields__}
+            batch = RolloutBatch(**{**rows, "last_values": batch.last_values})
         obs_dim = self.observation_space.shape[0]
         all_observations = np.concatenate([batch.observations, self._observations[None]], axis=0)
         with torch.no_grad():
