@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--map", action="store_true", help="with the map view (M) open")
     parser.add_argument("--update-panel", action="store_true", help="with the Update panel (U) shown")
     parser.add_argument("--formulas", action="store_true", help="with the formulas (X) shown")
+    parser.add_argument(
+        "--noise-panel", action="store_true", help="with the Gradient noise panel (O) shown, measuring beside training"
+    )
     parser.add_argument("--record", choices=("mp4", "gif"), help="record the window the whole time")
     parser.add_argument("--size", type=window_size, default=(1280, 720), help="window size, WxH")
     args = parser.parse_args()
@@ -92,7 +95,7 @@ def main() -> None:
             recordings_dir=recordings,
         )
     )
-    for view in ("knobs", "map", "update_panel", "formulas"):  # each flag is named as its command
+    for view in ("knobs", "map", "update_panel", "formulas", "noise_panel"):  # each flag is named as its command
         if getattr(args, view):
             app.command(view)
     if args.record:
@@ -142,6 +145,7 @@ def main() -> None:
                 "map_open": args.map,
                 "update_panel": args.update_panel,
                 "formulas": args.formulas,
+                "noise_panel": args.noise_panel,
                 "recording": args.record,
                 **recorded,
             }

@@ -2,12 +2,16 @@
 four sizes, in both themes, with and without presenter mode."""
 
 import itertools
+import time
 
 import pygame
 import pytest
 
 from tests.window_options import threaded
+from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import config_for
+from vpg_sim.core.gradient_noise import EstimatorNoise, GradientNoise
+from vpg_sim.training.noise_monitor import NoiseReading
 from vpg_sim.ui.app import App
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -45,3 +49,42 @@ def test_labels_stay_inside_their_panels_and_clear_of_each_other(size, theme, pr
         assert box.region_rect.contains(box.rect), f"{box.text!r} leaves {box.region} at {size}"
     for a, b in itertools.combinations(boxes, 2):
         assert not a.rect.colliderect(b.rect), f"{a.text!r} ({a.region}) overlaps {b.text!r} ({b.region}) at {size}"
+
+
+def fake_noise_reading(update: int) -> NoiseReading:
+    """Figures as wide as they come: four digits, a negative cosine, an infinite ratio."""
+    figures = [(1234.5, -0.25), (0.0123, 0.99), (float("inf"), float("nan")), (7.5, 0.5)]
+    pairs = zip(ESTIMATORS, figures, strict=True)
+    estimators = {name: EstimatorNoise(variance, cosine, 1.0, 1.0) for name, (variance, cosine) in pairs}
+    return NoiseReading(update, "gae", GradientNoise(estimators, 16, 8000.0, 128000, 12.3))
+
+
+@pytest.mark.parametrize(("size", "theme", "present"), list(itertools.product(SIZES, ("dark", "light"), (False, True))))
+def test_the_noise_update_and_map_views_keep_their_labels_apart(size, theme, present):
+    config = config_for("CartPole-v1", **SMALL)
+    app = App(threaded(pace="full", theme=theme, size=size, present=present, config=config))
+    try:
+        pygame.display.set_mode(size)
+        app.resize(*size)
+        app.shown.update({"value": "noise", "advantage": "update"})
+        reading = fake_noise_reading(app.session.latest_snapshot().update)
+        app.session.gradient_noise = lambda: reading
+        boxes = labels_of_a_busy_frame(app)
+        app.command("map")  # over the value and advantage places: the policy, returns and map
+        for _ in range(200):
+            app.step()
+            if app.drawing.panels["map"]._map is not None:
+                break
+            time.sleep(0.01)
+        app.drawing.text_log = []
+        app.draw()
+        map_boxes = list(app.drawing.text_log)
+    finally:
+        app.close()
+    assert {"Gradient noise", "Update", "1,234", "∞", "-0.25"} <= {box.text for box in boxes}
+    assert any(box.region == "map" for box in map_boxes)
+    for labels in (boxes, map_boxes):
+        for box in labels:
+            assert box.region_rect.contains(box.rect), f"{box.text!r} leaves {box.region} at {size}"
+        for a, b in itertools.combinations(labels, 2):
+            assert not a.rect.colliderect(b.rect), f"{a.text!r} ({a.region}) overlaps {b.text!r} ({b.region}) at {size}"

@@ -673,5 +673,6 @@ def test_the_dot_on_the_map_is_the_stage_state(app):
     state = app.stage.observation
     inside = x_range.low <= state[2] <= x_range.high and y_range.low <= state[3] <= y_range.high
     labels = [box.text for box in app.drawing.text_log if box.region == "map"]
-    assert "→ pole angle rad" in labels and "↑ pole angular velocity rad/s" in labels
+    assert any(label.startswith("→ pole angle rad: ") for label in labels)
+    assert any(label.startswith("↑ pole angular velocity rad/s: ") for label in labels)
     assert inside  # near upright: the dot is drawn inside the map, at the state's own values

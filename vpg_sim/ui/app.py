@@ -280,6 +280,7 @@ class App:
         self.apply_pace()
         if self.knobs is not None:
             self.knobs.show(session.config())
+        session.watch_noise(self.drawing.noise_open)
         session.start(paused=playback)
 
     def apply_pace(self) -> None:

@@ -171,6 +171,11 @@ class Commands:
         """U: the Update panel in the advantage panel's place, or back."""
         self._swap("advantage", "update")
 
+    def noise_panel(self) -> None:
+        """O: the Gradient noise panel in the value panel's place (measuring while open), or back."""
+        self._swap("value", "noise")
+        self.app.session.watch_noise(self.app.drawing.noise_open)
+
     def _swap(self, slot: str, panel: str) -> None:
         shown = self.app.shown
         if shown.get(slot) == panel:

@@ -22,6 +22,7 @@ from vpg_sim.ui.panels import (
     ValuePanel,
 )
 from vpg_sim.ui.panels.formulas import draw_formula_box, formula_lines
+from vpg_sim.ui.panels.noise import NoisePanel
 from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
 from vpg_sim.ui.panels.policy_map import MapPanel
 from vpg_sim.ui.panels.returns import ReturnsPanel
@@ -56,12 +57,13 @@ class Drawing:
             "returns": ReturnsPanel(),
             "update": UpdatePanel(),
             "map": MapPanel(),
+            "noise": NoisePanel(),
         }
         self.map_open = False
         """M: the map view in the value and advantage panels' places."""
         self.shown: dict[str, str] = {}
         """Layout slots showing another panel than their own: U puts the Update panel in
-        the advantage panel's place."""
+        the advantage panel's place, O the Gradient noise panel in the value panel's."""
         self._frames_layer = LayerCache()
         self.text_log: list[TextBox] | None = None
         """When a list, every label drawn in the last frame (layout tests read it)."""
@@ -115,7 +117,12 @@ class Drawing:
             episodes=app.episodes,
             drag=drag,
             presenting=app.presenting,
+            noise=app.session.gradient_noise() if self.noise_open else None,
         )
+
+    @property
+    def noise_open(self) -> bool:
+        return "noise" in self.shown.values()
 
     def painter(self) -> PanelPainter:
         app = self.app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange
 from vpg_sim.core.trainer import UpdateStats
+from vpg_sim.training.noise_monitor import NoiseReading
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.theme import Colour
 
@@ -50,3 +51,5 @@ class Frame:
     drag: Drag | None
     presenting: bool = False
     """Presenter mode: large type for the back of a hall."""
+    noise: NoiseReading | None = None
+    """The newest gradient-noise measurement, while the Gradient noise panel is open."""

@@ -31,6 +31,7 @@ from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
+from vpg_sim.training.noise_monitor import NoiseReading
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
 from vpg_sim.ui.return_plot import PlotImage, PlotRequest
@@ -125,6 +126,7 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
     )
     session.start(paused=True)  # the window resumes it once it has set the pace
     last_update, returns_sent, updating = session.latest_snapshot().update, 0, False
+    noise_sent = None
     try:
         while True:
             try:
@@ -163,6 +165,10 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
             image = plot.take_image()
             if image is not None:
                 results.put(("plot", image))
+            noise = session.gradient_noise()
+            if noise is not noise_sent:
+                results.put(("noise", noise))
+                noise_sent = noise
             if session.error:
                 results.put(("error", session.error))
                 session.error = None
@@ -208,6 +214,7 @@ class WorkerSession:
         self._solved = False
         self._stopped = threading.Event()
         self._plot_image: PlotImage | None = None
+        self._noise: NoiseReading | None = None
         self.error: str | None = None
         self.plot = PlotChannel(self)
         self._launch()
@@ -262,6 +269,8 @@ class WorkerSession:
                     self._updating = message[1]
                 elif kind == "plot":
                     self._plot_image = message[1]
+                elif kind == "noise":
+                    self._noise = message[1]
                 elif kind == "error":
                     self.error = message[1]
         self._stopped.set()
@@ -306,6 +315,9 @@ class WorkerSession:
             self._pending = pending
         self._send("request_changes", changes)
         return config
+
+    def watch_noise(self, enabled: bool) -> None:
+        self._send("watch_noise", enabled)
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the child to stop and wait for it; True if it ended in time."""
@@ -372,6 +384,10 @@ class WorkerSession:
     def latest_stats(self) -> UpdateStats | None:
         with self._lock:
             return self._history[-1] if self._history else None
+
+    def gradient_noise(self) -> NoiseReading | None:
+        with self._lock:
+            return self._noise
 
     def episode_count(self) -> int:
         with self._lock:

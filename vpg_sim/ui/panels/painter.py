@@ -87,6 +87,10 @@ class PanelPainter:
         """The pixel size ``text`` would take at ``size``."""
         return self.fonts.size(text, self.px(max(size, self.min_text_size)), bold)
 
+    def fitting(self, texts: Sequence[str], size: float, width: int) -> str:
+        """The first of ``texts`` (longest first) that fits in ``width`` px, else the last."""
+        return next((text for text in texts if self.text_size(text, size)[0] <= width), texts[-1])
+
     def text(
         self,
         text: str,

@@ -107,7 +107,14 @@ class MapPanel:
             for index, (name, value) in enumerate(zip(info.names, shown.held_at, strict=True))
             if index not in shown.dims
         )
-        header = painter.text(f"others held at the stage's state: {held}", (area.x, area.y), 11, palette.muted)
+        others = [float(value) for index, value in enumerate(shown.held_at) if index not in shown.dims]
+        short = ", ".join(f"{value:+.2f}" for value in others)
+        held_text = painter.fitting(
+            (f"others held at the stage's state: {held}", f"others held at: {held}", f"others held at {short}"),
+            11,
+            area.width,
+        )
+        header = painter.text(held_text, (area.x, area.y), 11, palette.muted)
         gap = painter.px(16)
         half = (area.width - gap) // 2
         top = header.bottom + painter.px(4)
@@ -138,14 +145,16 @@ class MapPanel:
     ) -> None:
         palette = painter.palette
         line_h = painter.text_size("Ag", 11)[1]
-        plot = pygame.Rect(box.x + painter.px(30), box.y + line_h + 2, box.width - painter.px(30), 0)
+        x_range, y_range = shown.ranges
+        y_ticks = (f"{y_range.high:+.2g}", f"{y_range.low:+.2g}")
+        margin = max(painter.text_size(tick, 11)[0] for tick in y_ticks) + painter.px(5)
+        plot = pygame.Rect(box.x + margin, box.y + line_h + 2, box.width - margin, 0)
         plot.height = box.bottom - plot.y - 2 * line_h - 2
         painter.text(title, (plot.x, box.y), 11, palette.text, bold=True)
         key = (id(image), plot.size)
         if key not in self._scaled:  # smooth, and only when a new map or size arrives
             self._scaled[key] = pygame.transform.smoothscale(image, plot.size)
         painter.surface.blit(self._scaled[key], plot)
-        x_range, y_range = shown.ranges
 
         def to_px(x: float, y: float) -> tuple[float, float]:
             # float(): pygame refuses numpy float32 coordinates
@@ -169,14 +178,19 @@ class MapPanel:
         pygame.draw.circle(painter.surface, palette.background, dot, painter.px(6))
         pygame.draw.circle(painter.surface, palette.text, dot, painter.px(4))
         muted, left = palette.muted, plot.x - painter.px(3)
-        painter.text(f"{y_range.high:+.2g}", (left, plot.y), 11, muted, anchor="topright")
-        painter.text(f"{y_range.low:+.2g}", (left, plot.bottom), 11, muted, anchor="bottomright")
-        painter.text(f"{x_range.low:+.2g}", (plot.x, plot.bottom + 1), 11, muted)
-        painter.text(f"{x_range.high:+.2g}", (plot.right, plot.bottom + 1), 11, muted, anchor="topright")
-        names, units = shown.names, shown.units
+        painter.text(y_ticks[0], (left, plot.y), 11, muted, anchor="topright")
+        painter.text(y_ticks[1], (left, plot.bottom), 11, muted, anchor="bottomright")
         below = plot.bottom + 1
-        painter.text(f"→ {names[0]} {units[0]}".rstrip(), (plot.centerx, below), 11, muted, anchor="midtop")
-        painter.text(f"↑ {names[1]} {units[1]}".rstrip(), (plot.centerx, below + line_h), 11, muted, anchor="midtop")
+        for row, (arrow, name, unit, span) in enumerate(
+            (("→", shown.names[0], shown.units[0], x_range), ("↑", shown.names[1], shown.units[1], y_range))
+        ):
+            extent = f"{span.low:+.2g} … {span.high:+.2g}"
+            label = painter.fitting(
+                (f"{arrow} {name} {unit}: {extent}".replace(" :", ":"), f"{arrow} {name}: {extent}", f"{arrow} {name}"),
+                11,
+                box.width,
+            )
+            painter.text(label, (box.centerx, below + row * line_h), 11, muted, anchor="midtop")
 
 
 def _mix(low: Colour, high: Colour, fraction: np.ndarray) -> np.ndarray:

@@ -32,14 +32,17 @@ class UpdatePanel:
         if dissection is None or not len(dissection.weights):
             painter.text("waiting for the first update…", area.center, 12, palette.muted, anchor="center")
             return
-        header = painter.px(16)
+        header = painter.text_size("Ag", 12)[1] + painter.px(2)
+        footer = painter.text_size("Ag", 11)[1] + painter.px(1)
         correlation, agreeing = dissection.correlation, dissection.agreeing
         summary = "correlation –" if math.isnan(correlation) else f"correlation {correlation:+.2f}"
         if not math.isnan(agreeing):
             summary += f" · {agreeing:.0%} moved the way their advantage says"
         painter.text(summary, (area.x, area.y), 12, palette.muted)
-        axis_w = painter.px(40)
-        plot = pygame.Rect(area.x + axis_w, area.y + header, area.width - axis_w, area.height - header - painter.px(14))
+        x_extent, y_extent = _extents(dissection)
+        y_labels = (f"+{y_extent:.2g}", "Δ log π", f"−{y_extent:.2g}")
+        axis_w = max(painter.text_size(label, 11)[0] for label in y_labels) + painter.px(6)
+        plot = pygame.Rect(area.x + axis_w, area.y + header, area.width - axis_w, area.height - header - footer)
         image = self.layer.get(
             (dissection,),
             (palette.name, painter.px(2)),
@@ -48,14 +51,17 @@ class UpdatePanel:
             background=palette.panel,
         )
         painter.surface.blit(image, plot)
-        x_extent, y_extent = _extents(dissection)
         below, left = plot.bottom + painter.px(1), plot.x - painter.px(4)
         muted = palette.muted
         painter.text(f"±{x_extent:.2g}", (plot.right, below), 11, muted, anchor="topright")
-        painter.text("advantage weighed by →", (plot.x, below), 11, muted)
-        painter.text(f"+{y_extent:.2g}", (left, plot.y), 11, muted, anchor="topright")
-        painter.text("Δ log π", (left, plot.centery), 11, muted, anchor="midright")
-        painter.text(f"−{y_extent:.2g}", (left, plot.bottom), 11, muted, anchor="bottomright")
+        top, middle, bottom = y_labels
+        # A short plot (presenter mode, a small window) names its y axis below, beside x's.
+        roomy = plot.height >= 3 * footer
+        painter.text("advantage weighed by →" + ("" if roomy else "   ↑ Δ log π"), (plot.x, below), 11, muted)
+        painter.text(top, (left, plot.y), 11, muted, anchor="topright")
+        if roomy:
+            painter.text(middle, (left, plot.centery), 11, muted, anchor="midright")
+        painter.text(bottom, (left, plot.bottom), 11, muted, anchor="bottomright")
 
 
 def _extents(dissection: UpdateDissection) -> tuple[float, float]:

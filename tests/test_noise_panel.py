@@ -1,0 +1,170 @@
+"""The gradient's noise measured beside training: the monitor, the session, the panel."""
+
+import threading
+
+import pygame
+import pytest
+
+from tests.test_window import SMALL, frames_until, press, update_count
+from tests.window_options import threaded
+from vpg_sim.core.advantages import ESTIMATORS
+from vpg_sim.core.config import VPGConfig, config_for
+from vpg_sim.core.gradient_noise import DEFAULT_BATCHES, EstimatorNoise, GradientNoise, probe_seed
+from vpg_sim.core.trainer import TrainingInterrupted, VPGTrainer
+from vpg_sim.training.noise_monitor import NoiseMonitor
+from vpg_sim.training.session import TrainingSession
+from vpg_sim.ui.app import App
+from vpg_sim.ui.panels.noise import ACTIVE_MARK, bar_fraction, figure_text
+
+TINY = VPGConfig(num_envs=4, steps_per_update=64, hidden_sizes=(8,), vf_iters=1, vf_minibatch_size=64)
+
+
+def fake_noise(value: float = 1.0) -> GradientNoise:
+    figures = {name: EstimatorNoise(value * (index + 1), 0.5, 1.0, value) for index, name in enumerate(ESTIMATORS)}
+    return GradientNoise(figures, batches=16, batch_steps=1024.0, env_steps=16384, seconds=0.0)
+
+
+class Recording:
+    """A stand-in measurement: records what it was asked and answers at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, int]] = []
+        self.done = threading.Semaphore(0)
+
+    def __call__(self, checkpoint, batches, seed, should_stop):
+        self.calls.append((checkpoint.update, batches, seed))
+        self.done.release()
+        return fake_noise(checkpoint.update + 1)
+
+
+def checkpoints(count: int):
+    trainer = VPGTrainer(TINY)
+    taken = [trainer.checkpoint()]
+    for _ in range(count - 1):
+        trainer.train_update()
+        taken.append(trainer.checkpoint())
+    trainer.close()
+    return taken
+
+
+def test_the_monitor_measures_the_offered_policy_once_and_again_only_when_it_is_newer_enough():
+    measure = Recording()
+    monitor = NoiseMonitor(every_updates=2, measure=measure, wait=lambda seconds: False)
+    first, second, third = checkpoints(3)
+    monitor.offer(first)
+    assert measure.done.acquire(timeout=30)
+    monitor.offer(first)  # a paused run: the same policy again
+    monitor.offer(second)  # one update newer: not yet
+    monitor.offer(third)  # two: measured
+    assert measure.done.acquire(timeout=30)
+    assert monitor.stop()
+    assert [update for update, _, _ in measure.calls] == [0, 2]
+    assert measure.calls[1][1:] == (DEFAULT_BATCHES, probe_seed(TINY.seed, 2))
+    reading = monitor.reading()
+    assert (reading.update, reading.estimator) == (2, "gae")
+    assert reading.noise.relative_variance["total-return"] == 3.0
+
+
+def test_stopping_interrupts_a_measurement_in_flight():
+    started = threading.Event()
+
+    def endless(checkpoint, batches, seed, should_stop):
+        started.set()
+        while not should_stop():
+            threading.Event().wait(0.001)
+        raise TrainingInterrupted
+
+    monitor = NoiseMonitor(measure=endless)
+    monitor.offer(checkpoints(1)[0])
+    assert started.wait(timeout=30)
+    assert monitor.stop(timeout=30)
+    assert monitor.reading() is None and monitor.error is None
+
+
+def test_a_failed_measurement_is_one_line_and_ends_only_the_monitor():
+    def broken(checkpoint, batches, seed, should_stop):
+        raise RuntimeError("no envs\nsecond line")
+
+    monitor = NoiseMonitor(measure=broken)
+    monitor.offer(checkpoints(1)[0])
+    monitor._thread.join(timeout=30)  # it ends by itself
+    assert not monitor._thread.is_alive() and monitor.reading() is None
+    assert monitor.error == "gradient noise: RuntimeError: no envs"
+
+
+def test_the_monitor_rests_for_a_multiple_of_what_a_measurement_took():
+    rests: list[float] = []
+    measure = Recording()
+    monitor = NoiseMonitor(duty=0.25, measure=measure, wait=lambda seconds: rests.append(seconds) or True)
+    monitor.offer(checkpoints(1)[0])
+    assert measure.done.acquire(timeout=30)
+    assert monitor.stop(timeout=30)
+    [rest] = rests
+    assert rest >= 0.0  # 3x the measurement's own time: a stand-in's is ~0
+    with pytest.raises(ValueError, match="duty"):
+        NoiseMonitor(duty=0.0, measure=measure)
+
+
+def test_a_session_watching_noise_measures_its_newest_policy_for_real():
+    session = TrainingSession.from_config(TINY)
+    session.watch_noise(True)
+    session.start(paused=True)
+    reading = None
+    for _ in range(6000):  # until the first measurement lands (it plays its own envs)
+        reading = session.gradient_noise()
+        if reading is not None:
+            break
+        threading.Event().wait(0.01)
+    assert reading is not None and reading.update == 0
+    assert set(reading.noise.relative_variance) == set(ESTIMATORS)
+    assert reading.noise.batch_steps >= TINY.steps_per_update * 0.5
+    session.watch_noise(False)
+    assert session.gradient_noise() is reading  # the last reading stays readable
+    assert session.close(timeout=10)
+
+
+def test_bar_lengths_are_logarithmic_and_figures_read_plainly():
+    assert bar_fraction(0.1) == 0.0 and bar_fraction(1000.0) == 1.0
+    assert bar_fraction(10.0) == pytest.approx(0.5)
+    assert bar_fraction(float("inf")) == 1.0 and bar_fraction(0.0) == 0.0
+    assert figure_text(float("nan")) == "–" and figure_text(float("inf")) == "∞"
+    assert figure_text(0.2, signed=True) == "+0.20" and figure_text(12345.0) == "12,345"
+
+
+def marked_estimator(boxes) -> str:
+    """The estimator whose row holds the panel's mark."""
+    [mark] = [box.rect for box in boxes if box.text == ACTIVE_MARK]
+    [marked] = [box.text for box in boxes if box.text in ESTIMATORS and box.rect.centery == mark.centery]
+    return marked
+
+
+def test_o_shows_the_noise_panel_in_the_value_panel_s_place_with_the_active_estimator_marked():
+    app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL)))
+    try:
+        press(app, pygame.K_SPACE)
+        press(app, pygame.K_o)
+        assert app.shown == {"value": "noise"}
+        assert frames_until(app, lambda: app.session.gradient_noise() is not None, timeout=120)
+        reading = app.session.gradient_noise()
+        app.drawing.text_log = []
+        app.draw()
+        boxes = [box for box in app.drawing.text_log if box.region == "value"]
+        labels = [box.text for box in boxes]
+        assert "Gradient noise" in labels and all(name in labels for name in ESTIMATORS)
+        for name in ESTIMATORS:  # each figure is the reading's, as the panel prints it
+            assert figure_text(reading.noise.relative_variance[name]) in labels
+            assert figure_text(reading.noise.cosine[name], signed=True) in labels
+        assert any(label.startswith(f"at update {reading.update}") for label in labels)
+        assert marked_estimator(boxes) == app.session.latest_snapshot().config.estimator == "gae"
+        assert frames_until(app, lambda: not app.session.updating)
+        before = update_count(app)
+        app.session.request_changes(estimator="baseline")
+        press(app, pygame.K_n)
+        assert frames_until(app, lambda: update_count(app) == before + 1)
+        app.draw()
+        assert marked_estimator(app.drawing.text_log) == "baseline"  # the mark follows training's estimator
+        press(app, pygame.K_o)
+        assert app.shown == {}
+        assert app.session._noise is None  # no longer measuring
+    finally:
+        app.close()

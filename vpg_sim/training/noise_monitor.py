@@ -1,0 +1,133 @@
+"""The gradient's noise, measured again and again at the newest policy while training runs.
+
+A :class:`NoiseMonitor` owns a daemon thread that takes the newest checkpoint it was
+offered, measures the four estimators' noise there (:func:`checkpoint_gradient_noise`:
+K batches from envs of its own, so training is not disturbed) and keeps the newest
+reading. A measurement costs ~0.15-0.7 s of one core (CartPole, K = 16), so after each one
+the thread rests for a multiple of what it took: it spends at most ``duty`` of its time
+measuring, and the trainer beside it keeps most of the core.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.gradient_noise import DEFAULT_BATCHES, GradientNoise, checkpoint_gradient_noise, probe_seed
+from vpg_sim.core.trainer import TrainingInterrupted
+
+EVERY_UPDATES = 5
+"""Measure again once the policy is at least this many updates newer."""
+DUTY = 0.25
+"""At most this share of the thread's time is spent measuring (the rest it rests)."""
+
+Measure = Callable[[Checkpoint, int, int, Callable[[], bool]], GradientNoise]
+"""``(checkpoint, batches, seed, should_stop) -> GradientNoise``:
+:func:`checkpoint_gradient_noise`, or a stand-in in tests. It raises
+:class:`TrainingInterrupted` once ``should_stop()`` is True."""
+
+
+@dataclass(frozen=True)
+class NoiseReading:
+    """One measurement and the policy it was made at."""
+
+    update: int
+    """The update of the checkpoint measured."""
+    estimator: str
+    """The estimator that policy was trained with (the panel marks it)."""
+    noise: GradientNoise
+
+
+class NoiseMonitor:
+    """Measures the gradient noise of the newest offered checkpoint, in a thread of its own.
+
+    :param every_updates: measure again once the offered policy is this many updates newer
+        than the last one measured (a paused run's policy is measured once).
+    :param duty: the most of its time the thread spends measuring, in (0, 1].
+    :param measure: the measurement; tests give a fast stand-in.
+    :param wait: rests for ``seconds`` or until the monitor stops (returns True if it
+        stopped); tests give one that does not sleep.
+    """
+
+    def __init__(
+        self,
+        every_updates: int = EVERY_UPDATES,
+        batches: int = DEFAULT_BATCHES,
+        duty: float = DUTY,
+        measure: Measure = checkpoint_gradient_noise,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], not {duty}")
+        self.every_updates = every_updates
+        self.batches = batches
+        self.duty = duty
+        self._measure = measure
+        self._lock = threading.Lock()
+        self._offered = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._wait = wait if wait is not None else self._stop.wait
+        self._candidate: Checkpoint | None = None
+        self._reading: NoiseReading | None = None
+        self._measured_update: int | None = None
+        self.error: str | None = None
+        """One line, if a measurement failed (the thread then stops)."""
+        self._thread = threading.Thread(target=self._run, name="gradient-noise", daemon=True)
+        self._thread.start()
+
+    def offer(self, checkpoint: Checkpoint) -> None:
+        """The newest policy; measured when the thread is free and it is new enough."""
+        with self._offered:
+            self._candidate = checkpoint
+            self._offered.notify_all()
+
+    def reading(self) -> NoiseReading | None:
+        """The newest measurement, or None before the first has finished."""
+        with self._lock:
+            return self._reading
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop, interrupting a measurement in flight (within one env step); True if the
+        thread ended in time."""
+        with self._offered:
+            self._stop.set()
+            self._offered.notify_all()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _due(self) -> Checkpoint | None:
+        """Under the lock: the candidate, if it should be measured now."""
+        candidate = self._candidate
+        if candidate is None:
+            return None
+        if self._measured_update is None or candidate.update >= self._measured_update + self.every_updates:
+            return candidate
+        return None
+
+    def _run(self) -> None:
+        while True:
+            with self._offered:
+                while not self._stop.is_set() and self._due() is None:
+                    self._offered.wait()
+                if self._stop.is_set():
+                    return
+                checkpoint = self._due()
+                assert checkpoint is not None
+                self._measured_update = checkpoint.update
+            started = time.perf_counter()
+            try:
+                seed = probe_seed(checkpoint.config.seed, checkpoint.update)
+                noise = self._measure(checkpoint, self.batches, seed, self._stop.is_set)
+            except TrainingInterrupted:
+                return
+            except Exception as error:  # the panel says why; training goes on
+                lines = str(error).splitlines()
+                self.error = f"gradient noise: {type(error).__name__}: {lines[0] if lines else ''}"
+                return
+            with self._lock:
+                self._reading = NoiseReading(checkpoint.update, checkpoint.config.estimator, noise)
+            if self._wait((time.perf_counter() - started) * (1 / self.duty - 1)):
+                return
