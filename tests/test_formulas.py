@@ -1,5 +1,7 @@
 """The formula beside the number: each line holds the numbers the panels show."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from vpg_sim.training.stage import FinishedEpisode, StepView
@@ -30,8 +32,16 @@ def test_baseline_shows_reward_to_go_minus_the_value():
 
 def test_gae_shows_the_first_td_residual_with_its_numbers():
     delta_line, sum_line = advantage_formula(episode("gae"))
-    assert delta_line == "δ_0 = r_0 + γ·V(s_1) − V(s_0) = 1 + 0.99·40.2 − 41.0 = -0.20"
+    assert delta_line == "δ_0 = r_0 + γ·V(s_1) − V(s_0) = 1 + 0.99·40.20 − 41.00 = -0.20"
     assert sum_line.startswith("A_0 = Σ_k (γλ)^k δ_k = -3.80")
+
+
+def test_a_negative_value_reads_in_parentheses_so_the_sum_adds_up():
+    early = replace(episode("gae"), values=np.array([-0.02, -0.04]))
+    delta_line, _ = advantage_formula(early)
+    assert delta_line == "δ_0 = r_0 + γ·V(s_1) − V(s_0) = 1 + 0.99·(−0.04) − (−0.02) = +0.98"
+    nearly_zero = replace(episode("baseline"), values=np.array([-0.001, 0.0]))
+    assert advantage_formula(nearly_zero) == ["A_0 = G_0 − V(s_0) = 37.2 − 0.0 = -3.8"]
 
 
 def test_softmax_of_the_logits_is_the_probability_shown():

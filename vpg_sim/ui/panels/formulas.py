@@ -28,6 +28,12 @@ def policy_formula(env_id: str, decision: StepView) -> list[str]:
     return []
 
 
+def _operand(value: float, digits: int) -> str:
+    """``value`` as it reads inside a sum: a negative one in parentheses, "−" for the sign."""
+    text = f"{abs(value):.{digits}f}"
+    return f"(−{text})" if value < 0 and float(text) != 0 else text
+
+
 def advantage_formula(finished: FinishedEpisode | None) -> list[str]:
     """Phi_0 of the last finished stage episode, by its estimator, with its numbers."""
     if finished is None or not len(finished.advantages):
@@ -39,12 +45,13 @@ def advantage_formula(finished: FinishedEpisode | None) -> list[str]:
     if finished.estimator == "reward-to-go":
         return [f"A_0 = G_0 = Σ_k γ^k r_k = {a0:.1f}  (γ = {gamma:g})"]
     if finished.estimator == "baseline":
-        return [f"A_0 = G_0 − V(s_0) = {g0:.1f} − {v0:.1f} = {a0:+.1f}"]
+        return [f"A_0 = G_0 − V(s_0) = {g0:.1f} − {_operand(v0, 1)} = {a0:+.1f}"]
     next_value = float(finished.values[1]) if len(finished.values) > 1 else 0.0
     reward = float(finished.rewards[0])
     delta = reward + gamma * next_value - v0
     return [
-        f"δ_0 = r_0 + γ·V(s_1) − V(s_0) = {reward:g} + {gamma:g}·{next_value:.1f} − {v0:.1f} = {delta:+.2f}",
+        f"δ_0 = r_0 + γ·V(s_1) − V(s_0) = {reward:g} + {gamma:g}·{_operand(next_value, 2)} − {_operand(v0, 2)}"
+        f" = {delta:+.2f}",
         f"A_0 = Σ_k (γλ)^k δ_k = {a0:+.2f}  (γλ = {gamma * lam:.3g})",
     ]
 
@@ -54,7 +61,7 @@ def value_formula(finished: FinishedEpisode | None, view: StepView) -> list[str]
     if finished is None:
         return [line]
     g0, v0 = float(finished.returns_to_go[0]), float(finished.values[0])
-    return [line, f"last episode: G_0 = {g0:.1f} vs V(s_0) = {v0:.1f}"]
+    return [line, f"last finished episode (update {finished.update}): G_0 = {g0:.1f} vs V(s_0) = {v0:.1f}"]
 
 
 def update_formula(frame: Frame) -> list[str]:

@@ -103,7 +103,8 @@ def draw_value(
         if len(bootstrapped):
             entries.append(("- - + γ^(T−t)·V(s_T): cut by the time limit", palette.realised))
     elif ghost is not None:
-        entries.append(("— previous episode: V and G_t", palette.blend(palette.muted, palette.panel, 0.9)))
+        ghost_colour = palette.blend(palette.muted, palette.panel, 0.9)
+        entries.append((f"— previous episode (update {ghost.update}): V, G_t", ghost_colour))
     for text, colour in entries:
         x = painter.text(text, (x, area.y), 12, colour).right + painter.px(12)
     if len(values):
