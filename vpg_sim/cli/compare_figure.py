@@ -14,6 +14,7 @@ import math
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 
 from vpg_sim.core.comparison import common_grid, mean_band, values_on_grid
 from vpg_sim.training.comparison_run import ComparisonRun, Group
@@ -37,7 +38,9 @@ def comparison_png(run: ComparisonRun, groups: list[Group]) -> bytes:
         curves = run.curves(group.name)
         grid = common_grid(curves)
         summary = run.summary(group)
-        legend = f"{group.name}: {group.label}  ({summary.solved}/{len(run.seeds)} solved)"
+        median = summary.median.median
+        median_text = "median not reached" if math.isinf(median) else f"median {median:,.0f} steps"
+        legend = f"{group.name}: {group.label}  ({summary.solved}/{len(run.seeds)} solved, {median_text})"
         if len(grid):
             band = mean_band(values_on_grid(curves, grid), grid)
             curves_axes.fill_between(grid, band.low, band.high, color=colour, alpha=0.18, linewidth=0)
@@ -83,6 +86,7 @@ def comparison_png(run: ComparisonRun, groups: list[Group]) -> bytes:
     dots_axes.set_yticks(range(len(groups)), [group.name for group in reversed(groups)])
     dots_axes.set_ylim(-0.6, len(groups) - 0.4)
     dots_axes.set_xlim(0, largest * 1.02)
+    dots_axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     dots_axes.set_xlabel("env steps (per seed)")
     dots_axes.set_title(
         "steps to solve: one dot per seed; bar: median; band: its 95% interval (order statistics)",

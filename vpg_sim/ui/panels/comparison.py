@@ -119,7 +119,7 @@ class GroupStagePanel:
             anchor="topright",
         )
         painter.text(
-            f"group: {group.curve_end_text()} · solved {group.solved}/{group.seeds}",
+            f"group: solved {group.solved}/{group.seeds}",
             (header.right, header.y + line_h),
             14,
             palette.muted,
