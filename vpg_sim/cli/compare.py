@@ -78,7 +78,10 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     compare.add_argument("--json", action="store_true", help="headless: print one JSON object per group")
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
-    compare.set_defaults(pace="full")  # rounds of 2 x N agents: at 1/s a comparison would take an hour
+    # A round is an update of 2 x N agents: at the main window's 1/s a comparison would take an hour.
+    compare.set_defaults(pace="full")
+    pace = next(action for action in compare._actions if action.dest == "pace")
+    pace.help = "training pace, in rounds: an update of every agent (default: full)"
 
 
 # -- the two configs -------------------------------------------------------------------------
