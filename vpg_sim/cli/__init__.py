@@ -1,4 +1,5 @@
-"""The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``.
+"""The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``, ``map``,
+``variance``, ``compare``.
 
 ``python main.py`` in a checkout is the same program.
 """
@@ -18,6 +19,7 @@ from vpg_sim.cli.arguments import (
     positive_int,
     seed_number,
 )
+from vpg_sim.cli.compare import add_compare_command
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
@@ -97,12 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     add_map_command(commands)
     add_variance_command(commands)
+    add_compare_command(commands, parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2: a bad flag, file or env)."""
     args = build_parser().parse_args(argv)
+    if args.command != "compare" and ("group_a" in args or "group_b" in args):
+        return fail("--a and --b go with compare: vpg-sim compare --a KEY=VALUE ... --b KEY=VALUE ...")
     if args.command in ("train", "eval"):
         import torch
 
@@ -134,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.variance import variance_command
 
         return variance_command(args)
+    if args.command == "compare":
+        from vpg_sim.cli.compare import compare_command
+
+        return compare_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

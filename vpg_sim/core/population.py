@@ -2,23 +2,29 @@
 
 Agent i with config ``configs[i]`` runs the algorithm of ``docs/ALGORITHM.md`` with its
 own seed and knobs, as ``VPGTrainer(configs[i])`` would: its own envs and random streams
-(``population_rollout.py``), its own weights, Adam moments, learning rates, critic target
-statistics, gradient clipping and NaN rollback (``stacked.py``, ``population_update.py``).
-What is shared is the per-call cost: one loop, one forward pass per layer, one Adam pass,
-for all M. An agent's numbers do not depend on the others: the same to the bit alone or
-among 31, and whatever another agent's NaN, knob or stop (tested). Against ``VPGTrainer``
-its episodes match exactly and its losses within float rounding (batched matmuls, numpy's
+(``population_rollout.py``), its own estimator (``population_advantages.py``), weights,
+Adam moments, learning rates, critic target statistics, gradient clipping and NaN
+rollback (``stacked.py``, ``population_update.py``). What is shared is the per-call cost:
+one loop, one forward pass per layer, one Adam pass, for all M. An agent's numbers do not
+depend on the others: the same to the bit alone or among 31, and whatever another agent's
+NaN, knob or stop (tested), as long as their batches are as long as its own (every
+population of ``gae`` and ``baseline`` agents). Beside an agent of a critic-free estimator,
+whose batch is whole episodes, every batch is padded to the longest, its masked sums add
+in another order, and its numbers agree within float rounding. Against ``VPGTrainer`` its
+episodes match exactly and its losses within float rounding (batched matmuls, numpy's
 tanh and masked sums round differently, ~1e-7 per op), until a near-tied action samples
 the other way and the runs part (seed 5: after 12 updates); over 32 seeds the steps to
 solve are distributed alike (``benchmarks/population.py``).
 
 Each agent's ``UpdateStats`` are ``VPGTrainer``'s, with ``train_seconds`` the
-population's time so far and ``env_steps_per_second`` the agent's own share of it.
+population's time so far and ``env_steps_per_second`` the agent's batch over the
+population's update time.
 
-Agents may differ in :data:`PER_AGENT_FIELDS` (seed, gamma, lambda, learning rates, the
-entropy bonus, target_kl on or off, advantage normalisation, ...); everything else
-(env, network shape, num_envs, steps_per_update, critic passes and minibatch) must match
-within a population, since it sets the shapes they are batched in. Discrete actions only.
+Agents may differ in :data:`PER_AGENT_FIELDS` (seed, the estimator, gamma, lambda,
+learning rates, the entropy bonus, target_kl on or off, advantage normalisation, ...: the
+``textbook`` preset's fields included); everything else (env, network shape, num_envs,
+steps_per_update, critic passes and minibatch) must match within a population, since it
+sets the shapes they are batched in. Discrete actions only.
 
     a = config_for("CartPole-v1")
     population = PopulationTrainer.from_groups({"A": a, "B": a.replace(gae_lambda=0.9)}, seeds=range(8))
@@ -38,20 +44,23 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from vpg_sim.core.advantages import explained_variance, gae_advantages, lambda_returns
+from vpg_sim.core.advantages import CRITIC_FREE
+from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import reward_threshold
 from vpg_sim.core.networks import CategoricalPolicy, ValueNet
+from vpg_sim.core.population_advantages import AgentBatches, agent_batches
 from vpg_sim.core.population_envs import make_population_envs
 from vpg_sim.core.population_rollout import Episodes, PopulationBatch, PopulationCollector
 from vpg_sim.core.population_update import fit_values, minibatch_rows, policy_step
 from vpg_sim.core.rollout import RECENT_EPISODES
-from vpg_sim.core.stabilisers import adapted_learning_rate, blended_target_statistics, normalized_advantages
+from vpg_sim.core.stabilisers import adapted_learning_rate, blended_target_statistics
 from vpg_sim.core.stacked import StackedAdam, StackedMLP, finite_or_inf
 from vpg_sim.core.trainer import UpdateStats
 
 PER_AGENT_FIELDS = (
     "seed",
+    "estimator",
     "gamma",
     "gae_lambda",
     "normalize_advantages",
@@ -77,6 +86,7 @@ class Agent:
     minibatch_rng: np.random.Generator
     episodes: Episodes
     updates: int = 0
+    env_steps: int = 0
     nan_rollbacks: int = 0
     value_stats_initialised: bool = False
     running: bool = True
@@ -85,22 +95,8 @@ class Agent:
     """Raw advantages of its last batch's valid steps, ``(B,)``."""
     final_policy: dict[str, torch.Tensor] | None = None
     """Its policy's weights when it stopped running."""
-
-
-@dataclasses.dataclass
-class AgentBatches:
-    """One batch laid out per agent: B = T * N rows each, in the lone trainer's order."""
-
-    observations: torch.Tensor  # (M, B, obs_dim) float32
-    actions: torch.Tensor  # (M, B) int64
-    valid: torch.Tensor  # (M, B) bool
-    weights: torch.Tensor  # (M, B) float32: advantages as the policy step uses them, 0 where not valid
-    returns: np.ndarray  # (M, B) float64 lambda-returns
-    rows: list[np.ndarray]  # per agent, its valid rows
-    explained_variance: list[float] = dataclasses.field(default_factory=list)
-    has_signal: list[bool] = dataclasses.field(default_factory=list)
-    """Per agent: advantages with at least the std floor (they may grow the KL-adapted rate)."""
-    returns_finite: list[bool] = dataclasses.field(default_factory=list)
+    final_value: dict[str, torch.Tensor] | None = None
+    """Its critic's weights and target statistics when it stopped running (as ``ValueNet``'s)."""
 
 
 class PopulationTrainer:
@@ -172,7 +168,8 @@ class PopulationTrainer:
         started = time.perf_counter()
         shared = self.shared_config
         scale = (self.target_mean, self.target_std)
-        batch = self.collector.collect(self.policy, self.value, scale, shared.rollout_length)
+        whole = [self.agents[agent].config.estimator in CRITIC_FREE for agent in self.slots]
+        batch = self.collector.collect(self.policy, self.value, scale, shared.rollout_length, whole)
         losses = self._update(batch)
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
@@ -180,6 +177,7 @@ class PopulationTrainer:
         for slot, index in enumerate(self.slots):
             agent = self.agents[index]
             agent.updates += 1
+            agent.env_steps += int(batch.env_steps[slot])
             returns, lengths = agent.episodes.recent_returns, agent.episodes.recent_lengths
             stats[index] = UpdateStats(
                 update=agent.updates,
@@ -191,7 +189,7 @@ class PopulationTrainer:
                 policy_lr=self.policy_optimizer.learning_rates[slot],
                 nan_rollbacks=agent.nan_rollbacks,
                 train_seconds=self.train_seconds,
-                env_steps_per_second=shared.steps_per_update / elapsed,
+                env_steps_per_second=int(batch.env_steps[slot]) / elapsed,
                 **{name: values[slot] for name, values in losses.items()},
             )
         return stats
@@ -219,6 +217,7 @@ class PopulationTrainer:
         stopping = {agent for agent in agents if self.agents[agent].running}
         for agent in stopping:
             self.agents[agent].final_policy = self.policy.state_of(self.slots.index(agent))
+            self.agents[agent].final_value = self._value_state(self.slots.index(agent))
             self.agents[agent].running = False
         keep = [slot for slot, agent in enumerate(self.slots) if agent not in stopping]
         self.collector.keep(keep)
@@ -238,8 +237,34 @@ class PopulationTrainer:
         policy.logits_net.load_state_dict(state)
         return policy
 
+    def checkpoint_of(self, agent: int) -> Checkpoint:
+        """Agent ``agent``'s policy and critic now (its final ones if it stopped), as a lone
+        run's :class:`Checkpoint` without optimiser or resume state: for playing it."""
+        record = self.agents[agent]
+        value_state = record.final_value or self._value_state(self.slots.index(agent))
+        return Checkpoint(
+            config=record.config,
+            observation_space=self.observation_space,
+            action_space=self.action_space,
+            policy_state=self.policy_of(agent).state_dict(),
+            value_state=value_state,
+            update=record.updates,
+            env_steps=record.env_steps,
+            mean_return_100=record.episodes.mean_return_100,
+            config_changes=tuple(record.config_changes),
+            last_advantages=record.last_advantages,
+        )
+
+    def _value_state(self, slot: int) -> dict[str, torch.Tensor]:
+        """The critic in ``slot`` as a ``ValueNet`` state dict (its MLP and target statistics)."""
+        state = {f"net.{name}": tensor for name, tensor in self.value.state_of(slot).items()}
+        state["target_mean"] = self.target_mean[slot].clone()
+        state["target_std"] = self.target_std[slot].clone()
+        return state
+
     def env_steps(self, agent: int) -> int:
-        return self.agents[agent].updates * self.shared_config.steps_per_update
+        """Env steps the agent's batches have cost so far (a whole-episode batch's vary)."""
+        return self.agents[agent].env_steps
 
     def mean_return_100(self, agent: int) -> float:
         return self.agents[agent].episodes.mean_return_100
@@ -265,7 +290,9 @@ class PopulationTrainer:
         agent's non-finite loss or weight rolls back that agent alone. Per agent (slot
         order): ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``, ``explained_variance``."""
         configs = [self.agents[agent].config for agent in self.slots]
-        prepared = self._advantages(batch, configs)
+        prepared = agent_batches(batch, configs)
+        for slot, advantages in enumerate(prepared.raw_advantages):
+            self.agents[self.slots[slot]].last_advantages = advantages
         saved = (self.policy.data.clone(), self.value.data.clone(), self.target_mean.clone(), self.target_std.clone())
         saved_lrs = list(self.policy_optimizer.learning_rates)
 
@@ -307,49 +334,6 @@ class PopulationTrainer:
             for name in ("policy_loss", "value_loss", "entropy", "approx_kl"):
                 losses[name][slot] = math.nan
         return losses
-
-    def _advantages(self, batch: PopulationBatch, configs: list[VPGConfig]) -> AgentBatches:
-        """Step 2 for every agent, and its batch laid out per agent (``AgentBatches``)."""
-        count = len(configs)
-        steps, _, num_envs = batch.rewards.shape
-        # All agents' columns at once: gamma and lambda per column are each agent's own (the
-        # recursion is elementwise, so each column computes exactly as it would alone).
-        columns = (steps, count * num_envs)
-        advantages = gae_advantages(
-            batch.rewards.reshape(columns),
-            batch.values.reshape(columns),
-            batch.last_values.reshape(-1),
-            batch.terminated.reshape(columns),
-            batch.truncated.reshape(columns),
-            np.repeat([c.gamma for c in configs], num_envs),
-            np.repeat([c.gae_lambda for c in configs], num_envs),
-        ).reshape(batch.rewards.shape)
-        returns = lambda_returns(advantages, batch.values)
-
-        # Per agent, rows in the lone trainer's order (t, then env): (T, M, N) -> (M, T * N).
-        def per_agent(array: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(np.moveaxis(array, 1, 0)).reshape(count, steps * num_envs, *array.shape[3:])
-
-        valid, advantages, returns, values = map(per_agent, (batch.valid, advantages, returns, batch.values))
-        prepared = AgentBatches(
-            observations=torch.from_numpy(per_agent(batch.observations)),
-            actions=torch.from_numpy(per_agent(batch.actions)),
-            valid=torch.from_numpy(valid),
-            weights=torch.zeros(valid.shape),
-            returns=returns,
-            rows=[np.flatnonzero(agent_valid) for agent_valid in valid],
-        )
-        for slot, (config, rows) in enumerate(zip(configs, prepared.rows, strict=True)):
-            agent_advantages, agent_returns = advantages[slot, rows], returns[slot, rows]
-            prepared.explained_variance.append(explained_variance(values[slot, rows], agent_returns))
-            self.agents[self.slots[slot]].last_advantages = agent_advantages.astype(np.float32)
-            prepared.has_signal.append(len(rows) > 1 and float(agent_advantages.std()) >= config.advantage_std_floor)
-            if config.normalize_advantages:
-                agent_advantages = normalized_advantages(agent_advantages, config.advantage_std_floor)
-            prepared.weights[slot, rows] = torch.from_numpy(agent_advantages).float()
-            # As the lone trainer checks its targets: as float32.
-            prepared.returns_finite.append(bool(np.isfinite(agent_returns.astype(np.float32)).all()))
-        return prepared
 
     def _fit_values(
         self, prepared: AgentBatches, configs: list[VPGConfig], fitting: np.ndarray

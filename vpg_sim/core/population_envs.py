@@ -15,7 +15,10 @@ apart:
 - :class:`PerAgentEnvs` (any env): one vector env per agent, stepped in turn.
 
 Both take actions ``(M, N)`` and return observations ``(M, N, obs_dim)`` float32 and
-rewards, terminated, truncated ``(M, N)``; both autoreset in NEXT_STEP mode.
+rewards, terminated, truncated ``(M, N)``; both autoreset in NEXT_STEP mode. Both may step
+some agents only (the others' copies stand still and draw nothing: a batch of whole
+episodes ends when its agent's episodes do, see ``population_rollout.py``), and reset an
+agent's copies as ``VectorEnv.reset()`` without a seed does.
 """
 
 from __future__ import annotations
@@ -72,13 +75,20 @@ class BatchedCartPole:
     def _draw(self, generator: np.random.Generator, count: int) -> np.ndarray:
         return generator.uniform(self.physics.low, self.physics.high, size=count)
 
+    @property
+    def max_episode_steps(self) -> int:
+        return int(self.physics.max_episode_steps)
+
     def observations(self) -> np.ndarray:
         """The current observations ``(M, N, 4)`` float32."""
         return self.state.T.astype(np.float32).reshape(len(self.generators), self.num_envs, 4)
 
-    def step(self, actions: np.ndarray) -> StepResult:
-        """Push every cart by ``actions`` ``(M, N)`` (0 left, 1 right); see :data:`StepResult`."""
+    def step(self, actions: np.ndarray, stepping: np.ndarray | None = None) -> StepResult:
+        """Push every cart by ``actions`` ``(M, N)`` (0 left, 1 right); see :data:`StepResult`.
+        With ``stepping`` ``(M,)`` bool, only those agents' copies move; the others keep
+        their state and draw nothing, and return reward 0, neither terminated nor truncated."""
         env = self.physics
+        before = self.state
         # From here to the resets: CartPoleVectorEnv.step's equations (euler), unchanged.
         x, x_dot, theta, theta_dot = self.state
         force = np.sign(actions.reshape(-1) - 0.5) * env.force_mag
@@ -100,19 +110,32 @@ class BatchedCartPole:
             | (theta < -env.theta_threshold_radians)
             | (theta > env.theta_threshold_radians)
         )
-        self.steps += 1
-        truncated = self.steps >= env.max_episode_steps
-        reward = np.ones_like(terminated, dtype=np.float32)
+        moving = np.ones_like(terminated) if stepping is None else np.repeat(stepping, self.num_envs)
+        if stepping is not None:  # the copies standing still: as they were (their physics computed, unused)
+            self.state = np.where(moving, self.state, before)
+            terminated &= moving
+        self.steps += moving
+        truncated = (self.steps >= env.max_episode_steps) & moving
+        reward = moving.astype(np.float32)
 
         # NEXT_STEP autoreset: copies that ended last step start afresh, each agent's from its own draws.
-        self._reset(np.flatnonzero(self.prev_done))
-        self.steps[self.prev_done] = 0
-        reward[self.prev_done] = 0.0
-        terminated[self.prev_done] = False
-        truncated[self.prev_done] = False
-        self.prev_done = terminated | truncated
+        resetting = self.prev_done & moving
+        self._reset(np.flatnonzero(resetting))
+        self.steps[resetting] = 0
+        reward[resetting] = 0.0
+        terminated[resetting] = False
+        truncated[resetting] = False
+        self.prev_done = np.where(moving, terminated | truncated, self.prev_done)
         shape = (len(self.generators), self.num_envs)
         return self.observations(), reward.reshape(shape), terminated.reshape(shape), truncated.reshape(shape)
+
+    def reset_agents(self, agents: Sequence[int]) -> None:
+        """Every copy of ``agents`` afresh, as their ``CartPoleVectorEnv.reset()`` without a
+        seed: new states from the agent's generator, ``(4, N)`` at once."""
+        columns = (np.asarray(agents, dtype=np.int64)[:, None] * self.num_envs + np.arange(self.num_envs)).reshape(-1)
+        self._reset(columns)
+        self.steps[columns] = 0
+        self.prev_done[columns] = False
 
     def _reset(self, columns: np.ndarray) -> None:
         """New states for the copies ``columns`` (ascending): agent a's k of them take its
@@ -159,17 +182,31 @@ class PerAgentEnvs:
         self._observations = np.stack(
             [envs.reset(seed=seed)[0] for envs, seed in zip(self.envs, seeds, strict=True)]
         ).astype(np.float32)
+        spec = self.envs[0].spec
+        self.max_episode_steps = spec.max_episode_steps if spec is not None else None
 
     def observations(self) -> np.ndarray:
         """The current observations ``(M, N, obs_dim)`` float32."""
         return self._observations
 
-    def step(self, actions: np.ndarray) -> StepResult:
-        """Step agent i's envs with ``actions[i]`` (``actions`` is ``(M, N)``); see :data:`StepResult`."""
-        results = [envs.step(agent_actions) for envs, agent_actions in zip(self.envs, actions, strict=True)]
-        observations, rewards, terminated, truncated, _ = zip(*results, strict=True)
-        self._observations = np.stack(observations).astype(np.float32)
-        return self._observations, np.stack(rewards), np.stack(terminated), np.stack(truncated)
+    def step(self, actions: np.ndarray, stepping: np.ndarray | None = None) -> StepResult:
+        """Step agent i's envs with ``actions[i]`` (``actions`` is ``(M, N)``), or only the
+        ``stepping`` ``(M,)`` agents' (the others return reward 0, not ended); see :data:`StepResult`."""
+        count = len(self.envs)
+        rewards = np.zeros((count, self.num_envs))
+        terminated = np.zeros((count, self.num_envs), dtype=bool)
+        truncated = np.zeros((count, self.num_envs), dtype=bool)
+        observations = self._observations.copy()
+        for agent in range(count) if stepping is None else np.flatnonzero(stepping):
+            obs, rewards[agent], terminated[agent], truncated[agent], _ = self.envs[agent].step(actions[agent])
+            observations[agent] = obs
+        self._observations = observations
+        return observations, rewards, terminated, truncated
+
+    def reset_agents(self, agents: Sequence[int]) -> None:
+        """Every copy of ``agents`` afresh: their vector env's ``reset()``, without a seed."""
+        for agent in agents:
+            self._observations[agent] = self.envs[agent].reset()[0]
 
     def keep(self, agents: Sequence[int]) -> None:
         """Keep only ``agents`` (positions in the current order), in that order; close the rest."""

@@ -4,6 +4,13 @@ What :class:`~vpg_sim.core.rollout.Collector` does for one agent, for M at once:
 i's envs, action noise and episode records are its own (the same streams a lone
 ``VPGTrainer`` with its seed would draw), while the policies' forward passes, the env
 physics and the bookkeeping are one call each per step for all agents.
+
+An agent whose estimator uses no critic (``total-return``, ``reward-to-go``) collects whole
+episodes, as ``Collector.collect_episodes``: its envs reset, and once its batch holds
+``steps_per_update`` steps each env plays its episode to its end and then stops. Its batch
+may be longer than the fixed-length ones: the loop runs until the last agent is done, and
+an agent that is done stands still (its envs not stepped, its noise not drawn: exactly
+what its lone trainer would have done next), its rows padded as invalid steps.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import numpy as np
 import torch
 
 from vpg_sim.core.population_envs import PopulationEnvs
-from vpg_sim.core.rollout import RECENT_EPISODES
+from vpg_sim.core.rollout import MAX_EPISODE_STEPS, RECENT_EPISODES
 from vpg_sim.core.stacked import StackedMLP
 
 
@@ -45,7 +52,10 @@ class Episodes:
 class PopulationBatch:
     """One batch of every running agent, arrays indexed ``[t, agent, env]`` (T, M, N).
 
-    Agent i's slice ``[:, i]`` is exactly the ``RolloutBatch`` its lone trainer collects.
+    Agent i's slice ``[:steps[i], i]`` is exactly the ``RolloutBatch`` its lone trainer
+    collects; the rows after it (an agent done before the longest batch) are invalid, and
+    hold the observation the agent stands in (so ``values[steps[i], i]`` is its
+    ``last_values``).
     """
 
     observations: np.ndarray  # (T, M, N, obs_dim) float32
@@ -56,6 +66,8 @@ class PopulationBatch:
     truncated: np.ndarray  # (T, M, N) bool
     valid: np.ndarray  # (T, M, N) bool: False on an autoreset step (its action was ignored)
     last_values: np.ndarray  # (M, N) float64: V of the observation after the last step
+    steps: np.ndarray  # (M,) int64: the rows T_i of each agent's own batch
+    env_steps: np.ndarray  # (M,) int64: the env steps each agent's batch cost (its envs' resets included)
 
 
 class PopulationCollector:
@@ -76,22 +88,42 @@ class PopulationCollector:
         self._resetting = np.zeros(shape, dtype=bool)
         self._running_return = np.zeros(shape)
         self._running_length = np.zeros(shape, dtype=np.int64)
+        self._needs_reset = np.zeros(shape[0], dtype=bool)
+        """Per agent: its last batch was whole episodes, whose envs' later episodes were not recorded."""
 
     def collect(
-        self, policy: StackedMLP, value: StackedMLP, value_scale: tuple[torch.Tensor, torch.Tensor], num_steps: int
+        self,
+        policy: StackedMLP,
+        value: StackedMLP,
+        value_scale: tuple[torch.Tensor, torch.Tensor],
+        num_steps: int,
+        whole_episodes: Sequence[bool] | None = None,
     ) -> PopulationBatch:
-        """Step every copy ``num_steps`` times with ``policy``; V(s) from ``value``.
+        """Step every copy ``num_steps`` times with ``policy``; V(s) from ``value``. The
+        ``whole_episodes`` agents (``(M,)`` bool) collect whole episodes of at least
+        ``num_steps * N`` steps instead (see the module's docstring).
 
         :param value_scale: the critics' target mean and std, each ``(M,)``:
             V(s) = mean + std * value(s) (see ``ValueNet``).
         """
         count, num_envs, obs_dim = self._observations.shape
-        # Each agent's Gumbel noise for the whole batch in one draw: the same numbers, in the
-        # same order, as the lone trainer's T draws of (N, n_actions) (a Generator fills
-        # arrays in C order from one stream).
+        whole = np.zeros(count, dtype=bool) if whole_episodes is None else np.asarray(whole_episodes, dtype=bool)
+        # As Collector: a batch of whole episodes starts from fresh ones, and so does the
+        # first fixed-length batch after one (the episodes it left were not recorded).
+        self._reset_agents(np.flatnonzero(whole | self._needs_reset))
+        self._needs_reset = whole.copy()
+        min_steps = num_steps * num_envs
+        limit = self.envs.max_episode_steps or MAX_EPISODE_STEPS
+        capacity = max(num_steps, -(-min_steps // num_envs) + limit + 2) if whole.any() else num_steps
+        # Each fixed-length agent's Gumbel noise for the whole batch in one draw: the same
+        # numbers, in the same order, as the lone trainer's T draws of (N, n_actions) (a
+        # Generator fills arrays in C order from one stream). A whole-episode agent draws
+        # step by step: a draw past its batch's end would shift all its later ones.
         n_actions = int(self.envs.single_action_space.n)
-        noise = np.stack([rng.gumbel(size=(num_steps, num_envs, n_actions)) for rng in self.action_rngs], axis=1)
-        shape = (num_steps, count, num_envs)
+        noise = np.zeros((num_steps, count, num_envs, n_actions))
+        for agent in np.flatnonzero(~whole):
+            noise[:, agent] = self.action_rngs[agent].gumbel(size=(num_steps, num_envs, n_actions))
+        shape = (capacity, count, num_envs)
         batch = PopulationBatch(
             observations=np.zeros((*shape, obs_dim), dtype=np.float32),
             actions=np.zeros(shape, dtype=np.int64),
@@ -101,34 +133,76 @@ class PopulationCollector:
             truncated=np.zeros(shape, dtype=bool),
             valid=np.zeros(shape, dtype=bool),
             last_values=np.zeros((count, num_envs)),
+            steps=np.zeros(count, dtype=np.int64),
+            env_steps=np.zeros(count, dtype=np.int64),
         )
-        for t in range(num_steps):
+        active = np.ones((count, num_envs), dtype=bool)  # copies still in their batch
+        collected = np.zeros(count, dtype=np.int64)
+        t = 0
+        while t < capacity:
+            stepping = np.where(whole, active.any(axis=1), t < num_steps)
+            if not stepping.any():
+                break
             with torch.no_grad():
                 logits = policy(torch.from_numpy(self._observations)).numpy()
-            actions = np.argmax(logits + noise[t], axis=-1)  # the Gumbel-max trick, as CategoricalPolicy.sample
-            next_obs, rewards, terminated, truncated = self.envs.step(actions)
-            valid = ~self._resetting
+            step_noise = noise[t] if t < num_steps else np.zeros_like(noise[0])
+            for agent in np.flatnonzero(whole & stepping):
+                step_noise[agent] = self.action_rngs[agent].gumbel(size=(num_envs, n_actions))
+            actions = np.argmax(logits + step_noise, axis=-1)  # the Gumbel-max trick, as CategoricalPolicy.sample
+            playing = active & stepping[:, None]
+            batch.env_steps += playing.sum(axis=1)
+            was_resetting = self._resetting
+            next_obs, rewards, terminated, truncated = self.envs.step(actions, None if stepping.all() else stepping)
+            valid = ~was_resetting & playing
             batch.observations[t] = self._observations
             batch.actions[t] = actions
             batch.rewards[t] = np.where(valid, rewards, 0.0)
-            batch.terminated[t] = terminated
-            batch.truncated[t] = truncated
+            batch.terminated[t] = terminated & valid
+            batch.truncated[t] = truncated & valid
             batch.valid[t] = valid
-            self._track_episodes(batch.rewards[t], valid, terminated | truncated)
-            self._resetting = terminated | truncated
+            ended = batch.terminated[t] | batch.truncated[t]
+            self._track_episodes(batch.rewards[t], valid, ended)
+            self._resetting = np.where(stepping[:, None], terminated | truncated, was_resetting)
             self._observations = next_obs
+            batch.steps += stepping
+            collected += valid.sum(axis=1)
+            # Once a whole-episode batch is big enough, each copy stops at its episode's
+            # end (or at once, between two episodes).
+            full = whole & (collected >= min_steps)
+            active[full] &= ~(ended | was_resetting)[full]
+            t += 1
+        self._cut_unfinished(batch, whole & active.any(axis=1), active)
+        self._fill_values(batch, t, value, value_scale)
+        return batch
 
-        # V(s_t) of every agent's batch and its cut in one batched pass, as the lone collector does.
+    def _cut_unfinished(self, batch: PopulationBatch, cut: np.ndarray, active: np.ndarray) -> None:
+        """As ``Collector.collect_episodes`` for episodes with no end in sight: the ``cut``
+        agents' still-active copies are said to be truncated at their last row, and recorded."""
+        for agent in np.flatnonzero(cut):
+            last = batch.steps[agent] - 1
+            batch.truncated[last, agent] |= active[agent] & batch.valid[last, agent]
+            done = np.zeros_like(active)
+            done[agent] = active[agent]
+            self._track_episodes(np.zeros(active.shape), np.zeros(active.shape, dtype=bool), done)
+
+    def _fill_values(
+        self, batch: PopulationBatch, rows: int, value: StackedMLP, value_scale: tuple[torch.Tensor, torch.Tensor]
+    ) -> None:
+        """Trim ``batch`` to ``rows`` and fill V(s_t) and the cut's V of every agent in one
+        batched pass, as the lone collector does (an agent's padding rows hold the
+        observation it stands in: their V is its last value)."""
+        for name in ("observations", "actions", "rewards", "values", "terminated", "truncated", "valid"):
+            setattr(batch, name, getattr(batch, name)[:rows])
+        count, num_envs, obs_dim = self._observations.shape
         all_observations = np.concatenate([batch.observations, self._observations[None]], axis=0)
         per_agent = torch.from_numpy(np.ascontiguousarray(all_observations.transpose(1, 0, 2, 3)))
         mean, std = value_scale
         with torch.no_grad():
             normalized = value(per_agent.reshape(count, -1, obs_dim)).squeeze(-1)
             all_values = (mean[:, None] + std[:, None] * normalized).numpy()
-        all_values = all_values.reshape(count, num_steps + 1, num_envs).transpose(1, 0, 2)
+        all_values = all_values.reshape(count, rows + 1, num_envs).transpose(1, 0, 2)
         batch.values[:] = all_values[:-1]
         batch.last_values[:] = all_values[-1]
-        return batch
 
     def _track_episodes(self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray) -> None:
         self._running_return += rewards
@@ -143,6 +217,16 @@ class PopulationCollector:
         self._running_return[done] = 0.0
         self._running_length[done] = 0
 
+    def _reset_agents(self, agents: np.ndarray) -> None:
+        """``agents``' envs at the start of fresh episodes; their episodes in progress are dropped."""
+        if not len(agents):
+            return
+        self.envs.reset_agents(agents)
+        self._observations = self.envs.observations().copy()
+        self._resetting[agents] = False
+        self._running_return[agents] = 0.0
+        self._running_length[agents] = 0
+
     def keep(self, agents: Sequence[int]) -> None:
         """Keep only ``agents`` (positions in the current order), in that order."""
         self.envs.keep(agents)
@@ -153,6 +237,7 @@ class PopulationCollector:
         self._resetting = self._resetting[index]
         self._running_return = self._running_return[index]
         self._running_length = self._running_length[index]
+        self._needs_reset = self._needs_reset[index]
 
     def close(self) -> None:
         self.envs.close()

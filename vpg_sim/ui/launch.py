@@ -6,21 +6,25 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions, use_software_framebuffer
 
+if TYPE_CHECKING:
+    from vpg_sim.training.comparison_run import Group
 
-def display_problem() -> str | None:
-    """Why a window cannot open here, or None if it looks possible."""
+
+NO_WINDOW_HINT = "Train without a window with 'vpg-sim train', or start a virtual one: xvfb-run -a vpg-sim"
+
+
+def display_problem(hint: str = NO_WINDOW_HINT) -> str | None:
+    """Why a window cannot open here (ending with ``hint``: what to do instead), or None if it looks possible."""
     if os.environ.get("SDL_VIDEODRIVER"):
         return None
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return (
-            "no display found (DISPLAY is not set). Train without a window with "
-            "'vpg-sim train', or start a virtual one: xvfb-run -a vpg-sim"
-        )
+        return f"no display found (DISPLAY is not set). {hint}"
     return None
 
 
@@ -103,6 +107,49 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
         return 2
     except pygame.error as error:
         print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
+        return 2
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return 130
+    return app.exit_status
+
+
+def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int:
+    """``vpg-sim compare`` without ``--headless``: the comparison window until quit; its exit status."""
+    problem = display_problem("Compare without a window: add --headless (and --out FILE.png, --json)")
+    if problem is not None:
+        print(f"vpg-sim: error: compare: {problem}", file=sys.stderr)
+        return 2
+    import pygame
+
+    try:
+        show_starting(args.size, args.theme)
+    except pygame.error as error:
+        print(f"vpg-sim: error: cannot open a window ({error}); compare without one: --headless", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from vpg_sim.training.population_session import ComparisonSession
+    from vpg_sim.ui.compare_app import CompareApp
+
+    torch.set_num_threads(groups[0].config.torch_threads)
+    options = WindowOptions(
+        pace=args.pace,
+        theme=args.theme,
+        size=args.size,
+        run_for=args.run_for,
+        screenshot=args.screenshot,
+        record_format=args.record_format,
+        present=args.present,
+    )
+    session = ComparisonSession.from_groups(groups, range(args.seeds), args.max_steps)
+    try:
+        app = CompareApp(options, session)
+    except pygame.error as error:
+        session.close()
+        print(f"vpg-sim: error: cannot open a window ({error}); compare without one: --headless", file=sys.stderr)
         return 2
     try:
         app.run()

@@ -101,3 +101,59 @@ def compute_layout(width: int, height: int, knobs_open: bool = False) -> Layout:
         returns=rects[3],
         buttons=pygame.Rect(0, height - buttons_h, width, buttons_h),
     )
+
+
+@dataclass(frozen=True)
+class CompareLayout:
+    """The comparison window: status bar, the two groups' stages stacked on the left, the
+    returns panel (curves, bands, steps to solve) on the right, the keys bar at the bottom."""
+
+    width: int
+    height: int
+    scale: float
+    status: pygame.Rect
+    stages: tuple[pygame.Rect, pygame.Rect]
+    """Group A's stage above group B's."""
+    returns: pygame.Rect
+    buttons: pygame.Rect
+    """The bar of key hints (named as the main window's, which draws the same bar)."""
+
+    def panels(self) -> dict[str, pygame.Rect]:
+        return {
+            "status": self.status,
+            "stage_a": self.stages[0],
+            "stage_b": self.stages[1],
+            "returns": self.returns,
+            "buttons": self.buttons,
+        }
+
+    def px(self, size: float) -> int:
+        return max(1, round(size * self.scale))
+
+
+def compute_compare_layout(width: int, height: int) -> CompareLayout:
+    """As :func:`compute_layout`: designed at 1280x720, scaled by the smaller ratio. The
+    stages take 44% of the width (a cart needs width more than height), the curves the rest."""
+    scale = min(height / BASE_HEIGHT, width / BASE_WIDTH)
+
+    def px(size: float) -> int:
+        return max(1, round(size * scale))
+
+    gap = max(4, px(8))
+    status_h, buttons_h = px(40), px(34)
+    top = status_h + gap
+    bottom = height - buttons_h - gap
+    left_w = round((width - 3 * gap) * 0.44)
+    stage_h = (bottom - top - gap) // 2
+    stage_a = pygame.Rect(gap, top, left_w, stage_h)
+    stage_b = pygame.Rect(gap, stage_a.bottom + gap, left_w, bottom - stage_a.bottom - gap)
+    right_x = stage_a.right + gap
+    return CompareLayout(
+        width=width,
+        height=height,
+        scale=scale,
+        status=pygame.Rect(0, 0, width, status_h),
+        stages=(stage_a, stage_b),
+        returns=pygame.Rect(right_x, top, width - right_x - gap, bottom - top),
+        buttons=pygame.Rect(0, height - buttons_h, width, buttons_h),
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from vpg_sim.ui.controls import CONTROLS, KEY_ONLY_CONTROLS
+from vpg_sim.ui.controls import CONTROLS, KEY_ONLY_CONTROLS, Control
 from vpg_sim.ui.panels import PanelPainter
 
 TOAST_SECONDS = 3.5
@@ -63,13 +63,19 @@ def draw_recording_dot(painter: PanelPainter) -> None:
     pygame.draw.aacircle(painter.surface, painter.palette.warning, centre, radius)
 
 
-def draw_help(painter: PanelPainter) -> None:
-    """Every key and what it does, over a shaded window."""
+HELP_FOOTER = (
+    "Drag on the stage to push the cart · click or drag the timeline to replay a past policy · H, F1 or Esc closes this"
+)
+
+
+def draw_help(
+    painter: PanelPainter, controls: tuple[Control, ...] = CONTROLS + KEY_ONLY_CONTROLS, footer: str = HELP_FOOTER
+) -> None:
+    """Every key of ``controls`` and what it does, over a shaded window."""
     surface, palette = painter.surface, painter.palette
     shade = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
     shade.fill((*palette.background, 232))
     surface.blit(shade, (0, 0))
-    controls = CONTROLS + KEY_ONLY_CONTROLS
     rows = (len(controls) + 1) // 2
     column_w = painter.px(560)
     left = surface.get_width() // 2 - column_w
@@ -82,8 +88,7 @@ def draw_help(painter: PanelPainter) -> None:
         painter.text(control.key_label, (x, y), 17, palette.value, bold=True)
         painter.text(control.help, (x + painter.px(70), y), 17)
     painter.text(
-        "Drag on the stage to push the cart · click or drag the timeline to replay a past policy · "
-        "H, F1 or Esc closes this",
+        footer,
         (left, top + painter.px(60) + rows * row_h),
         15,
         palette.muted,

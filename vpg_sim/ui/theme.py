@@ -100,6 +100,14 @@ LIGHT = Palette(
 
 THEMES = {"dark": DARK, "light": LIGHT}
 
+GROUP_COLOURS: dict[str, tuple[Colour, Colour]] = {
+    "dark": (hex_colour("#3ccf91"), hex_colour("#c58af9")),
+    "light": (hex_colour("#12805c"), hex_colour("#8e44ad")),
+}
+"""The comparison's groups A and B per theme, in every panel of its window (and the
+headless figure: ``cli/compare_figure.py``, light): green and purple, never the actions'
+blue and orange, which mean push left and right."""
+
 
 MAX_CACHED_TEXTS = 600
 """A frame draws ~60 texts; this keeps every static one and a few seconds of changing

@@ -1,0 +1,142 @@
+"""Two groups of seeds trained side by side, round by round: the comparison's training.
+
+Each group is one config trained with every seed, as one
+:class:`~vpg_sim.core.population.PopulationTrainer`: a group's runs are exactly what they
+would be without the other group (they share no tensor, and a critic-free group's whole
+episodes pad nothing of the other's). A round is one update of every running agent of
+each group. An agent stops once it has trained ``max_steps`` env steps; the comparison is
+finished when every agent has stopped or every agent has solved. Solved agents train on
+until then, so every curve is what really happened, not a solved value carried forward.
+
+Used by the headless ``vpg-sim compare`` and, in a thread, by the window
+(``population_session.py``); the statistics are ``core/comparison.py``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
+from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.population import PopulationTrainer
+
+
+@dataclass(frozen=True)
+class Group:
+    """One side of a comparison: ``name`` (A or B), its config, and ``label``: how it
+    differs from the other (``estimator=total-return``, or ``default``)."""
+
+    name: str
+    config: VPGConfig
+    label: str
+    difference: dict[str, object]
+
+
+class AgentRecord:
+    """One agent's curve and solve point, grown after each of its updates."""
+
+    def __init__(self) -> None:
+        self.env_steps: list[int] = []
+        self.returns: list[float] = []
+        self.steps_to_solve: int | None = None
+
+    def curve(self) -> Curve:
+        return Curve(np.array(self.env_steps, dtype=np.int64), np.array(self.returns, dtype=np.float64))
+
+
+class ComparisonRun:
+    """Both groups' populations and what they have done so far.
+
+    :param groups: the two sides (any number works; the window and the figure take two).
+    :param seeds: every group trains each of them.
+    :param max_steps: per agent, None: each group's ``config.total_steps``.
+    """
+
+    def __init__(self, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None = None) -> None:
+        self.groups = list(groups)
+        self.seeds = list(seeds)
+        self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
+        self.populations: dict[str, PopulationTrainer] = {}
+        try:
+            for group in self.groups:
+                self.populations[group.name] = PopulationTrainer.from_groups({group.name: group.config}, self.seeds)
+        except BaseException:
+            self.close()
+            raise
+        self.records = {g.name: [AgentRecord() for _ in self.seeds] for g in self.groups}
+        self.rounds = 0
+        self.reward_threshold = next(iter(self.populations.values())).reward_threshold
+
+    # -- training --------------------------------------------------------------------
+
+    def train_round(self) -> None:
+        """One update of every running agent of each group; then stop the agents at their
+        step budget, or every agent if all have solved."""
+        for group in self.groups:
+            population = self.populations[group.name]
+            stats = population.train_update()
+            for agent, update in stats.items():
+                record = self.records[group.name][agent]
+                record.env_steps.append(update.env_steps)
+                record.returns.append(update.mean_return_100)
+                population.take_new_returns(agent)  # the curve is the mean of the last 100: they need not pile up
+                if record.steps_to_solve is None and population.solved(agent):
+                    record.steps_to_solve = update.env_steps
+            population.stop([agent for agent in population.slots if self._spent(group.name, agent)])
+        if self.all_solved:
+            for population in self.populations.values():
+                population.stop(list(population.slots))
+        self.rounds += 1
+
+    def _spent(self, name: str, agent: int) -> bool:
+        return self.populations[name].env_steps(agent) >= self.max_steps[name]
+
+    @property
+    def all_solved(self) -> bool:
+        return all(record.steps_to_solve is not None for records in self.records.values() for record in records)
+
+    @property
+    def finished(self) -> bool:
+        """Every agent has stopped (its budget spent, or all solved)."""
+        return not any(population.slots for population in self.populations.values())
+
+    def running_agents(self, name: str) -> int:
+        return len(self.populations[name].slots)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def curves(self, name: str) -> list[Curve]:
+        """Group ``name``'s curves, in seed order."""
+        return [record.curve() for record in self.records[name]]
+
+    def steps_to_solve(self, name: str) -> list[int | None]:
+        return [record.steps_to_solve for record in self.records[name]]
+
+    def summary(self, group: Group) -> GroupSummary:
+        return summarize_group(
+            group.label, group.difference, self.seeds, self.curves(group.name), self.steps_to_solve(group.name)
+        )
+
+    def stage_checkpoint(self, name: str, agent: int = 0) -> Checkpoint:
+        """What the stage of group ``name`` plays: its agent's policy and critic now."""
+        return self.populations[name].checkpoint_of(agent)
+
+    def env_steps(self, name: str) -> list[int]:
+        """Each agent's env steps so far, in seed order."""
+        population = self.populations[name]
+        return [population.env_steps(agent) for agent in range(len(self.seeds))]
+
+    def mean_return_100(self, name: str) -> float:
+        """The mean over the group's seeds of their newest mean return (NaN before any)."""
+        latest = [record.returns[-1] for record in self.records[name] if record.returns]
+        finite = [value for value in latest if math.isfinite(value)]
+        return float(np.mean(finite)) if finite else math.nan
+
+    def close(self) -> None:
+        for population in self.populations.values():
+            population.close()

@@ -1,0 +1,235 @@
+"""A comparison trained in a background thread, and what it publishes for the window.
+
+As :class:`~vpg_sim.training.session.TrainingSession` does for one run: the thread runs
+:meth:`ComparisonRun.train_round` under the same pacing rules (back to back, n rounds a
+second, one per granted credit in lockstep or while paused with N), and after each round
+publishes an immutable :class:`ComparisonSnapshot` under one lock. The window reads
+snapshots and calls the public commands; it never touches the populations.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.comparison import Curve
+from vpg_sim.training.comparison_run import ComparisonRun, Group
+from vpg_sim.training.pacing import Pacer
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    """One group after a round: every seed's curve and solve point, and its stage's policy."""
+
+    group: Group
+    curves: tuple[Curve, ...]
+    """In seed order (see :class:`~vpg_sim.core.comparison.Curve`)."""
+    steps_to_solve: tuple[int | None, ...]
+    env_steps: tuple[int, ...]
+    """Each seed's env steps so far."""
+    running: int
+    """Agents still training."""
+    stage: Checkpoint
+    """Agent 0's policy and critic: what the group's stage plays."""
+
+
+@dataclass(frozen=True)
+class ComparisonSnapshot:
+    """Both groups after round ``rounds`` (0: before the first)."""
+
+    rounds: int
+    groups: tuple[GroupSnapshot, ...]
+    seeds: tuple[int, ...]
+    reward_threshold: float | None
+    max_steps: tuple[int, ...]
+    """Per group, the env steps each of its agents trains at most."""
+    finished: bool
+    """Every agent has stopped: nothing more will train."""
+    train_seconds: float
+    """Wall time spent in rounds so far (pauses excluded)."""
+
+
+class ComparisonSession:
+    """A :class:`ComparisonRun` in a daemon thread, driven by commands from another thread.
+
+    :param clock: the pacer's clock (seconds, monotonic); tests inject a fake one.
+    """
+
+    def __init__(self, run: ComparisonRun, clock: Callable[[], float] = time.monotonic) -> None:
+        self._run = run
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._paused = False
+        self._lockstep = False
+        self._pacer = Pacer(clock)
+        self._updating = False
+        self._train_seconds = 0.0
+        self._snapshot = self._take_snapshot()
+        self._thread: threading.Thread | None = None
+        self.env_id = run.groups[0].config.env_id
+        self.reward_threshold = run.reward_threshold
+        self.error: str | None = None
+        """One line describing what stopped the thread, if it died of an exception."""
+
+    @classmethod
+    def from_groups(cls, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None) -> ComparisonSession:
+        return cls(ComparisonRun(groups, seeds, max_steps))
+
+    # -- commands (as TrainingSession's) --------------------------------------------------
+
+    def start(self, paused: bool = False) -> None:
+        if self._thread is not None:
+            raise RuntimeError("session already started")
+        with self._changed:
+            self._paused = paused
+            self._sync_pacer()
+        self._thread = threading.Thread(target=self._loop, name="vpg-comparison", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        with self._changed:
+            self._paused = True
+            self._pacer.credits = 0
+            self._sync_pacer()
+
+    def resume(self) -> None:
+        with self._changed:
+            self._paused = False
+            self._pacer.credits = 0
+            self._sync_pacer()
+
+    def step(self) -> None:
+        """While paused: run exactly one more round."""
+        with self._changed:
+            if self._paused:
+                self._pacer.credits += 1
+                self._changed.notify_all()
+
+    def set_pace(self, rounds_per_second: float | None) -> None:
+        """At most this many rounds per second; None runs them back to back."""
+        with self._changed:
+            self._pacer.set_rate(rounds_per_second)
+            self._changed.notify_all()
+
+    def set_lockstep(self, enabled: bool) -> None:
+        with self._changed:
+            self._lockstep = enabled
+            self._pacer.credits = 0
+            self._sync_pacer()
+
+    def grant_update(self) -> None:
+        """In lockstep: allow one round (grants do not pile up beyond one)."""
+        with self._changed:
+            if self._lockstep and not self._paused:
+                self._pacer.credits = 1
+                self._changed.notify_all()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the thread to finish after its round and join it; True if it ended in time."""
+        with self._changed:
+            self._stop.set()
+            self._changed.notify_all()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def close(self, timeout: float = 1.0) -> bool:
+        """Stop the thread and close the envs (left open if the thread did not end in time)."""
+        if not self.stop(timeout):
+            return False
+        self._run.close()
+        return True
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def updating(self) -> bool:
+        """A round is under way (after a pause, the one in flight still finishes)."""
+        return self._updating
+
+    def latest(self) -> ComparisonSnapshot:
+        """The newest published snapshot (immutable)."""
+        with self._lock:
+            return self._snapshot
+
+    def wait_for_round(self, rounds: int, timeout: float) -> bool:
+        """Block until a snapshot of at least ``rounds`` rounds is published (True), or
+        ``timeout`` seconds passed, or the thread ended (False): for tests, instead of sleeping."""
+        with self._changed:
+            return (
+                self._changed.wait_for(lambda: self._snapshot.rounds >= rounds or not self._alive(), timeout)
+                and self._snapshot.rounds >= rounds
+            )
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until no round is under way (a pause lets the one in flight finish)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._updating, timeout)
+
+    def _alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    # -- the thread ---------------------------------------------------------------------
+
+    def _sync_pacer(self) -> None:
+        self._pacer.by_credits = self._paused or self._lockstep
+        self._changed.notify_all()
+
+    def _take_snapshot(self) -> ComparisonSnapshot:
+        run = self._run
+        groups = tuple(
+            GroupSnapshot(
+                group=group,
+                curves=tuple(run.curves(group.name)),
+                steps_to_solve=tuple(run.steps_to_solve(group.name)),
+                env_steps=tuple(run.env_steps(group.name)),
+                running=run.running_agents(group.name),
+                stage=run.stage_checkpoint(group.name),
+            )
+            for group in run.groups
+        )
+        return ComparisonSnapshot(
+            rounds=run.rounds,
+            groups=groups,
+            seeds=tuple(run.seeds),
+            reward_threshold=run.reward_threshold,
+            max_steps=tuple(run.max_steps[group.name] for group in run.groups),
+            finished=run.finished,
+            train_seconds=self._train_seconds,
+        )
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                with self._changed:
+                    if self._stop.is_set():
+                        return
+                    allowed, wait = self._pacer.may_start()
+                    if not allowed or self._run.finished:
+                        self._changed.wait(wait)
+                        continue
+                    self._pacer.start()
+                    self._updating = True
+                started = time.perf_counter()
+                self._run.train_round()
+                self._train_seconds += time.perf_counter() - started
+                snapshot = self._take_snapshot()
+                with self._changed:
+                    self._snapshot = snapshot
+                    self._updating = False
+                    self._changed.notify_all()
+        except Exception as error:  # the window shows it and keeps running
+            self.error = f"training stopped: {type(error).__name__}: {error}"
+        finally:
+            with self._changed:
+                self._updating = False
+                self._changed.notify_all()
