@@ -9,9 +9,16 @@ from tests.test_window import SMALL, frames_until, press, update_count
 from tests.window_options import threaded
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import VPGConfig, config_for
-from vpg_sim.core.gradient_noise import DEFAULT_BATCHES, EstimatorNoise, GradientNoise, probe_seed
+from vpg_sim.core.gradient_noise import (
+    DEFAULT_BATCHES,
+    EstimatorNoise,
+    GradientNoise,
+    checkpoint_gradient_noise,
+    probe_seed,
+)
 from vpg_sim.core.trainer import TrainingInterrupted, VPGTrainer
 from vpg_sim.training.noise_monitor import NoiseMonitor
+from vpg_sim.training.noise_process import NoiseProcess
 from vpg_sim.training.session import TrainingSession
 from vpg_sim.ui.app import App
 from vpg_sim.ui.panels.noise import ACTIVE_MARK, bar_fraction, figure_text
@@ -103,6 +110,24 @@ def test_the_monitor_rests_for_a_multiple_of_what_a_measurement_took():
     assert rest >= 0.0  # 3x the measurement's own time: a stand-in's is ~0
     with pytest.raises(ValueError, match="duty"):
         NoiseMonitor(duty=0.0, measure=measure)
+
+
+def test_a_measurement_in_its_own_process_equals_one_made_here_and_a_stop_ends_the_process():
+    [checkpoint] = checkpoints(1)
+    process = NoiseProcess()
+    try:
+        there = process(checkpoint, 3, 7, lambda: False)
+        assert process.running  # kept for the next measurement
+        here = checkpoint_gradient_noise(checkpoint, 3, 7)
+        assert there.relative_variance == here.relative_variance
+        assert there.cosine == here.cosine
+        assert (there.env_steps, there.batch_steps) == (here.env_steps, here.batch_steps)
+        with pytest.raises(TrainingInterrupted):
+            process(checkpoint, 3, 7, lambda: True)
+        assert not process.running
+    finally:
+        process.close()
+    assert not process.running
 
 
 def test_a_session_watching_noise_measures_its_newest_policy_for_real():

@@ -1,9 +1,9 @@
 """The gradient's noise, measured again and again at the newest policy while training runs.
 
 A :class:`NoiseMonitor` owns a daemon thread that takes the newest checkpoint it was
-offered, measures the four estimators' noise there (:func:`checkpoint_gradient_noise`:
-K batches from envs of its own, so training is not disturbed) and keeps the newest
-reading. A measurement costs ~0.15-0.7 s of one core (CartPole, K = 16), so after each one
+offered, has the four estimators' noise measured there (:func:`checkpoint_gradient_noise`
+in a child process: K batches from envs of its own, so training is not disturbed) and
+keeps the newest reading. A measurement costs ~0.15-0.7 s of one core (CartPole, K = 16), so after each one
 the thread rests for a multiple of what it took: it spends at most ``duty`` of its time
 measuring, and the trainer beside it keeps most of the core.
 """
@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.gradient_noise import DEFAULT_BATCHES, GradientNoise, checkpoint_gradient_noise, probe_seed
+from vpg_sim.core.gradient_noise import DEFAULT_BATCHES, GradientNoise, probe_seed
 from vpg_sim.core.trainer import TrainingInterrupted
+from vpg_sim.training.noise_process import NoiseProcess
 
 EVERY_UPDATES = 5
 """Measure again once the policy is at least this many updates newer."""
@@ -26,7 +27,7 @@ DUTY = 0.25
 
 Measure = Callable[[Checkpoint, int, int, Callable[[], bool]], GradientNoise]
 """``(checkpoint, batches, seed, should_stop) -> GradientNoise``:
-:func:`checkpoint_gradient_noise`, or a stand-in in tests. It raises
+:class:`NoiseProcess`, :func:`checkpoint_gradient_noise`, or a stand-in in tests. It raises
 :class:`TrainingInterrupted` once ``should_stop()`` is True."""
 
 
@@ -47,7 +48,9 @@ class NoiseMonitor:
     :param every_updates: measure again once the offered policy is this many updates newer
         than the last one measured (a paused run's policy is measured once).
     :param duty: the most of its time the thread spends measuring, in (0, 1].
-    :param measure: the measurement; tests give a fast stand-in.
+    :param measure: the measurement; None: :func:`checkpoint_gradient_noise` in a child
+        process the monitor owns (:class:`NoiseProcess`: a thread beside the trainer would
+        take its GIL), ended when the monitor stops. Tests give a fast stand-in.
     :param wait: rests for ``seconds`` or until the monitor stops (returns True if it
         stopped); tests give one that does not sleep.
     """
@@ -57,7 +60,7 @@ class NoiseMonitor:
         every_updates: int = EVERY_UPDATES,
         batches: int = DEFAULT_BATCHES,
         duty: float = DUTY,
-        measure: Measure = checkpoint_gradient_noise,
+        measure: Measure | None = None,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
         if not 0 < duty <= 1:
@@ -65,7 +68,8 @@ class NoiseMonitor:
         self.every_updates = every_updates
         self.batches = batches
         self.duty = duty
-        self._measure = measure
+        self._own_process = NoiseProcess() if measure is None else None
+        self._measure: Measure = measure or self._own_process  # type: ignore[assignment]
         self._lock = threading.Lock()
         self._offered = threading.Condition(self._lock)
         self._stop = threading.Event()
@@ -96,7 +100,10 @@ class NoiseMonitor:
             self._stop.set()
             self._offered.notify_all()
         self._thread.join(timeout)
-        return not self._thread.is_alive()
+        ended = not self._thread.is_alive()
+        if ended and self._own_process is not None:  # else the thread ends it as it stops
+            self._own_process.close()
+        return ended
 
     def _due(self) -> Checkpoint | None:
         """Under the lock: the candidate, if it should be measured now."""
