@@ -9,7 +9,6 @@ snapshots and calls the public commands; it never touches the populations.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.comparison import Curve
 from vpg_sim.training.comparison_run import ComparisonRun, Group
-from vpg_sim.training.pacing import Pacer
+from vpg_sim.training.pacing import PacedThread
 
 
 @dataclass(frozen=True)
@@ -52,24 +51,17 @@ class ComparisonSnapshot:
     """Wall time spent in rounds so far (pauses excluded)."""
 
 
-class ComparisonSession:
+class ComparisonSession(PacedThread):
     """A :class:`ComparisonRun` in a daemon thread, driven by commands from another thread.
 
     :param clock: the pacer's clock (seconds, monotonic); tests inject a fake one.
     """
 
     def __init__(self, run: ComparisonRun, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock, thread_name="vpg-comparison")
         self._run = run
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._stop = threading.Event()
-        self._paused = False
-        self._lockstep = False
-        self._pacer = Pacer(clock)
-        self._updating = False
         self._train_seconds = 0.0
         self._snapshot = self._take_snapshot()
-        self._thread: threading.Thread | None = None
         self.env_id = run.groups[0].config.env_id
         self.reward_threshold = run.reward_threshold
         self.error: str | None = None
@@ -79,64 +71,7 @@ class ComparisonSession:
     def from_groups(cls, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None) -> ComparisonSession:
         return cls(ComparisonRun(groups, seeds, max_steps))
 
-    # -- commands (as TrainingSession's) --------------------------------------------------
-
-    def start(self, paused: bool = False) -> None:
-        if self._thread is not None:
-            raise RuntimeError("session already started")
-        with self._changed:
-            self._paused = paused
-            self._sync_pacer()
-        self._thread = threading.Thread(target=self._loop, name="vpg-comparison", daemon=True)
-        self._thread.start()
-
-    def pause(self) -> None:
-        with self._changed:
-            self._paused = True
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def resume(self) -> None:
-        with self._changed:
-            self._paused = False
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def step(self) -> None:
-        """While paused: run exactly one more round."""
-        with self._changed:
-            if self._paused:
-                self._pacer.credits += 1
-                self._changed.notify_all()
-
-    def set_pace(self, rounds_per_second: float | None) -> None:
-        """At most this many rounds per second; None runs them back to back."""
-        with self._changed:
-            self._pacer.set_rate(rounds_per_second)
-            self._changed.notify_all()
-
-    def set_lockstep(self, enabled: bool) -> None:
-        with self._changed:
-            self._lockstep = enabled
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def grant_update(self) -> None:
-        """In lockstep: allow one round (grants do not pile up beyond one)."""
-        with self._changed:
-            if self._lockstep and not self._paused:
-                self._pacer.credits = 1
-                self._changed.notify_all()
-
-    def stop(self, timeout: float = 1.0) -> bool:
-        """Ask the thread to finish after its round and join it; True if it ended in time."""
-        with self._changed:
-            self._stop.set()
-            self._changed.notify_all()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+    # -- commands (pause, resume, step, pace, lockstep, stop: PacedThread's) ----------------
 
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the thread and close the envs (left open if the thread did not end in time)."""
@@ -146,15 +81,6 @@ class ComparisonSession:
         return True
 
     # -- reading ----------------------------------------------------------------------
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def updating(self) -> bool:
-        """A round is under way (after a pause, the one in flight still finishes)."""
-        return self._updating
 
     def latest(self) -> ComparisonSnapshot:
         """The newest published snapshot (immutable)."""
@@ -179,10 +105,6 @@ class ComparisonSession:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     # -- the thread ---------------------------------------------------------------------
-
-    def _sync_pacer(self) -> None:
-        self._pacer.by_credits = self._paused or self._lockstep
-        self._changed.notify_all()
 
     def _take_snapshot(self) -> ComparisonSnapshot:
         run = self._run

@@ -10,7 +10,6 @@ condition.
 from __future__ import annotations
 
 import collections
-import threading
 import time
 from collections.abc import Callable
 
@@ -20,7 +19,7 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
 from vpg_sim.training.noise_monitor import NoiseMonitor, NoiseReading
-from vpg_sim.training.pacing import Pacer
+from vpg_sim.training.pacing import PacedThread
 from vpg_sim.training.timeline import Timeline
 
 STATS_KEPT = 1000
@@ -53,7 +52,7 @@ class ReturnHistory:
         return self._values[start : self._count].copy()
 
 
-class TrainingSession:
+class TrainingSession(PacedThread):
     """A trainer in a daemon thread, driven by commands from another thread.
 
     Pacing: by default updates run back to back. ``set_pace(n)`` allows at most n
@@ -65,26 +64,19 @@ class TrainingSession:
     """
 
     def __init__(self, trainer: VPGTrainer, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock, thread_name="vpg-trainer")
         self._trainer = trainer
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._stop = threading.Event()
-        self._paused = False
-        self._lockstep = False
-        self._pacer = Pacer(clock)
         self._history: collections.deque[UpdateStats] = collections.deque(maxlen=STATS_KEPT)
         self._returns = ReturnHistory()
         self.first_episode = trainer.collector.episodes
         """The run's episode count when this session began: where its return curve starts."""
         trainer.take_new_returns()  # a resumed run's last returns are the file's, not this session's
         self._pending_changes: dict[str, object] = {}
-        self._updating = False
         self._solved = trainer.solved
         self._snapshot = trainer.checkpoint()
         self._first_update = self._snapshot.update
         self._timeline: Timeline[Checkpoint] = Timeline()
         self._timeline.add(self._snapshot)
-        self._thread: threading.Thread | None = None
         self.env_id = trainer.config.env_id
         self.reward_threshold = trainer.reward_threshold
         self.error: str | None = None
@@ -102,55 +94,6 @@ class TrainingSession:
         return cls(VPGTrainer.from_checkpoint(checkpoint))
 
     # -- commands ---------------------------------------------------------------
-
-    def start(self, paused: bool = False) -> None:
-        """Start the thread (once)."""
-        if self._thread is not None:
-            raise RuntimeError("session already started")
-        with self._changed:
-            self._paused = paused
-            self._sync_pacer()
-        self._thread = threading.Thread(target=self._run, name="vpg-trainer", daemon=True)
-        self._thread.start()
-
-    def pause(self) -> None:
-        with self._changed:
-            self._paused = True
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def resume(self) -> None:
-        with self._changed:
-            self._paused = False
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def step(self) -> None:
-        """While paused: run exactly one more update."""
-        with self._changed:
-            if self._paused:
-                self._pacer.credits += 1
-                self._changed.notify_all()
-
-    def set_pace(self, updates_per_second: float | None) -> None:
-        """At most this many updates per second; None runs them back to back."""
-        with self._changed:
-            self._pacer.set_rate(updates_per_second)
-            self._changed.notify_all()
-
-    def set_lockstep(self, enabled: bool) -> None:
-        """In lockstep, an update runs only when :meth:`grant_update` allows one."""
-        with self._changed:
-            self._lockstep = enabled
-            self._pacer.credits = 0
-            self._sync_pacer()
-
-    def grant_update(self) -> None:
-        """In lockstep: allow one update (grants do not pile up beyond one)."""
-        with self._changed:
-            if self._lockstep and not self._paused:
-                self._pacer.credits = 1
-                self._changed.notify_all()
 
     def request_changes(self, **changes: object) -> VPGConfig:
         """Turn live knobs; they take effect at the next update. Returns the config that
@@ -177,16 +120,6 @@ class TrainingSession:
             self._last_noise = monitor.reading() or self._last_noise
             monitor.stop(timeout=0)  # it ends within an env step; the window need not wait
 
-    def stop(self, timeout: float = 1.0) -> bool:
-        """Ask the thread to finish (mid-update too) and join it; True if it ended in time."""
-        with self._changed:
-            self._stop.set()
-            self._changed.notify_all()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the thread and close the envs. If the thread did not end in time, the envs
         are left open (closing them under a running update would crash it): returns False."""
@@ -200,20 +133,6 @@ class TrainingSession:
         return True
 
     # -- reading ----------------------------------------------------------------
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def updating(self) -> bool:
-        """An update is under way (after a pause, the one in flight still finishes)."""
-        return self._updating
-
-    @property
-    def running(self) -> bool:
-        """The thread is alive (it may be paused)."""
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def solved(self) -> bool:
@@ -283,12 +202,7 @@ class TrainingSession:
 
     # -- the thread -----------------------------------------------------------------
 
-    def _sync_pacer(self) -> None:
-        """Call under the lock after a change of mode; wakes the thread."""
-        self._pacer.by_credits = self._paused or self._lockstep
-        self._changed.notify_all()
-
-    def _run(self) -> None:
+    def _loop(self) -> None:
         try:
             while True:
                 with self._changed:

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pygame
 import pygame_gui
@@ -26,9 +25,8 @@ from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.policy_files import LoadedPolicy, load_policy
 from vpg_sim.training.pacing import PACES
 from vpg_sim.training.stage import StagePlayer
-from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 from vpg_sim.ui.commands import Commands
-from vpg_sim.ui.confirm import Answer, ConfirmDialog
+from vpg_sim.ui.confirm import ConfirmDialog
 from vpg_sim.ui.controls import SPEEDS
 from vpg_sim.ui.dialogs import ChoiceDialog
 from vpg_sim.ui.drawing import PRESENTER_MIN_TEXT, Drawing
@@ -46,6 +44,7 @@ from vpg_sim.ui.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.run_watch import RunWatch
 from vpg_sim.ui.theme import ICON, THEMES, Fonts, Palette
 from vpg_sim.ui.widgets import build_buttons, ui_theme
+from vpg_sim.ui.window import WindowBasics
 from vpg_sim.ui.worker import PlotChannel, Session, WorkerSession, start_session, start_session_from_file
 
 PLOT_REQUEST_SECONDS = 0.25
@@ -66,7 +65,7 @@ class FrameTimes:
     flip: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=FRAMES_KEPT))
 
 
-class App:
+class App(WindowBasics):
     """One window. Call :meth:`step` once per frame, or :meth:`run` until quit."""
 
     frames_per_second = FRAMES_PER_SECOND
@@ -204,45 +203,14 @@ class App:
         self.stage.close()
         pygame.display.quit()
 
-    def save_screenshot(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(self.screen, str(path))
-
     def open_dialog(self, kind: str, dialog: ChoiceDialog) -> None:
         if self.dialog is not None:
             self.dialog.close()
         self.dialog, self.dialog_kind = dialog, kind
 
-    def ask(self, title: str, message: str, answers: tuple[Answer, ...], then: Callable[[str], None]) -> None:
-        """Open a question; ``then(answer)`` runs once it is answered (``"cancel"`` included)."""
-        if self.confirm is not None:
-            self.confirm.close()
-        self.confirm = ConfirmDialog(self.ui, self.screen.get_rect(), title, message, answers, self.layout.scale)
-        self._on_answer = then
-
-    def answer(self, answer: str) -> None:
-        """Close the open question and act on ``answer``."""
-        on_answer = self._on_answer
-        if self.confirm is not None:
-            self.confirm.close()
-        self.confirm, self._on_answer = None, None
-        if on_answer is not None:
-            on_answer(answer)
-
     def unsaved(self) -> bool:
         """The run has trained past the last update saved or loaded in this window."""
         return self.session.latest_snapshot().update > self.saved_update
-
-    def set_fullscreen(self, on: bool) -> None:
-        """Fill the whole display at its own resolution, or go back to the window's size."""
-        if on:
-            self._windowed_size = self.screen.get_size()
-            pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-        else:
-            pygame.display.set_mode(self._windowed_size, pygame.RESIZABLE)
-        self.fullscreen = on
-        self.screen = pygame.display.get_surface()
-        self.relayout()
 
     @property
     def plot(self) -> ReturnPlotRenderer | PlotChannel:
@@ -374,10 +342,3 @@ class App:
             self.dialog = None
         self._build_ui()
         self.plotted = None  # re-render the curve at the new size
-
-    def resize(self, width: int, height: int) -> None:
-        if width < MIN_WIDTH or height < MIN_HEIGHT:
-            width, height = max(width, MIN_WIDTH), max(height, MIN_HEIGHT)
-            pygame.display.set_mode((width, height), pygame.RESIZABLE)
-        self.screen = pygame.display.get_surface()
-        self.relayout()

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pygame
 import pygame_gui
@@ -25,7 +24,6 @@ from vpg_sim.core.comparison import common_grid, mean_band, median_with_interval
 from vpg_sim.training.pacing import PACES
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
 from vpg_sim.training.stage import StagePlayer
-from vpg_sim.ui import MIN_HEIGHT, MIN_WIDTH
 from vpg_sim.ui.commands import Commands
 from vpg_sim.ui.confirm import CANCEL, Answer, ConfirmDialog
 from vpg_sim.ui.controls import SPEEDS, Control
@@ -39,6 +37,7 @@ from vpg_sim.ui.panels.status import draw_status
 from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult
 from vpg_sim.ui.theme import GROUP_COLOURS, ICON, THEMES, Fonts
 from vpg_sim.ui.widgets import ui_theme
+from vpg_sim.ui.window import WindowBasics
 
 FRAMES_PER_SECOND = 60
 WINDOW_TITLE = "vpg-sim · compare two configs over seeds"
@@ -114,7 +113,7 @@ class CompareCommands(Commands):
         app.ask("Quit?", message, answers, lambda answer: self._stop_running() if answer != CANCEL else None)
 
 
-class CompareApp:
+class CompareApp(WindowBasics):
     """The comparison window. Call :meth:`step` once per frame, or :meth:`run` until quit.
 
     :param clock: seconds, monotonic: what ``run_for`` and the elapsed time count (tests
@@ -347,40 +346,6 @@ class CompareApp:
     def apply_pace(self) -> None:
         self.session.set_lockstep(self.pace == "lockstep")
         self.session.set_pace(dict(PACES)[self.pace])
-
-    def ask(self, title: str, message: str, answers: tuple[Answer, ...], then: Callable[[str], None]) -> None:
-        if self.confirm is not None:
-            self.confirm.close()
-        self.confirm = ConfirmDialog(self.ui, self.screen.get_rect(), title, message, answers, self.layout.scale)
-        self._on_answer = then
-
-    def answer(self, answer: str) -> None:
-        on_answer = self._on_answer
-        if self.confirm is not None:
-            self.confirm.close()
-        self.confirm, self._on_answer = None, None
-        if on_answer is not None:
-            on_answer(answer)
-
-    def save_screenshot(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(self.screen, str(path))
-
-    def set_fullscreen(self, on: bool) -> None:
-        if on:
-            self._windowed_size = self.screen.get_size()
-            pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-        else:
-            pygame.display.set_mode(self._windowed_size, pygame.RESIZABLE)
-        self.fullscreen = on
-        self.screen = pygame.display.get_surface()
-        self.relayout()
-
-    def resize(self, width: int, height: int) -> None:
-        if width < MIN_WIDTH or height < MIN_HEIGHT:
-            pygame.display.set_mode((max(width, MIN_WIDTH), max(height, MIN_HEIGHT)), pygame.RESIZABLE)
-        self.screen = pygame.display.get_surface()
-        self.relayout()
 
     def relayout(self) -> None:
         self.layout = compute_compare_layout(*self.screen.get_size())
