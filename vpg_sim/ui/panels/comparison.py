@@ -16,7 +16,7 @@ import pygame
 from vpg_sim.core.comparison import Band, MedianInterval
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.panels.painter import TITLE_SIZE, LayerCache, PanelPainter
-from vpg_sim.ui.panels.stage import draw_cartpole, draw_frame
+from vpg_sim.ui.panels.stage import draw_scene
 from vpg_sim.ui.theme import Colour
 
 BAND_OPACITY = 70
@@ -126,23 +126,7 @@ class GroupStagePanel:
             anchor="topright",
         )
         scene = pygame.Rect(area.x, header.bottom, area.width, area.bottom - header.bottom)
-        if stage.is_cartpole:
-            action = stage.decision.action if stage.trace.rewards else None
-            draw_cartpole(
-                surface,
-                scene,
-                stage.observation,
-                action,
-                palette,
-                stage.env,
-                painter.layout.scale,
-                stage.last_push,
-                self.track_layer,
-            )
-        else:
-            image = stage.frame()
-            if image is not None:
-                draw_frame(surface, scene, image)
+        draw_scene(painter, stage, scene, self.track_layer)
         if stage.finished is not None:
             finished = stage.finished
             painter.text(

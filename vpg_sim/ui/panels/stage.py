@@ -11,6 +11,7 @@ import numpy as np
 import pygame
 
 from vpg_sim.core.nudge import MAX_IMPULSE
+from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.frame import Frame
 from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
@@ -51,27 +52,11 @@ class StagePanel:
         area = painter.panel(rect, "Stage", f"{frame.env_id} · seed {frame.seed}")
         regions = stage_regions(area, painter.px, frame.presenting)
         scene = regions.scene
-        if stage.is_cartpole:
-            action = stage.decision.action if stage.trace.rewards else None
-            draw_cartpole(
-                surface,
-                scene,
-                stage.observation,
-                action,
-                palette,
-                stage.env,
-                painter.layout.scale,
-                stage.last_push,
-                self.track_layer,
-            )
-        else:
-            image = stage.frame()
-            if image is not None:
-                draw_frame(surface, scene, image)
-            if stage.last_push:
-                target = pygame.Rect(0, 0, painter.px(60), painter.px(20))
-                target.center = (scene.centerx, scene.y + round(scene.height * TRACK_AT))
-                draw_push(surface, palette, target, stage.last_push, painter.layout.scale)
+        draw_scene(painter, stage, scene, self.track_layer)
+        if not stage.is_cartpole and stage.last_push:
+            target = pygame.Rect(0, 0, painter.px(60), painter.px(20))
+            target.center = (scene.centerx, scene.y + round(scene.height * TRACK_AT))
+            draw_push(surface, palette, target, stage.last_push, painter.layout.scale)
         if frame.drag is not None:
             draw_arrow(surface, palette.push, frame.drag.start, frame.drag.now, max(3, painter.px(5)))
             painter.text(
@@ -122,6 +107,28 @@ class StagePanel:
             painter.text(name, (x, value_rect.bottom), 18, palette.muted, anchor="midtop")
         x = lower.x + column_w * (len(figures) + 0.5)
         painter.text(frame.state.upper(), (x, lower.centery), 34, frame.state_colour, bold=True, anchor="midbottom")
+
+
+def draw_scene(painter: PanelPainter, stage: StagePlayer, scene: pygame.Rect, track_layer: LayerCache) -> None:
+    """The env on stage in ``scene``: CartPole drawn from its state (the arrow: the action of
+    this episode's last step), any other env as its own frame."""
+    if stage.is_cartpole:
+        action = stage.decision.action if stage.trace.rewards else None
+        draw_cartpole(
+            painter.surface,
+            scene,
+            stage.observation,
+            action,
+            painter.palette,
+            stage.env,
+            painter.layout.scale,
+            stage.last_push,
+            track_layer,
+        )
+        return
+    image = stage.frame()
+    if image is not None:
+        draw_frame(painter.surface, scene, image)
 
 
 def _boxed_text(painter: PanelPainter, text: str, midtop: tuple[int, int], size: float, colour: Colour) -> None:
