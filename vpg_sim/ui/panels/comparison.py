@@ -125,13 +125,16 @@ class GroupStagePanel:
             palette.muted,
             anchor="topright",
         )
-        scene = pygame.Rect(area.x, header.bottom, area.width, area.bottom - header.bottom)
+        # The last episode's line gets a strip of its own below the scene: the limit lines
+        # run to the scene's foot and would cross it.
+        footer_h = painter.text_size("Ag", 13)[1] + painter.px(4)
+        scene = pygame.Rect(area.x, header.bottom, area.width, area.bottom - header.bottom - footer_h)
         draw_scene(painter, stage, scene, self.track_layer)
         if stage.finished is not None:
             finished = stage.finished
             painter.text(
                 f"last episode: return {finished.total_return:.0f} · {finished.end_reason}",
-                (scene.x, scene.bottom - painter.px(2)),
+                (scene.x, area.bottom),
                 13,
                 palette.muted,
                 anchor="bottomleft",
