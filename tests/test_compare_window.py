@@ -123,3 +123,19 @@ def test_run_for_counts_the_injected_clock_and_saves_the_screenshot(tmp_path):
 
 def test_the_headless_figure_uses_the_light_theme_s_group_colours():
     assert [LIGHT.hex(colour) for colour in GROUP_COLOURS["light"]] == list(FIGURE_COLOURS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "pace"),
+    [
+        (["compare"], "full"),
+        (["compare", "--pace", "2/s"], "2/s"),
+        (["--pace", "1/s", "compare"], "1/s"),  # given before the command's name: kept
+        ([], "1/s"),
+        (["--pace", "lockstep"], "lockstep"),
+    ],
+)
+def test_a_pace_given_before_or_after_compare_is_kept_and_each_command_has_its_default(argv, pace):
+    from vpg_sim.cli import parse_arguments
+
+    assert parse_arguments(argv).pace == pace

@@ -25,6 +25,7 @@ from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.resources import shipped_policy
+from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
 
 PROG = "vpg-sim"
 
@@ -103,9 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, with the pace the command takes when none was given (it
+    may come before the command's name: ``vpg-sim --pace 1/s compare ...``)."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "pace", None) is None:
+        args.pace = COMPARE_PACE if args.command == "compare" else DEFAULT_PACE
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2: a bad flag, file or env)."""
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     if args.command != "compare" and ("group_a" in args or "group_b" in args):
         return fail("--a and --b go with compare: vpg-sim compare --a KEY=VALUE ... --b KEY=VALUE ...")
     if args.command in ("train", "eval"):

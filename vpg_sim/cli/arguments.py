@@ -88,7 +88,12 @@ def add_window_options(parser: argparse.ArgumentParser, after_command: bool = Fa
 
     group = parser.add_argument_group("the window")
     group.add_argument(
-        "--pace", choices=PACE_NAMES, default=default(DEFAULT_PACE), help=f"training pace (default: {DEFAULT_PACE})"
+        "--pace",
+        choices=PACE_NAMES,
+        # None: the command's own (the window's DEFAULT_PACE; compare's full), so that a
+        # --pace given before a command's name is kept.
+        default=default(None),
+        help=f"training pace (default: {DEFAULT_PACE})",
     )
     group.add_argument("--theme", choices=("dark", "light"), default=default("dark"), help="colours (default: dark)")
     group.add_argument(

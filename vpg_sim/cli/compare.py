@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import PARSERS, add_config_flags, add_window_options, config_from_args, whole_number
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
+from vpg_sim.training.pacing import COMPARE_PACE
 
 if TYPE_CHECKING:
     from vpg_sim.training.comparison_run import ComparisonRun, Group
@@ -78,10 +79,8 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     compare.add_argument("--json", action="store_true", help="headless: print one JSON object per group")
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
-    # A round is an update of 2 x N agents: at the main window's 1/s a comparison would take an hour.
-    compare.set_defaults(pace="full")
     pace = next(action for action in compare._actions if action.dest == "pace")
-    pace.help = "training pace, in rounds: an update of every agent (default: full)"
+    pace.help = f"training pace, in rounds: an update of every agent (default: {COMPARE_PACE})"
 
 
 # -- the two configs -------------------------------------------------------------------------

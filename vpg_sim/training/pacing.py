@@ -19,6 +19,8 @@ to back; ``lockstep`` runs one per finished stage episode."""
 PACE_NAMES = tuple(name for name, _ in PACES)
 DEFAULT_PACE = "1/s"
 """At one update a second a class sees CartPole go from falling to balancing in ~45 s."""
+COMPARE_PACE = "full"
+"""A comparison's round is an update of 2 x N agents: at 1/s one would take an hour."""
 
 
 class Pacer:
