@@ -190,6 +190,6 @@ def test_o_shows_the_noise_panel_in_the_value_panel_s_place_with_the_active_esti
         assert marked_estimator(app.drawing.text_log) == "baseline"  # the mark follows training's estimator
         press(app, pygame.K_o)
         assert app.shown == {}
-        assert app.session._noise is None  # no longer measuring
+        assert not app.session.watching_noise
     finally:
         app.close()

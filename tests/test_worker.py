@@ -1,6 +1,10 @@
 """Training in a process of its own: the window's side answers like a TrainingSession."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,9 +79,52 @@ def test_the_child_draws_the_return_curve(worker):
     assert images[-1].size == (400, 200) and len(images[-1].rgba) == 400 * 200 * 4
 
 
+def test_the_window_side_measures_the_gradient_noise_of_the_child_s_newest_policy(worker):
+    # Measured from the window's process: the trainer's process is daemonic and may not
+    # start the measuring process (it once failed there without a word).
+    worker.watch_noise(True)
+    assert wait_until(lambda: worker.gradient_noise() is not None, timeout=60.0)
+    reading = worker.gradient_noise()
+    assert reading.update <= worker.latest_snapshot().update
+    assert set(reading.noise.relative_variance) == {"total-return", "reward-to-go", "baseline", "gae"}
+    assert worker.error is None
+    worker.watch_noise(False)
+    assert not worker.watching_noise
+    assert worker.gradient_noise() is reading  # the last reading stays readable
+
+
 def test_close_ends_the_child():
     session = WorkerSession(DARK, config=config_for("CartPole-v1", **SMALL))
     session.start()
     assert session.running
     session.close(timeout=20.0)  # by itself, or terminated after the timeout: either way, gone
     assert not session.running
+
+
+def test_the_child_ends_by_itself_when_the_window_is_killed(tmp_path):
+    script = tmp_path / "window.py"
+    script.write_text(
+        "import os, sys\n"
+        "from vpg_sim.core.config import config_for\n"
+        "from vpg_sim.ui.theme import DARK\n"
+        "from vpg_sim.ui.worker import WorkerSession\n"
+        "if __name__ == '__main__':\n"
+        f"    session = WorkerSession(DARK, config=config_for('CartPole-v1', **{SMALL!r}))\n"
+        "    session.set_pace(None)\n"
+        "    session.start()\n"
+        "    print(session._process.pid, flush=True)\n"
+        "    os._exit(0)  # killed: no close, no atexit\n"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    window = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert window.stdout.strip(), window.stderr
+    child = int(window.stdout.split()[-1])
+    assert wait_until(lambda: not Path(f"/proc/{child}").exists() or is_zombie(child), timeout=60.0)
+
+
+def is_zombie(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True

@@ -100,10 +100,7 @@ class NoiseMonitor:
             self._stop.set()
             self._offered.notify_all()
         self._thread.join(timeout)
-        ended = not self._thread.is_alive()
-        if ended and self._own_process is not None:  # else the thread ends it as it stops
-            self._own_process.close()
-        return ended
+        return not self._thread.is_alive()
 
     def _due(self) -> Checkpoint | None:
         """Under the lock: the candidate, if it should be measured now."""
@@ -115,6 +112,13 @@ class NoiseMonitor:
         return None
 
     def _run(self) -> None:
+        try:
+            self._measure_while_running()
+        finally:  # the thread owns the measuring process: it ends with it
+            if self._own_process is not None:
+                self._own_process.close()
+
+    def _measure_while_running(self) -> None:
         while True:
             with self._offered:
                 while not self._stop.is_set() and self._due() is None:
@@ -138,3 +142,62 @@ class NoiseMonitor:
                 self._reading = NoiseReading(checkpoint.update, checkpoint.config.estimator, noise)
             if self._wait((time.perf_counter() - started) * (1 / self.duty - 1)):
                 return
+
+
+class NoiseWatch:
+    """A session's noise measurements: a :class:`NoiseMonitor` while watching, and the
+    last reading after. Both sessions (the training thread's and the worker's window side)
+    hold one; its methods are thread-safe."""
+
+    def __init__(self, make_monitor: Callable[[], NoiseMonitor] = NoiseMonitor) -> None:
+        self._make_monitor = make_monitor
+        self._lock = threading.Lock()
+        self._monitor: NoiseMonitor | None = None
+        self._last: NoiseReading | None = None
+
+    def start(self, newest: Checkpoint) -> None:
+        """Measure at ``newest`` and then at every newer policy offered (no-op if already)."""
+        with self._lock:
+            if self._monitor is None:
+                self._monitor = self._make_monitor()
+                self._monitor.offer(newest)
+
+    def stop(self) -> None:
+        """Stop measuring: the reading in flight is dropped, the last one stays readable."""
+        with self._lock:
+            monitor, self._monitor = self._monitor, None
+            if monitor is not None:
+                self._last = monitor.reading() or self._last
+        if monitor is not None:
+            monitor.stop(timeout=0)  # it ends within an env step; nobody need wait
+
+    @property
+    def watching(self) -> bool:
+        with self._lock:
+            return self._monitor is not None
+
+    def offer(self, checkpoint: Checkpoint) -> None:
+        """A newer policy, measured if watching."""
+        with self._lock:
+            monitor = self._monitor
+        if monitor is not None:
+            monitor.offer(checkpoint)
+
+    def reading(self) -> tuple[NoiseReading | None, str | None]:
+        """The newest reading (or None), and the monitor's one-line error if it failed
+        (watching then stops)."""
+        with self._lock:
+            monitor = self._monitor
+        reading = monitor.reading() if monitor is not None else None
+        error = monitor.error if monitor is not None else None
+        if error:
+            self.stop()
+        with self._lock:
+            return reading or self._last, error
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop watching and wait up to ``timeout`` for the monitor's thread."""
+        with self._lock:
+            monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.stop(timeout)

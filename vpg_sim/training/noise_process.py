@@ -4,8 +4,10 @@ A measurement is mostly Python (K batches of env steps, one backward per batch).
 thread beside the trainer it took the GIL often enough to cut training to 0.56 of
 headless with the panel open (benchmarks/ui.py --noise-panel), though a core was
 free. :class:`NoiseProcess` is a :data:`~vpg_sim.training.noise_monitor.Measure` that
-sends the checkpoint's weights to a child process (spawned once, at a lower priority
-than training) and waits on a pipe, which holds no lock.
+sends the checkpoint's weights to a child process (spawned once) and waits on a pipe,
+which holds no lock. The child keeps its parent's priority (the training process's,
+below the window's): a lower one starved it on a busy machine, where at nice 15 it got
+a few percent of a core, and the monitor's duty cycle already bounds its share.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
-import os
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -26,8 +27,6 @@ from vpg_sim.core.trainer import TrainingInterrupted
 
 POLL_SECONDS = 0.05
 """How often a wait for the child's answer looks at ``should_stop``."""
-NICENESS = 10
-"""The child's priority below the caller's: the window and the trainer come first."""
 
 
 def _serve(connection: Connection) -> None:
@@ -35,8 +34,6 @@ def _serve(connection: Connection) -> None:
     import torch
 
     torch.set_num_threads(1)
-    with contextlib.suppress(OSError):  # not allowed here: measure at the same priority
-        os.nice(NICENESS)
     while True:
         try:
             job = connection.recv()

@@ -18,7 +18,7 @@ import numpy as np
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
-from vpg_sim.training.noise_monitor import NoiseMonitor, NoiseReading
+from vpg_sim.training.noise_monitor import NoiseReading, NoiseWatch
 from vpg_sim.training.pacing import PacedThread
 from vpg_sim.training.timeline import Timeline
 
@@ -81,8 +81,7 @@ class TrainingSession(PacedThread):
         self.reward_threshold = trainer.reward_threshold
         self.error: str | None = None
         """One line describing what stopped the thread, if it died of an exception."""
-        self._noise: NoiseMonitor | None = None
-        self._last_noise: NoiseReading | None = None
+        self._noise = NoiseWatch()
 
     @classmethod
     def from_config(cls, config: VPGConfig) -> TrainingSession:
@@ -106,27 +105,17 @@ class TrainingSession(PacedThread):
             return config
 
     def watch_noise(self, enabled: bool) -> None:
-        """Measure the gradient's noise at the newest policy every few updates, in a thread
-        of its own (see :class:`NoiseMonitor`), or stop measuring (the reading in flight is
-        dropped; the last one stays readable)."""
-        with self._lock:
-            monitor = self._noise
-            if enabled and monitor is None:
-                self._noise = NoiseMonitor()
-                self._noise.offer(self._snapshot)
-            elif not enabled:
-                self._noise = None
-        if not enabled and monitor is not None:
-            self._last_noise = monitor.reading() or self._last_noise
-            monitor.stop(timeout=0)  # it ends within an env step; the window need not wait
+        """Measure the gradient's noise at the newest policy every few updates, beside
+        training (see :class:`NoiseMonitor`), or stop measuring (the last reading stays)."""
+        if enabled:
+            self._noise.start(self.latest_snapshot())
+        else:
+            self._noise.stop()
 
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the thread and close the envs. If the thread did not end in time, the envs
         are left open (closing them under a running update would crash it): returns False."""
-        monitor = self._noise
-        self.watch_noise(False)
-        if monitor is not None:
-            monitor.stop(timeout)  # before the process exits under its torch calls
+        self._noise.close(timeout)  # before the process exits under its torch calls
         if not self.stop(timeout):
             return False
         self._trainer.close()
@@ -174,15 +163,17 @@ class TrainingSession(PacedThread):
         with self._lock:
             return self._timeline.nearest(update)
 
+    @property
+    def watching_noise(self) -> bool:
+        """Whether the gradient noise is being measured (see :meth:`watch_noise`)."""
+        return self._noise.watching
+
     def gradient_noise(self) -> NoiseReading | None:
         """The newest gradient-noise measurement (see :meth:`watch_noise`), or None."""
-        with self._lock:
-            monitor = self._noise
-        reading = monitor.reading() if monitor is not None else None
-        if monitor is not None and monitor.error:
-            self.error = monitor.error
-            self.watch_noise(False)
-        return reading or self._last_noise
+        reading, error = self._noise.reading()
+        if error:
+            self.error = error
+        return reading
 
     def latest_stats(self) -> UpdateStats | None:
         with self._lock:
@@ -230,8 +221,7 @@ class TrainingSession(PacedThread):
                     self._solved = solved
                     self._timeline.add(snapshot)
                     self._updating = False
-                    if self._noise is not None:
-                        self._noise.offer(snapshot)
+                self._noise.offer(snapshot)
         except TrainingInterrupted:
             pass
         except Exception as error:  # the window shows it and keeps running

@@ -31,7 +31,7 @@ from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
-from vpg_sim.training.noise_monitor import NoiseReading
+from vpg_sim.training.noise_monitor import NoiseReading, NoiseWatch
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
 from vpg_sim.ui.return_plot import PlotImage, PlotRequest
@@ -125,16 +125,16 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         ("ready", _packed(session.latest_snapshot()), session.env_id, session.reward_threshold, session.first_episode)
     )
     session.start(paused=True)  # the window resumes it once it has set the pace
+    window_pid = os.getppid()
     last_update, returns_sent, updating = session.latest_snapshot().update, 0, False
-    noise_sent = None
     try:
         while True:
             try:
                 command, arguments = commands.get(timeout=RELAY_SECONDS)
             except queue.Empty:
                 command, arguments = None, ()
-            if command == "stop":
-                break
+            if command == "stop" or os.getppid() != window_pid:
+                break  # asked to, or the window was killed: an orphan would train on for ever
             if command == "plot":
                 plot.request(*arguments)
             elif command == "request_changes":
@@ -165,10 +165,6 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
             image = plot.take_image()
             if image is not None:
                 results.put(("plot", image))
-            noise = session.gradient_noise()
-            if noise is not noise_sent:
-                results.put(("noise", noise))
-                noise_sent = noise
             if session.error:
                 results.put(("error", session.error))
                 session.error = None
@@ -214,7 +210,7 @@ class WorkerSession:
         self._solved = False
         self._stopped = threading.Event()
         self._plot_image: PlotImage | None = None
-        self._noise: NoiseReading | None = None
+        self._noise = NoiseWatch()
         self.error: str | None = None
         self.plot = PlotChannel(self)
         self._launch()
@@ -261,6 +257,7 @@ class WorkerSession:
                     if snapshot.update > self._snapshot.update:
                         self._snapshot = snapshot
                         self._timeline.add(snapshot)
+                        self._noise.offer(snapshot)
                     if all(getattr(snapshot.config, name) == value for name, value in self._pending.items()):
                         self._pending = {}  # the child has applied them
                 elif kind == "returns":
@@ -269,8 +266,6 @@ class WorkerSession:
                     self._updating = message[1]
                 elif kind == "plot":
                     self._plot_image = message[1]
-                elif kind == "noise":
-                    self._noise = message[1]
                 elif kind == "error":
                     self.error = message[1]
         self._stopped.set()
@@ -317,7 +312,13 @@ class WorkerSession:
         return config
 
     def watch_noise(self, enabled: bool) -> None:
-        self._send("watch_noise", enabled)
+        """As :meth:`TrainingSession.watch_noise`, but measured from this side: the trainer's
+        process is daemonic and may not start the measuring one, and the monitor's thread
+        here only waits on its pipe (it takes no GIL time from the window)."""
+        if enabled:
+            self._noise.start(self.latest_snapshot())
+        else:
+            self._noise.stop()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the child to stop and wait for it; True if it ended in time."""
@@ -330,6 +331,7 @@ class WorkerSession:
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the child; one that does not stop in time is terminated (it holds nothing
         of the window's). True if it ended by itself."""
+        self._noise.close(timeout)
         ended = self.stop(timeout)
         if not ended:
             self._process.terminate()
@@ -385,9 +387,16 @@ class WorkerSession:
         with self._lock:
             return self._history[-1] if self._history else None
 
+    @property
+    def watching_noise(self) -> bool:
+        """Whether the gradient noise is being measured (see :meth:`watch_noise`)."""
+        return self._noise.watching
+
     def gradient_noise(self) -> NoiseReading | None:
-        with self._lock:
-            return self._noise
+        reading, error = self._noise.reading()
+        if error:
+            self.error = error
+        return reading
 
     def episode_count(self) -> int:
         with self._lock:
