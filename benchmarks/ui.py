@@ -103,9 +103,13 @@ def main() -> None:
     opened = time.perf_counter()
     steps_at_open = app.session.latest_snapshot().env_steps
     cpu_at_open = process_cpu_seconds(os.getpid()), process_cpu_seconds(worker_pid(app))
+    measured_updates: set[int] = set()  # the noise panel's readings: proof that it measured
     try:
         while app.running:
             app.step(app.clock.tick(60) / 1000.0)
+            reading = app.session.gradient_noise() if args.noise_panel else None
+            if reading is not None:
+                measured_updates.add(reading.update)
         elapsed = time.perf_counter() - opened
         steps = app.session.latest_snapshot().env_steps - steps_at_open
         cpu = [
@@ -146,6 +150,7 @@ def main() -> None:
                 "update_panel": args.update_panel,
                 "formulas": args.formulas,
                 "noise_panel": args.noise_panel,
+                **({"noise_measurements": len(measured_updates)} if args.noise_panel else {}),
                 "recording": args.record,
                 **recorded,
             }
