@@ -38,7 +38,9 @@ class StackedMLP:
 
     Gradients are computed by hand (:meth:`forward_for_backward`, :meth:`backward`), not
     by autograd: they go straight into the flat ``grad`` buffer, every intermediate lives
-    in a buffer kept for reuse (see :meth:`_scratch`), and no graph is built. A loss's own
+    in a buffer kept for reuse (see :meth:`_scratch`), and no graph is built: the weights
+    never require grad, so neither do the outputs, without a ``no_grad`` context (entering
+    one per call cost ~6 us, 4% of a population update of two agents). A loss's own
     gradient (a few ops on the output) may still come from autograd.
 
     :param nets: M ``nn.Sequential`` of Linear layers and one kind of activation (as
@@ -80,12 +82,10 @@ class StackedMLP:
             for block, shape in zip(torch.split(flat, sizes, dim=1), self.block_shapes, strict=True)
         ]
 
-    @torch.no_grad()
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         """``inputs`` ``(M, B, in)`` -> ``(M, B, out)``; the activation between layers."""
         return self._forward(inputs, self._scratch("call", inputs.shape[1]))
 
-    @torch.no_grad()
     def forward_for_backward(self, inputs: torch.Tensor) -> torch.Tensor:
         """As calling the net, keeping each layer's input for the :meth:`backward` that follows."""
         hidden = self._scratch("train", inputs.shape[1])
@@ -109,7 +109,6 @@ class StackedMLP:
             return torch.baddbmm(bias.transpose(1, 2), weight.transpose(1, 2), inputs.transpose(1, 2)).transpose(1, 2)
         return torch.baddbmm(bias, inputs, weight)
 
-    @torch.no_grad()
     def backward(self, grad_output: torch.Tensor) -> None:
         """The gradient of ``sum(grad_output * outputs)`` with respect to every weight, for
         the inputs of the last :meth:`forward_for_backward`, written into ``grad``.
