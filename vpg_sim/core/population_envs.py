@@ -110,22 +110,29 @@ class BatchedCartPole:
             | (theta < -env.theta_threshold_radians)
             | (theta > env.theta_threshold_radians)
         )
-        moving = np.ones_like(terminated) if stepping is None else np.repeat(stepping, self.num_envs)
-        if stepping is not None:  # the copies standing still: as they were (their physics computed, unused)
+        if stepping is None:  # every copy moves (the usual case: the masks below are all True)
+            self.steps += 1
+            truncated = self.steps >= env.max_episode_steps
+            reward = np.ones(terminated.shape, dtype=np.float32)
+            resetting = self.prev_done
+        else:  # the copies standing still: as they were (their physics computed, unused)
+            moving = np.repeat(stepping, self.num_envs)
             self.state = np.where(moving, self.state, before)
             terminated &= moving
-        self.steps += moving
-        truncated = (self.steps >= env.max_episode_steps) & moving
-        reward = moving.astype(np.float32)
+            self.steps += moving
+            truncated = (self.steps >= env.max_episode_steps) & moving
+            reward = moving.astype(np.float32)
+            resetting = self.prev_done & moving
 
         # NEXT_STEP autoreset: copies that ended last step start afresh, each agent's from its own draws.
-        resetting = self.prev_done & moving
-        self._reset(np.flatnonzero(resetting))
-        self.steps[resetting] = 0
-        reward[resetting] = 0.0
-        terminated[resetting] = False
-        truncated[resetting] = False
-        self.prev_done = np.where(moving, terminated | truncated, self.prev_done)
+        if resetting.any():
+            self._reset(np.flatnonzero(resetting))
+            self.steps[resetting] = 0
+            reward[resetting] = 0.0
+            terminated[resetting] = False
+            truncated[resetting] = False
+        ended = terminated | truncated
+        self.prev_done = ended if stepping is None else np.where(moving, ended, self.prev_done)
         shape = (len(self.generators), self.num_envs)
         return self.observations(), reward.reshape(shape), terminated.reshape(shape), truncated.reshape(shape)
 

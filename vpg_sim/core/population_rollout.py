@@ -138,22 +138,33 @@ class PopulationCollector:
         )
         active = np.ones((count, num_envs), dtype=bool)  # copies still in their batch
         collected = np.zeros(count, dtype=np.int64)
+        # Every agent of fixed length (the usual case): each step steps every copy, and
+        # the per-step bookkeeping of whole episodes is skipped (0.2 of a step's time).
+        fixed = not whole.any()
+        everyone = np.ones(count, dtype=bool)
         t = 0
         while t < capacity:
-            stepping = np.where(whole, active.any(axis=1), t < num_steps)
-            if not stepping.any():
-                break
-            with torch.no_grad():
-                logits = policy(torch.from_numpy(self._observations)).numpy()
+            if fixed:
+                stepping = everyone
+            else:
+                stepping = np.where(whole, active.any(axis=1), t < num_steps)
+                if not stepping.any():
+                    break
+            logits = policy(torch.from_numpy(self._observations)).numpy()  # no autograd: see StackedMLP
             step_noise = noise[t] if t < num_steps else np.zeros_like(noise[0])
-            for agent in np.flatnonzero(whole & stepping):
-                step_noise[agent] = self.action_rngs[agent].gumbel(size=(num_envs, n_actions))
+            if not fixed:
+                for agent in np.flatnonzero(whole & stepping):
+                    step_noise[agent] = self.action_rngs[agent].gumbel(size=(num_envs, n_actions))
             actions = np.argmax(logits + step_noise, axis=-1)  # the Gumbel-max trick, as CategoricalPolicy.sample
-            playing = active & stepping[:, None]
-            batch.env_steps += playing.sum(axis=1)
             was_resetting = self._resetting
-            next_obs, rewards, terminated, truncated = self.envs.step(actions, None if stepping.all() else stepping)
-            valid = ~was_resetting & playing
+            if fixed:
+                next_obs, rewards, terminated, truncated = self.envs.step(actions)
+                valid = ~was_resetting
+            else:
+                playing = active & stepping[:, None]
+                batch.env_steps += playing.sum(axis=1)
+                next_obs, rewards, terminated, truncated = self.envs.step(actions, None if stepping.all() else stepping)
+                valid = ~was_resetting & playing
             batch.observations[t] = self._observations
             batch.actions[t] = actions
             batch.rewards[t] = np.where(valid, rewards, 0.0)
@@ -162,15 +173,21 @@ class PopulationCollector:
             batch.valid[t] = valid
             ended = batch.terminated[t] | batch.truncated[t]
             self._track_episodes(batch.rewards[t], valid, ended)
-            self._resetting = np.where(stepping[:, None], terminated | truncated, was_resetting)
             self._observations = next_obs
+            t += 1
+            if fixed:
+                self._resetting = terminated | truncated
+                continue
+            self._resetting = np.where(stepping[:, None], terminated | truncated, was_resetting)
             batch.steps += stepping
             collected += valid.sum(axis=1)
             # Once a whole-episode batch is big enough, each copy stops at its episode's
             # end (or at once, between two episodes).
             full = whole & (collected >= min_steps)
             active[full] &= ~(ended | was_resetting)[full]
-            t += 1
+        if fixed:
+            batch.steps[:] = t
+            batch.env_steps[:] = t * num_envs
         self._cut_unfinished(batch, whole & active.any(axis=1), active)
         self._fill_values(batch, t, value, value_scale)
         return batch

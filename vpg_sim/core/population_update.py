@@ -144,6 +144,7 @@ def fit_values(
     stepping = fitting & (sizes > 0)
     everyone = stepping.all(dim=1).tolist()
     per_row = 1 / sizes.clamp(min=1.0)[..., None]
+    gradient_scale = 2 * per_row
     absent = ~present.flatten(0, 1)
     losses = torch.zeros(sizes.shape)
     for step, (minibatch, minibatch_targets) in enumerate(
@@ -153,7 +154,7 @@ def fit_values(
         # mean((V - R)^2) over each agent's minibatch and its gradient 2 (V - R) / size, padding 0.
         errors = (predictions - minibatch_targets).masked_fill_(absent[step], 0.0)
         torch.sum(errors.square(), dim=1, out=losses[step])
-        value.backward((errors * (2 * per_row[step]))[..., None])
+        value.backward((errors * gradient_scale[step])[..., None])
         if max_grad_norms is not None:
             clip_grad_norms(value, max_grad_norms)
         optimizer.step(None if everyone[step] else stepping[step].tolist())
