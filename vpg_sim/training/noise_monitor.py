@@ -22,8 +22,11 @@ from vpg_sim.training.noise_process import NoiseProcess
 
 EVERY_UPDATES = 5
 """Measure again once the policy is at least this many updates newer."""
-DUTY = 0.25
-"""At most this share of the thread's time is spent measuring (the rest it rests)."""
+DUTY = 0.1
+"""At most this share of the thread's time is spent measuring (the rest it rests). At 0.25
+training beside the window (benchmarks/ui.py --noise-panel) fell to 0.65-0.68 of headless
+against 0.75-0.77 with no panel; at 0.1, 0.66-0.74 against 0.70-0.73, with a new reading
+every ~6 s at a solved policy (every 5 updates at the window's default pace)."""
 
 Measure = Callable[[Checkpoint, int, int, Callable[[], bool]], GradientNoise]
 """``(checkpoint, batches, seed, should_stop) -> GradientNoise``:

@@ -5,9 +5,8 @@ thread beside the trainer it took the GIL often enough to cut training to 0.56 o
 headless with the panel open (benchmarks/ui.py --noise-panel), though a core was
 free. :class:`NoiseProcess` is a :data:`~vpg_sim.training.noise_monitor.Measure` that
 sends the checkpoint's weights to a child process (spawned once) and waits on a pipe,
-which holds no lock. The child keeps its parent's priority (the training process's,
-below the window's): a lower one starved it on a busy machine, where at nice 15 it got
-a few percent of a core, and the monitor's duty cycle already bounds its share.
+which holds no lock. The window starts it, and it runs at the trainer's priority, below
+the window's (at the window's own, frames came up to 3 ms late).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -25,6 +25,8 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.gradient_noise import GradientNoise, checkpoint_gradient_noise
 from vpg_sim.core.trainer import TrainingInterrupted
 
+NICENESS = 5
+"""Below the caller (the window), as the trainer's process is: the window's frames first."""
 POLL_SECONDS = 0.05
 """How often a wait for the child's answer looks at ``should_stop``."""
 
@@ -34,6 +36,8 @@ def _serve(connection: Connection) -> None:
     import torch
 
     torch.set_num_threads(1)
+    with contextlib.suppress(OSError):  # not allowed here: measure at the caller's priority
+        os.nice(NICENESS)
     while True:
         try:
             job = connection.recv()
