@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from vpg_sim.core.config import ConfigChange, VPGConfig
+from vpg_sim.core.networks import Policy, ValueNet, make_policy
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,20 @@ class UpdateDissection:
         signs = np.sign(self.weights) * np.sign(self.log_prob_change)
         moved = signs != 0
         return float((signs[moved] > 0).mean()) if moved.any() else math.nan
+
+
+def networks_from_checkpoint(checkpoint: Checkpoint) -> tuple[Policy, ValueNet]:
+    """The policy and value nets of ``checkpoint``, built from its config and spaces, with
+    its weights (eval mode; nothing shared with the checkpoint's tensors)."""
+    config = checkpoint.config
+    policy = make_policy(
+        checkpoint.observation_space,
+        checkpoint.action_space,
+        config.hidden_sizes,
+        config.activation,
+        config.init_log_std,
+    )
+    value_net = ValueNet(int(checkpoint.observation_space.shape[0]), config.hidden_sizes, config.activation)
+    policy.load_state_dict(checkpoint.policy_state)
+    value_net.load_state_dict(checkpoint.value_state)
+    return policy.eval(), value_net.eval()

@@ -77,9 +77,9 @@ import numpy as np
 import torch
 
 from vpg_sim.core.advantages import ESTIMATORS, estimated_advantages
-from vpg_sim.core.checkpoint import Checkpoint
+from vpg_sim.core.checkpoint import Checkpoint, networks_from_checkpoint
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.core.networks import Policy, ValueNet, make_policy
+from vpg_sim.core.networks import Policy, ValueNet
 from vpg_sim.core.policy_gradient import policy_gradient_loss
 from vpg_sim.core.rollout import Collector, RolloutBatch
 
@@ -266,15 +266,5 @@ def checkpoint_gradient_noise(
 ) -> GradientNoise:
     """:func:`measure_gradient_noise` at a checkpoint's policy and critic (nets of its own,
     so it may run in any thread while training goes on)."""
-    config = checkpoint.config
-    policy = make_policy(
-        checkpoint.observation_space,
-        checkpoint.action_space,
-        config.hidden_sizes,
-        config.activation,
-        config.init_log_std,
-    )
-    value_net = ValueNet(int(checkpoint.observation_space.shape[0]), config.hidden_sizes, config.activation)
-    policy.load_state_dict(checkpoint.policy_state)
-    value_net.load_state_dict(checkpoint.value_state)
-    return measure_gradient_noise(config, policy, value_net, batches, seed, should_stop)
+    policy, value_net = networks_from_checkpoint(checkpoint)
+    return measure_gradient_noise(checkpoint.config, policy, value_net, batches, seed, should_stop)

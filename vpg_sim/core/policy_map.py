@@ -31,8 +31,8 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.networks import CategoricalPolicy, GaussianPolicy, Policy, ValueNet, make_policy
+from vpg_sim.core.checkpoint import Checkpoint, networks_from_checkpoint
+from vpg_sim.core.networks import CategoricalPolicy, GaussianPolicy, Policy, ValueNet
 from vpg_sim.core.state_space import (
     BOUNDS,
     ENV_MAP_INFO,
@@ -73,7 +73,6 @@ __all__ = [  # the axes' helpers live in state_space.py; one import gets the who
     "evaluate_policy_map",
     "forward",
     "greedy_visits",
-    "networks_from_checkpoint",
     "policy_map_from_checkpoint",
     "visited_ranges",
 ]
@@ -255,23 +254,6 @@ def evaluate_policy_map(
         ranges=(x_range, y_range),
         update=update,
     )
-
-
-def networks_from_checkpoint(checkpoint: Checkpoint) -> tuple[Policy, ValueNet]:
-    """The policy and value nets of ``checkpoint``, built from its config and spaces, with
-    its weights (eval mode; nothing shared with the checkpoint's tensors)."""
-    config = checkpoint.config
-    policy = make_policy(
-        checkpoint.observation_space,
-        checkpoint.action_space,
-        config.hidden_sizes,
-        config.activation,
-        config.init_log_std,
-    )
-    value_net = ValueNet(int(checkpoint.observation_space.shape[0]), config.hidden_sizes, config.activation)
-    policy.load_state_dict(checkpoint.policy_state)
-    value_net.load_state_dict(checkpoint.value_state)
-    return policy.eval(), value_net.eval()
 
 
 def policy_map_from_checkpoint(
