@@ -204,3 +204,36 @@ class NoiseWatch:
             monitor, self._monitor = self._monitor, None
         if monitor is not None:
             monitor.stop(timeout)
+
+
+class NoiseWatching:
+    """A session's noise commands and readings, over the :class:`NoiseWatch` it keeps in
+    ``_noise`` and offers each new snapshot: both sessions (the training thread's and the
+    worker's window side) answer the window alike."""
+
+    _noise: NoiseWatch
+    error: str | None
+
+    def latest_snapshot(self) -> Checkpoint:
+        raise NotImplementedError
+
+    def watch_noise(self, enabled: bool) -> None:
+        """Measure the gradient's noise at the newest policy every few updates, beside
+        training (see :class:`NoiseMonitor`), or stop measuring (the last reading stays)."""
+        if enabled:
+            self._noise.start(self.latest_snapshot())
+        else:
+            self._noise.stop()
+
+    @property
+    def watching_noise(self) -> bool:
+        """Whether the gradient noise is being measured (see :meth:`watch_noise`)."""
+        return self._noise.watching
+
+    def gradient_noise(self) -> NoiseReading | None:
+        """The newest gradient-noise measurement (see :meth:`watch_noise`), or None; a failed
+        measurement's one line becomes the session's ``error``."""
+        reading, error = self._noise.reading()
+        if error:
+            self.error = error
+        return reading

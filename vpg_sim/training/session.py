@@ -18,7 +18,7 @@ import numpy as np
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.trainer import TrainingInterrupted, UpdateStats, VPGTrainer
-from vpg_sim.training.noise_monitor import NoiseReading, NoiseWatch
+from vpg_sim.training.noise_monitor import NoiseWatch, NoiseWatching
 from vpg_sim.training.pacing import PacedThread
 from vpg_sim.training.timeline import Timeline
 
@@ -52,7 +52,7 @@ class ReturnHistory:
         return self._values[start : self._count].copy()
 
 
-class TrainingSession(PacedThread):
+class TrainingSession(PacedThread, NoiseWatching):
     """A trainer in a daemon thread, driven by commands from another thread.
 
     Pacing: by default updates run back to back. ``set_pace(n)`` allows at most n
@@ -104,14 +104,6 @@ class TrainingSession(PacedThread):
             self._changed.notify_all()
             return config
 
-    def watch_noise(self, enabled: bool) -> None:
-        """Measure the gradient's noise at the newest policy every few updates, beside
-        training (see :class:`NoiseMonitor`), or stop measuring (the last reading stays)."""
-        if enabled:
-            self._noise.start(self.latest_snapshot())
-        else:
-            self._noise.stop()
-
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the thread and close the envs. If the thread did not end in time, the envs
         are left open (closing them under a running update would crash it): returns False."""
@@ -162,18 +154,6 @@ class TrainingSession(PacedThread):
         """The kept snapshot closest to ``update``."""
         with self._lock:
             return self._timeline.nearest(update)
-
-    @property
-    def watching_noise(self) -> bool:
-        """Whether the gradient noise is being measured (see :meth:`watch_noise`)."""
-        return self._noise.watching
-
-    def gradient_noise(self) -> NoiseReading | None:
-        """The newest gradient-noise measurement (see :meth:`watch_noise`), or None."""
-        reading, error = self._noise.reading()
-        if error:
-            self.error = error
-        return reading
 
     def latest_stats(self) -> UpdateStats | None:
         with self._lock:

@@ -31,7 +31,7 @@ from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
-from vpg_sim.training.noise_monitor import NoiseReading, NoiseWatch
+from vpg_sim.training.noise_monitor import NoiseWatch, NoiseWatching
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
 from vpg_sim.ui.return_plot import PlotImage, PlotRequest
@@ -178,7 +178,7 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
 # -- the window's side ---------------------------------------------------------------------
 
 
-class WorkerSession:
+class WorkerSession(NoiseWatching):
     """A training session in a child process, with the methods of a ``TrainingSession``
     (see there for what each does) and a ``plot`` channel for the return curve.
 
@@ -210,6 +210,8 @@ class WorkerSession:
         self._solved = False
         self._stopped = threading.Event()
         self._plot_image: PlotImage | None = None
+        # Measured from this side: the trainer's process is daemonic and may not start the
+        # measuring process, and the monitor's thread here only waits on its pipe.
         self._noise = NoiseWatch()
         self.error: str | None = None
         self.plot = PlotChannel(self)
@@ -311,15 +313,6 @@ class WorkerSession:
         self._send("request_changes", changes)
         return config
 
-    def watch_noise(self, enabled: bool) -> None:
-        """As :meth:`TrainingSession.watch_noise`, but measured from this side: the trainer's
-        process is daemonic and may not start the measuring one, and the monitor's thread
-        here only waits on its pipe (it takes no GIL time from the window)."""
-        if enabled:
-            self._noise.start(self.latest_snapshot())
-        else:
-            self._noise.stop()
-
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the child to stop and wait for it; True if it ended in time."""
         if self._process is None or not self._process.is_alive():
@@ -386,17 +379,6 @@ class WorkerSession:
     def latest_stats(self) -> UpdateStats | None:
         with self._lock:
             return self._history[-1] if self._history else None
-
-    @property
-    def watching_noise(self) -> bool:
-        """Whether the gradient noise is being measured (see :meth:`watch_noise`)."""
-        return self._noise.watching
-
-    def gradient_noise(self) -> NoiseReading | None:
-        reading, error = self._noise.reading()
-        if error:
-            self.error = error
-        return reading
 
     def episode_count(self) -> int:
         with self._lock:
