@@ -55,6 +55,24 @@ def show_starting(size: tuple[int, int], theme: str) -> None:
     pygame.event.pump()
 
 
+def open_starting_window(args: argparse.Namespace, prefix: str, no_display_hint: str, fallback: str) -> bool:
+    """Open the window saying "starting" (see :func:`show_starting`); False, with one line
+    on stderr (``prefix``, the problem, what to do instead), if there is no display or the
+    window cannot open."""
+    problem = display_problem(no_display_hint)
+    if problem is not None:
+        print(f"{prefix}{problem}", file=sys.stderr)
+        return False
+    import pygame
+
+    try:
+        show_starting(args.size, args.theme)
+    except pygame.error as error:
+        print(f"vpg-sim: error: cannot open a window ({error}){fallback}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | None]) -> int:
     """The window's command: open it, run until quit, return the exit status.
 
@@ -62,18 +80,9 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
         the window shows "starting"; its ValueError (an invalid config, a bad config file)
         or UnsupportedEnvError is one line and exit 2.
     """
-    problem = display_problem()
-    if problem is not None:
-        print(f"vpg-sim: error: {problem}", file=sys.stderr)
+    if not open_starting_window(args, "vpg-sim: error: ", NO_WINDOW_HINT, ""):
         return 2
     import pygame
-
-    try:
-        show_starting(args.size, args.theme)
-    except pygame.error as error:
-        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
-        return 2
-
     import torch
 
     from vpg_sim.core.envs import UnsupportedEnvError
@@ -117,18 +126,14 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
 
 def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int:
     """``vpg-sim compare`` without ``--headless``: the comparison window until quit; its exit status."""
-    problem = display_problem("Compare without a window: add --headless (and --out FILE.png, --json)")
-    if problem is not None:
-        print(f"vpg-sim: error: compare: {problem}", file=sys.stderr)
+    if not open_starting_window(
+        args,
+        "vpg-sim: error: compare: ",
+        "Compare without a window: add --headless (and --out FILE.png, --json)",
+        "; compare without one: --headless",
+    ):
         return 2
     import pygame
-
-    try:
-        show_starting(args.size, args.theme)
-    except pygame.error as error:
-        print(f"vpg-sim: error: cannot open a window ({error}); compare without one: --headless", file=sys.stderr)
-        return 2
-
     import torch
 
     from vpg_sim.training.population_session import ComparisonSession
