@@ -11,7 +11,6 @@ measuring, and the trainer beside it keeps most of the core.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,7 +130,6 @@ class NoiseMonitor:
                 checkpoint = self._due()
                 assert checkpoint is not None
                 self._measured_update = checkpoint.update
-            started = time.perf_counter()
             try:
                 seed = probe_seed(checkpoint.config.seed, checkpoint.update)
                 noise = self._measure(checkpoint, self.batches, seed, self._stop.is_set)
@@ -143,7 +141,9 @@ class NoiseMonitor:
                 return
             with self._lock:
                 self._reading = NoiseReading(checkpoint.update, checkpoint.config.estimator, noise)
-            if self._wait((time.perf_counter() - started) * (1 / self.duty - 1)):
+            # The measurement's own time, not the call's: the first call also starts the
+            # measuring process (~1 s), which would stretch the first rest tenfold.
+            if self._wait(noise.seconds * (1 / self.duty - 1)):
                 return
 
 
