@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
 from vpg_sim.core.config import config_for
-from vpg_sim.core.population import PopulationTrainer
+from vpg_sim.core.population.trainer import PopulationTrainer
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.training.headless import run_headless
 

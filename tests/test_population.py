@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from vpg_sim.core import population_envs
 from vpg_sim.core.config import config_for
 from vpg_sim.core.envs import make_vector_env
-from vpg_sim.core.population import PopulationTrainer
-from vpg_sim.core.population_envs import BatchedCartPole
-from vpg_sim.core.stacked import StackedAdam, StackedMLP
+from vpg_sim.core.population import envs as population_envs
+from vpg_sim.core.population.envs import BatchedCartPole
+from vpg_sim.core.population.stacked import StackedAdam, StackedMLP
+from vpg_sim.core.population.trainer import PopulationTrainer
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 48}

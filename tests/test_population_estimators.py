@@ -8,8 +8,8 @@ import torch
 from vpg_sim.core.config import config_for
 from vpg_sim.core.envs import make_vector_env
 from vpg_sim.core.networks import CategoricalPolicy, ValueNet
-from vpg_sim.core.population import PopulationTrainer
-from vpg_sim.core.population_envs import BatchedCartPole
+from vpg_sim.core.population.envs import BatchedCartPole
+from vpg_sim.core.population.trainer import PopulationTrainer
 from vpg_sim.core.trainer import VPGTrainer
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 48}

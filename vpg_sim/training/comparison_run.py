@@ -1,7 +1,7 @@
 """Two groups of seeds trained side by side, round by round: the comparison's training.
 
 Each group is one config trained with every seed, as one
-:class:`~vpg_sim.core.population.PopulationTrainer`: a group's runs are exactly what they
+:class:`~vpg_sim.core.population.trainer.PopulationTrainer`: a group's runs are exactly what they
 would be without the other group (they share no tensor, and a critic-free group's whole
 episodes pad nothing of the other's). A round is one update of every running agent of
 each group. An agent stops once it has trained ``max_steps`` env steps; the comparison is
@@ -23,7 +23,7 @@ import numpy as np
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.core.population import PopulationTrainer
+from vpg_sim.core.population.trainer import PopulationTrainer
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from vpg_sim.core.advantages import (
     lambda_returns,
 )
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.core.population_rollout import PopulationBatch
+from vpg_sim.core.population.rollout import PopulationBatch
 from vpg_sim.core.stabilisers import normalized_advantages
 
 

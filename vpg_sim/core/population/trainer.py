@@ -2,9 +2,9 @@
 
 Agent i with config ``configs[i]`` runs the algorithm of ``docs/ALGORITHM.md`` with its
 own seed and knobs, as ``VPGTrainer(configs[i])`` would: its own envs and random streams
-(``population_rollout.py``), its own estimator (``population_advantages.py``), weights,
+(``rollout.py``), its own estimator (``advantages.py``), weights,
 Adam moments, learning rates, critic target statistics, gradient clipping and NaN
-rollback (``stacked.py``, ``population_update.py``). What is shared is the per-call cost:
+rollback (``stacked.py``, ``update.py``). What is shared is the per-call cost:
 one loop, one forward pass per layer, one Adam pass, for all M. An agent's numbers do not
 depend on the others: the same to the bit alone or among 31, and whatever another agent's
 NaN, knob or stop (tested), as long as their batches are as long as its own (every
@@ -49,13 +49,13 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import reward_threshold
 from vpg_sim.core.networks import CategoricalPolicy, ValueNet
-from vpg_sim.core.population_advantages import AgentBatches, agent_batches
-from vpg_sim.core.population_envs import make_population_envs
-from vpg_sim.core.population_rollout import Episodes, PopulationBatch, PopulationCollector
-from vpg_sim.core.population_update import fit_values, minibatch_rows, policy_step
+from vpg_sim.core.population.advantages import AgentBatches, agent_batches
+from vpg_sim.core.population.envs import make_population_envs
+from vpg_sim.core.population.rollout import Episodes, PopulationBatch, PopulationCollector
+from vpg_sim.core.population.stacked import StackedAdam, StackedMLP, finite_or_inf
+from vpg_sim.core.population.update import fit_values, minibatch_rows, policy_step
 from vpg_sim.core.rollout import RECENT_EPISODES
 from vpg_sim.core.stabilisers import adapted_learning_rate, blended_target_statistics
-from vpg_sim.core.stacked import StackedAdam, StackedMLP, finite_or_inf
 from vpg_sim.core.trainer import UpdateStats
 
 PER_AGENT_FIELDS = (

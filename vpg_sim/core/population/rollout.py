@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from vpg_sim.core.population_envs import PopulationEnvs
+from vpg_sim.core.population.envs import PopulationEnvs
+from vpg_sim.core.population.stacked import StackedMLP
 from vpg_sim.core.rollout import MAX_EPISODE_STEPS, RECENT_EPISODES
-from vpg_sim.core.stacked import StackedMLP
 
 
 @dataclass

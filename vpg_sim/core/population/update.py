@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vpg_sim.core.stacked import StackedAdam, StackedMLP, all_finite, clip_grad_norms
+from vpg_sim.core.population.stacked import StackedAdam, StackedMLP, all_finite, clip_grad_norms
 
 
 @dataclass(frozen=True)
