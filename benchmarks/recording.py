@@ -4,7 +4,7 @@
     python benchmarks/recording.py --seconds 5 --no-app
 
 For each case a window-like scene (panels, text, a moving cart, curves) is drawn into a
-plain 32-bit ``pygame.Surface`` and offered to a :class:`~vpg_sim.ui.recorder.Recorder`
+plain 32-bit ``pygame.Surface`` and offered to a :class:`~vpg_sim.ui.recording.recorder.Recorder`
 at 60 fps, paced by the clock, for ``--seconds``. Reported per case:
 
 * ``add_frame_ms_median`` / ``_p99``: main-thread cost of ``add_frame`` (drawing excluded);
@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import pygame
 
-from vpg_sim.ui.recorder import Recorder, RecordingError
+from vpg_sim.ui.recording.recorder import Recorder, RecordingError
 
 FPS = 60
 
@@ -173,16 +173,17 @@ def app_phases(seconds: float, rounds: int, folder: Path) -> dict[str, object]:
     loads of a shared machine come and go: one "without" then one "recording" phase would
     credit the recorder with both. The window offers 60 frames a second in every phase.
     """
-    from vpg_sim.ui.app import App
     from vpg_sim.ui.options import WindowOptions
+    from vpg_sim.ui.window.app import App
 
     app = App(WindowOptions(pace="full"))
+    clock = pygame.time.Clock()
     report: dict[str, object] = {"video_driver": pygame.display.get_driver(), "seconds_per_phase": seconds}
     phases: dict[str, list[dict[str, object]]] = {label: [] for label in APP_PHASES}
     try:
         warm_up = time.perf_counter()
         while time.perf_counter() - warm_up < 2.0:  # fonts, first plot, first snapshot
-            app.step(app.clock.tick(FPS) / 1000.0)
+            app.step(clock.tick(FPS) / 1000.0)
         for index in range(len(APP_PHASES) * rounds):
             label, video_fps = list(APP_PHASES.items())[index % len(APP_PHASES)]
             recorder = None
@@ -195,7 +196,7 @@ def app_phases(seconds: float, rounds: int, folder: Path) -> dict[str, object]:
             opened = time.perf_counter()
             while time.perf_counter() - opened < seconds:
                 starts.append(time.perf_counter())
-                app.step(app.clock.tick(FPS) / 1000.0)
+                app.step(clock.tick(FPS) / 1000.0)
                 if recorder is not None:
                     before = time.perf_counter()
                     recorder.add_frame(app.screen)

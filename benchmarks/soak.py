@@ -48,17 +48,20 @@ def main() -> None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     torch.set_num_threads(1)  # as main.py does
 
+    import pygame
+
     from vpg_sim.cli.arguments import window_size
-    from vpg_sim.ui.app import App
     from vpg_sim.ui.options import WindowOptions
+    from vpg_sim.ui.window.app import App
 
     app = App(WindowOptions(pace="full", size=window_size(args.size), run_for=args.minutes * 60))
+    clock = pygame.time.Clock()
     started = time.monotonic()
     next_sample = started
     samples: list[tuple[float, float]] = []
     try:
         while app.running:
-            app.step(app.clock.tick(60) / 1000.0)
+            app.step(clock.tick(60) / 1000.0)
             now = time.monotonic()
             if now >= next_sample:
                 minutes = (now - started) / 60

@@ -27,13 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+import pygame
 import torch
 
 from vpg_sim.cli.arguments import window_size
 from vpg_sim.core.config import config_for
 from vpg_sim.core.trainer import VPGTrainer
-from vpg_sim.ui.app import App
 from vpg_sim.ui.launch import WindowOptions
+from vpg_sim.ui.window.app import App
 
 
 def process_cpu_seconds(pid: int | None) -> float:
@@ -100,13 +101,14 @@ def main() -> None:
             app.command(view)
     if args.record:
         app.command("record")
+    clock = pygame.time.Clock()
     opened = time.perf_counter()
     steps_at_open = app.session.latest_snapshot().env_steps
     cpu_at_open = process_cpu_seconds(os.getpid()), process_cpu_seconds(worker_pid(app))
     measured_updates: set[int] = set()  # the noise panel's readings: proof that it measured
     try:
         while app.running:
-            app.step(app.clock.tick(60) / 1000.0)
+            app.step(clock.tick(60) / 1000.0)
             reading = app.session.gradient_noise() if args.noise_panel else None
             if reading is not None:
                 measured_updates.add(reading.update)
@@ -116,7 +118,7 @@ def main() -> None:
             (process_cpu_seconds(pid) - before) / elapsed
             for pid, before in zip((os.getpid(), worker_pid(app)), cpu_at_open, strict=True)
         ]
-        recorder = app.recorder
+        recorder = app.recording.recorder
     finally:
         app.close()  # finishes the recording
     recorded = {}

@@ -74,3 +74,81 @@ def test_the_checkpoint_record_is_defined_once():
         if isinstance(node, ast.ClassDef) and "policy_state" in ast.unparse(node) and "dataclass" in ast.unparse(node)
     ]
     assert definitions == ["checkpoint.py"]
+
+
+def module_name(path: Path) -> str:
+    parts = ("vpg_sim", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+KNOWN = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The vpg_sim modules a module imports by name, under TYPE_CHECKING and inside
+    functions too: ``from vpg_sim.a import b`` is ``vpg_sim.a.b`` where that is a module,
+    else ``vpg_sim.a``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("vpg_sim"):
+            for alias in node.names:
+                found.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in KNOWN else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in KNOWN)
+    return found & KNOWN.keys()
+
+
+def import_cycles() -> list[list[str]]:
+    """Every strongly connected group of two or more modules (or a module importing itself)."""
+    graph = {name: imported_modules(path) - {name} for name, path in KNOWN.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(name: str) -> None:  # Tarjan's algorithm
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        for other in graph[name]:
+            if other not in index:
+                visit(other)
+                low[name] = min(low[name], low[other])
+            elif other in stack:
+                low[name] = min(low[name], index[other])
+        if low[name] == index[name]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == name:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return cycles
+
+
+def test_no_import_circles_anywhere_type_checking_imports_included():
+    assert import_cycles() == []
+
+
+def test_the_cycle_finder_finds_a_circle(monkeypatch, tmp_path):
+    # Two modules that import each other (one only for type checking) are a circle.
+    (tmp_path / "a.py").write_text("from vpg_sim.fake_b import thing\n")
+    (tmp_path / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from vpg_sim.fake_a import x\n"
+    )
+    monkeypatch.setitem(KNOWN, "vpg_sim.fake_a", tmp_path / "a.py")
+    monkeypatch.setitem(KNOWN, "vpg_sim.fake_b", tmp_path / "b.py")
+    assert ["vpg_sim.fake_a", "vpg_sim.fake_b"] in import_cycles()
+
+
+def test_every_package_folder_is_installed_by_pyproject():
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {module_name(path) for path in PACKAGE.rglob("__init__.py")}
+    assert folders <= listed, f"not installed by pip: {sorted(folders - listed)}"

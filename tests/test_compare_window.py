@@ -9,7 +9,7 @@ from vpg_sim.cli.compare_figure import GROUP_COLOURS as FIGURE_COLOURS
 from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.training.comparison_run import Group
 from vpg_sim.training.population_session import ComparisonSession
-from vpg_sim.ui.compare_app import CompareApp
+from vpg_sim.ui.compare.app import CompareApp
 from vpg_sim.ui.options import WindowOptions
 from vpg_sim.ui.theme import GROUP_COLOURS, LIGHT
 

@@ -35,7 +35,7 @@ from vpg_sim.policy_files import (
     save_policy,
     trainer_from_file,
 )
-from vpg_sim.ui import dialogs
+from vpg_sim.ui.widgets import dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 10

@@ -21,8 +21,8 @@ from vpg_sim.core.trainer import TrainingInterrupted, VPGTrainer
 from vpg_sim.training.noise_monitor import NoiseMonitor
 from vpg_sim.training.noise_process import NoiseProcess
 from vpg_sim.training.session import TrainingSession
-from vpg_sim.ui.app import App
 from vpg_sim.ui.panels.noise import ACTIVE_MARK, bar_fraction, figure_text
+from vpg_sim.ui.window.app import App
 
 TINY = VPGConfig(num_envs=4, steps_per_update=64, hidden_sizes=(8,), vf_iters=1, vf_minibatch_size=64)
 
@@ -172,7 +172,7 @@ def test_o_shows_the_noise_panel_in_the_value_panel_s_place_with_the_active_esti
     try:
         press(app, pygame.K_SPACE)
         press(app, pygame.K_o)
-        assert app.shown == {"value": "noise"}
+        assert app.view.shown == {"value": "noise"}
         assert frames_until(app, lambda: app.session.gradient_noise() is not None, timeout=120)
         reading = app.session.gradient_noise()
         app.drawing.text_log = []
@@ -193,7 +193,7 @@ def test_o_shows_the_noise_panel_in_the_value_panel_s_place_with_the_active_esti
         app.draw()
         assert marked_estimator(app.drawing.text_log) == "baseline"  # the mark follows training's estimator
         press(app, pygame.K_o)
-        assert app.shown == {}
+        assert app.view.shown == {}
         assert not app.session.watching_noise
     finally:
         app.close()

@@ -192,7 +192,7 @@ def test_cli_refuses_every_bad_file_with_exit_2(saved, tmp_path):
 
 
 def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_path):
-    from vpg_sim.ui.app import App
+    from vpg_sim.ui.window.app import App
 
     app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:
@@ -205,14 +205,14 @@ def test_window_load_refuses_bad_files_and_leaves_training_untouched(saved, tmp_
             assert app.session is session and session.running, kind
             assert app.toasts.items[-1].error and words in app.toasts.items[-1].text, kind
         app.commands.load_from_file(saved, play=True)
-        assert app.session is not session and app.playback
+        assert app.session is not session and app.view.playback
         assert app.session.latest_snapshot().update == load_policy(saved).metadata.update
     finally:
         app.close()
 
 
 def test_window_save_never_overwrites(tmp_path):
-    from vpg_sim.ui.app import App
+    from vpg_sim.ui.window.app import App
 
     app = App(threaded(playback=True, config=config_for("CartPole-v1", **SMALL), models_dir=tmp_path))
     try:  # in playback no update runs, so both saves see the same snapshot

@@ -15,7 +15,7 @@ import numpy as np
 import pygame
 import pytest
 
-from vpg_sim.ui.recorder import Recorder, RecordingError, RecordingResult, timestamped_path
+from vpg_sim.ui.recording.recorder import Recorder, RecordingError, RecordingResult, timestamped_path
 
 COLOURS = [(220, 40, 40), (40, 200, 60), (50, 70, 230), (240, 170, 40), (30, 30, 36), (235, 235, 235)]
 

@@ -64,3 +64,32 @@ def test_window_under_xvfb_draws_every_panel_and_the_cart(x_display, tmp_path):
     curve = np.all(np.abs(returns.astype(int) - np.array(DARK.value)) < 40, axis=-1).sum()
     # 12 s (a loaded machine may spend 5 of them starting the training process): a curve.
     assert curve > 50, "no moving-average curve in the return plot"
+
+
+def render_frame(out: Path, display: str | None) -> np.ndarray:
+    """One frame of tests/frame_render.py, drawn under ``display`` (or SDL's dummy driver: no display at all)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "DISPLAY")}
+    if display is None:
+        env["SDL_VIDEODRIVER"] = "dummy"
+    else:
+        env["DISPLAY"] = display
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "frame_render.py"), str(out)],
+        cwd=out.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return pygame.surfarray.array3d(pygame.image.load(str(out))).swapaxes(0, 1)
+
+
+def test_a_frame_is_the_same_pixels_with_a_display_and_with_none(x_display, tmp_path):
+    with_display = render_frame(tmp_path / "x11.png", x_display)
+    without = render_frame(tmp_path / "dummy.png", None)
+    stage = compute_layout(1280, 720).stage
+    cart = np.all(without[stage.top : stage.bottom, stage.left : stage.right] == np.array(DARK.cart), axis=-1)
+    assert cart.sum() > 500, "the frame has no cart: it compares nothing"
+    differing = np.any(with_display != without, axis=-1)
+    assert not differing.any(), f"{differing.sum()} pixels differ, first at {np.argwhere(differing)[0]}"

@@ -12,7 +12,7 @@ from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import config_for
 from vpg_sim.core.gradient_noise import EstimatorNoise, GradientNoise
 from vpg_sim.training.noise_monitor import NoiseReading
-from vpg_sim.ui.app import App
+from vpg_sim.ui.window.app import App
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
 SIZES = [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)]
@@ -66,7 +66,7 @@ def test_the_noise_update_and_map_views_keep_their_labels_apart(size, theme, pre
     try:
         pygame.display.set_mode(size)
         app.resize(*size)
-        app.shown.update({"value": "noise", "advantage": "update"})
+        app.view.shown.update({"value": "noise", "advantage": "update"})
         reading = fake_noise_reading(app.session.latest_snapshot().update)
         app.session.gradient_noise = lambda: reading
         boxes = labels_of_a_busy_frame(app)

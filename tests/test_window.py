@@ -17,14 +17,15 @@ from tests.window_options import threaded
 from vpg_sim.core.config import config_for
 from vpg_sim.core.nudge import DEFAULT_IMPULSE, MAX_IMPULSE, cartpole_impulse_response
 from vpg_sim.policy_files import load_policy
-from vpg_sim.ui import commands as commands_module
-from vpg_sim.ui.app import App
-from vpg_sim.ui.controls import CONTROLS, SPEEDS
-from vpg_sim.ui.knobs import KNOBS
 from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.panels import TITLE_SIZE
-from vpg_sim.ui.recorder import Recorder
+from vpg_sim.ui.recording import desk as desk_module
+from vpg_sim.ui.recording.recorder import Recorder
 from vpg_sim.ui.theme import Fonts
+from vpg_sim.ui.widgets.knobs import KNOBS
+from vpg_sim.ui.window.app import App
+from vpg_sim.ui.window.input import CONTROLS
+from vpg_sim.ui.window.view import SPEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -118,18 +119,18 @@ def test_help_overlay_toggles_and_changes_the_screen(app):
     app.step()
     before = pygame.surfarray.array3d(app.screen).mean()
     press(app, pygame.K_h)
-    assert app.help_visible
+    assert app.view.help_visible
     after = pygame.surfarray.array3d(app.screen).mean()
     assert after != before
     press(app, pygame.K_F1)
-    assert not app.help_visible
+    assert not app.view.help_visible
 
 
 def test_pace_key_cycles_through_every_pace(app):
     names = []
     for _ in range(5):
         press(app, pygame.K_t)
-        names.append(app.pace)
+        names.append(app.view.pace)
     assert names == ["1/s", "2/s", "5/s", "lockstep", "full"]
 
 
@@ -164,7 +165,7 @@ def test_every_button_is_clickable(app):
 
 def test_button_click_really_acts(app):
     click(app, app.buttons["help"].rect.center)
-    assert app.help_visible
+    assert app.view.help_visible
     click(app, app.buttons["faster"].rect.center)
     assert app.stage.speed == 2.0
 
@@ -248,17 +249,17 @@ def test_load_and_env_offer_to_save_first_and_cancel_changes_nothing(app, key):
 def test_playback_pauses_training_and_p_returns(app):
     assert frames_until(app, lambda: update_count(app) >= 1)
     press(app, pygame.K_p)
-    assert app.playback and app.session.paused
-    assert app.drawing.state()[0] == "playback"
+    assert app.view.playback and app.session.paused
+    assert app.state()[0] == "playback"
     press(app, pygame.K_p)
-    assert not app.playback and not app.session.paused
+    assert not app.view.playback and not app.session.paused
 
 
 def nothing_to_lose(app):
     """Pause and mark the newest update saved: quitting then needs no question."""
     app.session.pause()
     assert frames_until(app, lambda: not app.session.updating)
-    app.saved_update = update_count(app)
+    app.view.saved_update = update_count(app)
 
 
 def test_quit_key_stops_and_close_joins_the_thread(app):
@@ -285,7 +286,7 @@ def test_resize_relayouts_and_keeps_buttons_clickable(app):
     app.step()
     assert app.layout.width == 1600
     click(app, app.buttons["help"].rect.center)
-    assert app.help_visible
+    assert app.view.help_visible
 
 
 @pytest.mark.parametrize("size", [(960, 540), (1280, 720), (1920, 1080), (3840, 2160)])
@@ -429,13 +430,13 @@ def test_timeline_keys_and_clicks_replay_past_policies_and_end_returns_live(app)
     assert frames_until(app, lambda: not app.session.updating)
     latest = update_count(app)
     press(app, pygame.K_LEFTBRACKET)
-    assert app.scrub_update == latest - 1 and app.stage.playing_update == latest - 1
+    assert app.view.scrub_update == latest - 1 and app.stage.playing_update == latest - 1
     press(app, pygame.K_LEFTBRACKET)
     assert app.stage.playing_update == latest - 2
     press(app, pygame.K_RIGHTBRACKET)
     assert app.stage.playing_update == latest - 1
     press(app, pygame.K_END)
-    assert app.scrub_update is None and app.stage.playing_update == latest
+    assert app.view.scrub_update is None and app.stage.playing_update == latest
     track_start = app.layout.timeline.x + round(app.layout.timeline.height * 2.4)
     click(app, (track_start + 1, app.layout.timeline.centery))
     assert app.stage.playing_update == 0  # the far left is the first policy of the run
@@ -453,7 +454,7 @@ def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
         press(app, pygame.K_LEFTBRACKET)
         press(app, pygame.K_s)
         [saved] = tmp_path.glob("*.safetensors")
-        assert load_policy(saved).metadata.update == app.scrub_update
+        assert load_policy(saved).metadata.update == app.view.scrub_update
     finally:
         app.close()
 
@@ -461,16 +462,16 @@ def test_save_while_scrubbed_saves_the_policy_on_stage(tmp_path):
 def test_recording_n_frames_writes_a_video_of_n_frames_of_the_window(tmp_path, monkeypatch):
     # A queue longer than the clip: on a loaded CI machine the encoder may fall behind, and
     # then the window drops frames rather than wait (tests/test_recorder.py covers that).
-    monkeypatch.setattr(commands_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
+    monkeypatch.setattr(desk_module, "Recorder", functools.partial(Recorder, max_queued_frames=64))
     app = App(threaded(pace="full", config=config_for("CartPole-v1", **SMALL), recordings_dir=tmp_path))
     try:
         press(app, pygame.K_v)  # this frame is the first one recorded
-        assert app.recorder is not None
+        assert app.recording.active
         for _ in range(29):
             app.step()
         press(app, pygame.K_v, frames=0)
         app.step()  # handles V before recording: 30 frames in all
-        assert app.recorder is None
+        assert not app.recording.active
         assert frames_until(app, lambda: any("Saved" in toast.text for toast in app.toasts.items))
     finally:
         app.close()
@@ -564,8 +565,8 @@ def test_playback_status_bar_shows_the_update_of_the_loaded_policy():
     app = App(threaded(load=ROOT / "saved_models" / "cartpole-v1.safetensors", playback=True))
     try:
         app.step()
-        assert app.drawing.state()[0] == "playback"
-        assert dict(app.drawing.status_items())["update"] == str(load_policy(app.options.load).metadata.update)
+        assert app.state()[0] == "playback"
+        assert dict(app.frame().status_items)["update"] == str(load_policy(app.options.load).metadata.update)
     finally:
         app.close()
 
@@ -598,7 +599,7 @@ def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
 
 def test_the_load_list_offers_the_shipped_policy_from_any_folder(tmp_path):
     from vpg_sim.resources import shipped_policy
-    from vpg_sim.ui.dialogs import policy_choices
+    from vpg_sim.ui.widgets.dialogs import policy_choices
 
     [choice] = policy_choices(tmp_path)  # an empty folder of the user's own
     assert choice.value == shipped_policy() and choice.usable and "ships with vpg-sim" in choice.label
@@ -608,7 +609,7 @@ def test_the_update_panel_shows_the_newest_step_in_the_advantage_panel_s_place(a
     press(app, pygame.K_SPACE)
     assert frames_until(app, lambda: not app.session.updating)
     press(app, pygame.K_u)
-    assert app.shown == {"advantage": "update"}
+    assert app.view.shown == {"advantage": "update"}
     before = update_count(app)
     press(app, pygame.K_n)
     assert frames_until(app, lambda: update_count(app) == before + 1)
@@ -620,7 +621,7 @@ def test_the_update_panel_shows_the_newest_step_in_the_advantage_panel_s_place(a
     assert len(step.weights) == len(app.session.latest_snapshot().last_advantages) > 0
     assert any(label.startswith(f"correlation {step.correlation:+.2f}") for label in labels)
     press(app, pygame.K_u)
-    assert app.shown == {}
+    assert app.view.shown == {}
 
 
 def test_the_estimator_switch_in_the_knobs_panel_reaches_training(app):
@@ -643,7 +644,7 @@ def map_panel(app):
 
 def test_the_map_follows_the_policy_on_stage_through_new_snapshots_and_a_scrub(app):
     press(app, pygame.K_m)
-    assert app.drawing.map_open
+    assert app.view.map_open
     assert frames_until(app, lambda: update_count(app) >= 4 and app.stage.playing_update >= 2)
     assert frames_until(
         app, lambda: map_panel(app)._map is not None and map_panel(app)._map.update == app.stage.playing_update
@@ -657,10 +658,10 @@ def test_the_map_follows_the_policy_on_stage_through_new_snapshots_and_a_scrub(a
     # The dimensions off the map are held at the stage's state of the request (at most 0.2 s old).
     assert abs(float(held[0]) - float(app.stage.observation[0])) < 1.0
     press(app, pygame.K_m)
-    assert app.drawing.map_open and map_panel(app).pair == 1
+    assert app.view.map_open and app.view.map_pair == 1
     assert frames_until(app, lambda: map_panel(app)._map.dims == (0, 1))  # cart position, velocity
     press(app, pygame.K_m)
-    assert not app.drawing.map_open
+    assert not app.view.map_open
 
 
 def test_the_dot_on_the_map_is_the_stage_state(app):

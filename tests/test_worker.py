@@ -1,5 +1,6 @@
 """Training in a process of its own: the window's side answers like a TrainingSession."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -9,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from vpg_sim.core.config import config_for
-from vpg_sim.ui.return_plot import PlotRequest
+from vpg_sim.training.process_session import ProcessSession
+from vpg_sim.ui.panels.return_plot import PlotRequest, ReturnPlotRenderer
 from vpg_sim.ui.theme import DARK
-from vpg_sim.ui.worker import WorkerSession
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
+RENDERER = functools.partial(ReturnPlotRenderer, DARK)
 
 
 def wait_until(condition, timeout=20.0):
@@ -27,7 +29,7 @@ def wait_until(condition, timeout=20.0):
 
 @pytest.fixture(scope="module")
 def worker():
-    session = WorkerSession(DARK, config=config_for("CartPole-v1", **SMALL))
+    session = ProcessSession(config=config_for("CartPole-v1", **SMALL), renderer=RENDERER)
     yield session
     session.close()
 
@@ -73,9 +75,9 @@ def test_an_invalid_knob_is_refused_in_the_window_and_nothing_is_sent(worker):
 
 def test_the_child_draws_the_return_curve(worker):
     returns = worker.episode_returns()
-    worker.plot.request(PlotRequest(returns, 475.0, (400, 200)))
+    worker.renderer.request(PlotRequest(returns, 475.0, (400, 200)))
     images = []
-    assert wait_until(lambda: images.append(worker.plot.take_image()) or images[-1] is not None)
+    assert wait_until(lambda: images.append(worker.renderer.take_image()) or images[-1] is not None)
     assert images[-1].size == (400, 200) and len(images[-1].rgba) == 400 * 200 * 4
 
 
@@ -94,7 +96,7 @@ def test_the_window_side_measures_the_gradient_noise_of_the_child_s_newest_polic
 
 
 def test_close_ends_the_child():
-    session = WorkerSession(DARK, config=config_for("CartPole-v1", **SMALL))
+    session = ProcessSession(config=config_for("CartPole-v1", **SMALL), renderer=RENDERER)
     session.start()
     assert session.running
     session.close(timeout=20.0)  # by itself, or terminated after the timeout: either way, gone
@@ -106,10 +108,9 @@ def test_the_child_ends_by_itself_when_the_window_is_killed(tmp_path):
     script.write_text(
         "import os, sys\n"
         "from vpg_sim.core.config import config_for\n"
-        "from vpg_sim.ui.theme import DARK\n"
-        "from vpg_sim.ui.worker import WorkerSession\n"
+        "from vpg_sim.training.process_session import ProcessSession\n"
         "if __name__ == '__main__':\n"
-        f"    session = WorkerSession(DARK, config=config_for('CartPole-v1', **{SMALL!r}))\n"
+        f"    session = ProcessSession(config=config_for('CartPole-v1', **{SMALL!r}))\n"
         "    session.set_pace(None)\n"
         "    session.start()\n"
         "    print(session._process.pid, flush=True)\n"

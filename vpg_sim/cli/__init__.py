@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from vpg_sim import __version__
 from vpg_sim.cli.arguments import (
+    PROG,
     add_config_flags,
     add_window_options,
     config_from_args,
+    fail,
     positive_int,
     seed_number,
 )
@@ -26,14 +27,6 @@ from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
-
-PROG = "vpg-sim"
-
-
-def fail(message: str) -> int:
-    """Print one error line, argparse style, and return exit status 2."""
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,14 @@ from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
 from vpg_sim.core.envs import import_env_module
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
 from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
+
+PROG = "vpg-sim"
+
+
+def fail(message: str) -> int:
+    """Print one error line, argparse style, and return exit status 2."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -4,7 +4,7 @@
 seed, with ``-`` or ``_``; ``preset=textbook`` applies that preset first), on top of the
 config every other training flag gives both groups (``--env``, ``--preset``, ``--num-envs``
 ...). Each value is checked by the config's own rules, so a wrong key or value is one line
-and exit 2. Without ``--headless`` the window opens in comparison mode (``ui/compare_app.py``);
+and exit 2. Without ``--headless`` the window opens in comparison mode (``ui/compare/app.py``);
 with it, training runs until every agent solved or spent ``--max-steps``, then the PNG is
 written and a summary (or, with ``--json``, one JSON object per group) printed.
 
@@ -196,7 +196,7 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli import PROG, fail  # here: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import PROG, fail
     from vpg_sim.core.envs import UnsupportedEnvError
 
     try:

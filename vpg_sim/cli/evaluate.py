@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from vpg_sim.cli import fail
+from vpg_sim.cli.arguments import fail
 
 
 def eval_command(args: argparse.Namespace) -> int:

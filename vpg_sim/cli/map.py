@@ -132,7 +132,7 @@ def _default_out(args: argparse.Namespace, updates: list[int] | None) -> Path:
 def map_command(args: argparse.Namespace) -> int:
     import torch
 
-    from vpg_sim.cli import PROG, fail  # here, not above: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import PROG, fail
     from vpg_sim.core.config import VPGConfig
     from vpg_sim.core.envs import UnsupportedEnvError, import_env_module, make_single_env
     from vpg_sim.core.policy_map import env_map_info, greedy_visits, policy_map_from_checkpoint
@@ -216,7 +216,7 @@ def _learning_maps(
 ) -> tuple[list[PolicyMap], bool | None]:
     """Maps after each of ``updates`` of the file's run trained again, and whether that run
     reproduced the file's weights (None when it did not reach the file's update)."""
-    from vpg_sim.cli import PROG
+    from vpg_sim.cli.arguments import PROG
     from vpg_sim.training.retrain import checkpoints_at, same_weights
 
     file_update = loaded.metadata.update

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vpg_sim import __version__
-from vpg_sim.cli import PROG, fail
-from vpg_sim.cli.arguments import ConfigFileError, config_from_args
+from vpg_sim.cli.arguments import PROG, ConfigFileError, config_from_args, fail
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer

@@ -154,7 +154,7 @@ def table_note(batches: int) -> str:
 def variance_command(args: argparse.Namespace) -> int:
     import torch
 
-    from vpg_sim.cli import fail  # here: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import fail
     from vpg_sim.core.config import config_for
     from vpg_sim.core.envs import UnsupportedEnvError, import_env_module
     from vpg_sim.core.trainer import VPGTrainer

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.ui.options import WINDOW_TITLE, WindowOptions, use_software_framebuffer
+from vpg_sim.ui.options import WindowOptions, open_display
 
 if TYPE_CHECKING:
     from vpg_sim.training.comparison_run import Group
@@ -33,15 +32,9 @@ def show_starting(size: tuple[int, int], theme: str) -> None:
     1-2 s): the window is there within a fraction of a second of the command."""
     import pygame
 
-    from vpg_sim.ui.theme import ICON, THEMES, Fonts
+    from vpg_sim.ui.theme import THEMES, Fonts
 
-    use_software_framebuffer()
-    pygame.display.init()
-    pygame.font.init()
-    pygame.display.set_caption(WINDOW_TITLE)
-    with contextlib.suppress(pygame.error, FileNotFoundError):  # no icon is no reason not to start
-        pygame.display.set_icon(pygame.image.load(ICON))
-    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    screen = open_display(size)
     palette = THEMES[theme]
     screen.fill(palette.background)
     fonts = Fonts()
@@ -87,8 +80,8 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
 
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.policy_files import PolicyFileError
-    from vpg_sim.ui.app import App
-    from vpg_sim.ui.worker import WorkerError
+    from vpg_sim.training.process_session import WorkerError
+    from vpg_sim.ui.window.app import App
 
     try:
         config = make_config()
@@ -137,7 +130,7 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
     import torch
 
     from vpg_sim.training.population_session import ComparisonSession
-    from vpg_sim.ui.compare_app import CompareApp
+    from vpg_sim.ui.compare.app import CompareApp
 
     torch.set_num_threads(groups[0].config.torch_threads)
     options = WindowOptions(

@@ -8,7 +8,7 @@ import numpy as np
 import pygame
 
 from vpg_sim.training.stage import FinishedEpisode
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
 from vpg_sim.ui.theme import Palette
 

@@ -8,7 +8,7 @@ import pygame
 
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.training.noise_monitor import NoiseReading
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.theme import Colour
 

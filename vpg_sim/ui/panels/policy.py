@@ -7,7 +7,7 @@ import pygame
 from gymnasium import spaces
 
 from vpg_sim.training.stage import StepView
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter, action_names
 
 

@@ -13,7 +13,7 @@ import pygame
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.policy_map import MEAN_ACTION, MOST_LIKELY, PolicyMap, policy_map_from_checkpoint
 from vpg_sim.core.state_space import default_ranges, env_map_info, env_observation_space
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
 

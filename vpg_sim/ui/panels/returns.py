@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pygame
 
-from vpg_sim.ui.frame import Frame
 from vpg_sim.ui.layout import Layout
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
 
 

@@ -12,7 +12,7 @@ import pygame
 
 from vpg_sim.core.nudge import MAX_IMPULSE
 from vpg_sim.training.stage import StagePlayer
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
 

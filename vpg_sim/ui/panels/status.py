@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pygame
 
 from vpg_sim.core.trainer import UpdateStats
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.theme import Colour
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pygame
 
-from vpg_sim.ui.frame import Frame
+from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
 
 

@@ -1,4 +1,4 @@
-"""Training and the return curve's rendering in a process of their own.
+"""A training session that lives in a child process (and, beside it, a renderer of the window's).
 
 Why a process: in one process the trainer and matplotlib hold the GIL that the render
 loop needs, so frames wait for them (measured at 1920x1080: 50 FPS, p99 frame interval
@@ -6,10 +6,12 @@ loop needs, so frames wait for them (measured at 1920x1080: 50 FPS, p99 frame in
 the window keeps its own interpreter.
 
 The child runs an ordinary :class:`~vpg_sim.training.session.TrainingSession` (its
-thread, its pacing, its knobs) and a :class:`ReturnPlotRenderer`, and relays: commands
-come in on one queue; every update's stats, snapshot and new episode returns, and every
-rendered curve, go out on another. :class:`WorkerSession` is the window's side: the same
-public methods as a ``TrainingSession``, answered from what the child has sent.
+thread, its pacing, its knobs) and, if the window gives one, a :class:`Renderer` (the
+window's return curve: matplotlib holds the GIL for ~12 ms a render), and relays:
+commands come in on one queue; every update's stats, snapshot and new episode returns,
+and every rendered image, go out on another. :class:`ProcessSession` is the window's
+side: the same public methods as a ``TrainingSession``, answered from what the child
+has sent.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import multiprocessing
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -30,12 +33,9 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
-from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, trainer_from_file
 from vpg_sim.training.noise_monitor import NoiseWatch, NoiseWatching
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
-from vpg_sim.ui.return_plot import PlotImage, PlotRequest
-from vpg_sim.ui.theme import Palette
 
 READY_SECONDS = 120.0
 """How long the window waits for the child to import torch and build its trainer."""
@@ -47,6 +47,21 @@ wake-up takes the GIL from the trainer: at 0.01 s the child trained 6% slower th
 
 class WorkerError(RuntimeError):
     """The training process could not start; the message is one line."""
+
+
+class Renderer(Protocol):
+    """Work the window hands to the training process beside the trainer (the return
+    curve's matplotlib renderer): requests in, images out, in a thread of the child."""
+
+    def request(self, request: Any) -> None: ...
+
+    def take_image(self) -> Any | None: ...
+
+    def stop(self) -> None: ...
+
+
+RendererFactory = Callable[[], Renderer]
+"""Builds the child's renderer; picklable (a class, or a ``functools.partial`` of one)."""
 
 
 # -- tensors cross the process boundary as numpy arrays -------------------------------------
@@ -92,7 +107,7 @@ class _Start:
 
     config: VPGConfig | None
     checkpoint: Checkpoint | None
-    palette: Palette
+    renderer: RendererFactory | None
     torch_threads: int
 
 
@@ -104,7 +119,6 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         # frame, the trainer all the rest. Equal, a busy core woke the window ~3 ms late.
         os.nice(CHILD_NICENESS)
     from vpg_sim.core.trainer import VPGTrainer
-    from vpg_sim.ui.return_plot import ReturnPlotRenderer
 
     try:
         if start.checkpoint is not None:
@@ -120,7 +134,7 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
         results.join_thread()  # the window is waiting for exactly this: flush it before exiting
         return
     session = TrainingSession(trainer)
-    plot = ReturnPlotRenderer(start.palette)
+    renderer = start.renderer() if start.renderer is not None else None
     results.put(
         ("ready", _packed(session.latest_snapshot()), session.env_id, session.reward_threshold, session.first_episode)
     )
@@ -135,8 +149,9 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
                 command, arguments = None, ()
             if command == "stop" or os.getppid() != window_pid:
                 break  # asked to, or the window was killed: an orphan would train on for ever
-            if command == "plot":
-                plot.request(*arguments)
+            if command == "render":
+                if renderer is not None:
+                    renderer.request(*arguments)
             elif command == "request_changes":
                 with contextlib.suppress(ValueError):  # validated by the window already
                     session.request_changes(**arguments[0])
@@ -162,15 +177,16 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
             if session.updating != updating:
                 updating = session.updating
                 results.put(("updating", updating))
-            image = plot.take_image()
+            image = renderer.take_image() if renderer is not None else None
             if image is not None:
-                results.put(("plot", image))
+                results.put(("image", image))
             if session.error:
                 results.put(("error", session.error))
                 session.error = None
     finally:
         session.close(timeout=2.0)
-        plot.stop()
+        if renderer is not None:
+            renderer.stop()
         results.put(("stopped",))
         results.cancel_join_thread()  # never hang at exit on items the window no longer reads
 
@@ -178,9 +194,10 @@ def _child(start: _Start, commands: Any, results: Any) -> None:
 # -- the window's side ---------------------------------------------------------------------
 
 
-class WorkerSession(NoiseWatching):
+class ProcessSession(NoiseWatching):
     """A training session in a child process, with the methods of a ``TrainingSession``
-    (see there for what each does) and a ``plot`` channel for the return curve.
+    (see there for what each does), and the child's renderer behind :meth:`render` and
+    :meth:`take_image`.
 
     The constructor starts the child and waits until it is ready; :class:`WorkerError`
     (one line) if it cannot build its trainer.
@@ -188,15 +205,15 @@ class WorkerSession(NoiseWatching):
 
     def __init__(
         self,
-        palette: Palette,
         config: VPGConfig | None = None,
         checkpoint: Checkpoint | None = None,
         torch_threads: int = 1,
+        renderer: RendererFactory | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds a window
         self._commands = context.Queue()
         self._results = context.Queue()
-        self._start = _Start(config, _packed(checkpoint) if checkpoint is not None else None, palette, torch_threads)
+        self._start = _Start(config, _packed(checkpoint) if checkpoint is not None else None, renderer, torch_threads)
         self._process: Any = None
         self._context = context
         self._lock = threading.Lock()
@@ -209,12 +226,11 @@ class WorkerSession(NoiseWatching):
         self._updating = False
         self._solved = False
         self._stopped = threading.Event()
-        self._plot_image: PlotImage | None = None
+        self._image: Any | None = None
         # Measured from this side: the trainer's process is daemonic and may not start the
         # measuring process, and the monitor's thread here only waits on its pipe.
         self._noise = NoiseWatch()
         self.error: str | None = None
-        self.plot = PlotChannel(self)
         self._launch()
 
     def _launch(self) -> None:
@@ -266,8 +282,8 @@ class WorkerSession(NoiseWatching):
                     self._returns.extend(list(message[1]))
                 elif kind == "updating":
                     self._updating = message[1]
-                elif kind == "plot":
-                    self._plot_image = message[1]
+                elif kind == "image":
+                    self._image = message[1]
                 elif kind == "error":
                     self.error = message[1]
         self._stopped.set()
@@ -388,46 +404,44 @@ class WorkerSession(NoiseWatching):
         with self._lock:
             return self._returns.values(start)
 
+    def _take_image(self) -> Any | None:
+        with self._lock:
+            image, self._image = self._image, None
+            return image
 
-class PlotChannel:
-    """The return curve, rendered in the child: the ``ReturnPlotRenderer`` interface."""
+    @property
+    def renderer(self) -> Renderer:
+        """The child's renderer, as a :class:`Renderer` on this side (requests without a
+        renderer in the child are dropped)."""
+        return _RendererChannel(self)
 
-    def __init__(self, session: WorkerSession) -> None:
+
+class _RendererChannel:
+    """The window's side of the child's :class:`Renderer`."""
+
+    def __init__(self, session: ProcessSession) -> None:
         self._session = session
 
-    def request(self, request: PlotRequest) -> None:
-        self._session._send("plot", request)
+    def request(self, request: Any) -> None:
+        self._session._send("render", request)
 
-    def take_image(self) -> PlotImage | None:
-        with self._session._lock:
-            image, self._session._plot_image = self._session._plot_image, None
-            return image
+    def take_image(self) -> Any | None:
+        """The newest image the child's renderer sent since the last call, or None."""
+        return self._session._take_image()
 
     def stop(self) -> None:
         """The child's renderer stops with the child."""
 
 
-Session = TrainingSession | WorkerSession
+Session = TrainingSession | ProcessSession
 """Either runs the same training; the window uses only their common public methods."""
 
 
-def start_session(palette: Palette, config: VPGConfig, in_process: bool = True) -> Session:
+def start_session(config: VPGConfig, in_process: bool = True, renderer: RendererFactory | None = None) -> Session:
     """A session training ``config``: in a process of its own (the window's default), or in
     a thread of this one (tests: a process costs seconds of start-up). WorkerError (one
     line) if the process cannot build its trainer."""
     if in_process:
         env_spec(config.env_id)  # an unknown env: said at once, not after a process has started
-        return WorkerSession(palette, config=config, torch_threads=config.torch_threads)
+        return ProcessSession(config=config, torch_threads=config.torch_threads, renderer=renderer)
     return TrainingSession.from_config(config)
-
-
-def start_session_from_file(palette: Palette, loaded: LoadedPolicy, in_process: bool = True) -> Session:
-    """A session that trains on from a loaded policy file; PolicyFileError (one line) if
-    it cannot."""
-    if not in_process:
-        return TrainingSession(trainer_from_file(loaded))
-    check_env(loaded)
-    try:
-        return WorkerSession(palette, checkpoint=loaded.checkpoint)
-    except WorkerError as error:
-        raise PolicyFileError(loaded.path, f"cannot be restored ({error})") from None

@@ -32,7 +32,7 @@ from types import TracebackType
 import pygame
 
 from vpg_sim.files import unused_path
-from vpg_sim.ui.ffmpeg import (
+from vpg_sim.ui.recording.ffmpeg import (
     FfmpegEncoder,
     RecordingError,
     RecordingResult,

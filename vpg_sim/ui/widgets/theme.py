@@ -1,11 +1,7 @@
-"""The pygame_gui widgets: their theme from our palette, and the button bar."""
+"""The pygame_gui widgets' theme, from our palette and the layout's scale."""
 
 from __future__ import annotations
 
-import pygame
-import pygame_gui
-
-from vpg_sim.ui.controls import BUTTONS_DROPPED_FIRST, CONTROLS, button_text
 from vpg_sim.ui.layout import Layout
 from vpg_sim.ui.theme import FONT_REGULAR, FONT_SEMIBOLD, Palette
 
@@ -46,33 +42,3 @@ def ui_theme(palette: Palette, layout: Layout) -> dict:
         theme[element] = {"font": font, "misc": misc}
     theme["horizontal_slider"] = {"misc": misc}
     return theme
-
-
-def build_buttons(ui: pygame_gui.UIManager, layout: Layout) -> dict[str, pygame_gui.elements.UIButton]:
-    """One button per control in the bar at the bottom, keyed by command.
-
-    Each button first sizes itself to its label (width -1), then all are stretched to
-    fill the bar. A narrow window drops the least needed buttons (keys still work).
-    """
-    buttons: dict[str, pygame_gui.elements.UIButton] = {}
-    bar = layout.buttons
-    gap = layout.px(6)
-    height = bar.height - 2 * layout.px(6)
-    for control in CONTROLS:
-        buttons[control.command] = pygame_gui.elements.UIButton(
-            pygame.Rect(0, 0, -1, height), button_text(control), manager=ui, tool_tip_text=control.help
-        )
-    for command in BUTTONS_DROPPED_FIRST:
-        natural = sum(button.rect.width for button in buttons.values())
-        if natural <= bar.width - gap * (len(buttons) + 1):
-            break
-        buttons.pop(command).kill()
-    natural = sum(button.rect.width for button in buttons.values())
-    factor = (bar.width - gap * (len(buttons) + 1)) / natural
-    x = bar.x + gap
-    for button in buttons.values():
-        width = button.rect.width * factor
-        button.set_dimensions((round(width), height))
-        button.set_relative_position((round(x), bar.y + layout.px(6)))
-        x += width + gap
-    return buttons

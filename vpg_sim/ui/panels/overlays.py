@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pygame
 
-from vpg_sim.ui.controls import CONTROLS, KEY_ONLY_CONTROLS, Control
-from vpg_sim.ui.panels import PanelPainter
+from vpg_sim.ui.panels.painter import PanelPainter
 
 TOAST_SECONDS = 3.5
 MAX_TOASTS = 4
+
+
+@dataclass(frozen=True)
+class Control:
+    """A command of a window: its keys, its button label (empty: a key only) and its help line."""
+
+    command: str
+    keys: tuple[int, ...]
+    key_label: str
+    label: str
+    help: str
 
 
 @dataclass
@@ -24,15 +35,16 @@ class Toast:
 class Toasts:
     """Short messages in the stage's lower right corner, newest at the bottom."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.items: list[Toast] = []
+        self._clock = clock
 
     def add(self, text: str, error: bool = False) -> None:
-        self.items.append(Toast(text, time.monotonic() + TOAST_SECONDS, error))
+        self.items.append(Toast(text, self._clock() + TOAST_SECONDS, error))
         self.items = self.items[-MAX_TOASTS:]
 
     def expire(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.items = [toast for toast in self.items if toast.expires > now]
 
     def draw(self, painter: PanelPainter, corner: tuple[int, int], downwards: bool = False) -> None:
@@ -68,9 +80,7 @@ HELP_FOOTER = (
 )
 
 
-def draw_help(
-    painter: PanelPainter, controls: tuple[Control, ...] = CONTROLS + KEY_ONLY_CONTROLS, footer: str = HELP_FOOTER
-) -> None:
+def draw_help(painter: PanelPainter, controls: tuple[Control, ...], footer: str = HELP_FOOTER) -> None:
     """Every key of ``controls`` and what it does, over a shaded window."""
     surface, palette = painter.surface, painter.palette
     shade = pygame.Surface(surface.get_size(), pygame.SRCALPHA)

@@ -1,0 +1,220 @@
+"""The comparison window: two groups' stages and their returns panel, live.
+
+The same frame as the main window's :class:`~vpg_sim.ui.window.app.App` (input -> update
+-> draw -> record -> overlays -> flip, in :class:`WindowBasics`), its painter, theme,
+fonts, toasts, help overlay, status bar, recorder and confirm dialog. Training runs in a
+:class:`~vpg_sim.training.population_session.ComparisonSession` thread; the window reads
+its snapshots (the bands are computed once per new snapshot, not per frame) and calls its
+public commands. What each key does is :class:`~vpg_sim.ui.compare.commands.CompareCommands`:
+the main window's commands where they mean the same here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pygame
+import pygame_gui
+
+from vpg_sim.core.comparison import common_grid, mean_band, median_with_interval, values_on_grid
+from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
+from vpg_sim.training.stage import StagePlayer
+from vpg_sim.ui.compare.commands import COMMAND_BY_KEY, COMPARE_CONTROLS, HELP_FOOTER, KEYS_BAR, CompareCommands
+from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupStagePanel, GroupView
+from vpg_sim.ui.layout import CompareLayout, compute_compare_layout
+from vpg_sim.ui.options import WindowOptions, open_display
+from vpg_sim.ui.panels.overlays import draw_help, draw_recording_dot
+from vpg_sim.ui.panels.painter import LayerCache, PanelPainter, draw_frames
+from vpg_sim.ui.panels.status import draw_status
+from vpg_sim.ui.theme import GROUP_COLOURS, THEMES, Fonts
+from vpg_sim.ui.widgets.theme import ui_theme
+from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
+from vpg_sim.ui.window.view import WindowView
+
+WINDOW_TITLE = "vpg-sim · compare two configs over seeds"
+
+
+class CompareApp(WindowBasics):
+    """The comparison window. Call :meth:`step` once per frame, or :meth:`run` until quit.
+
+    :param clock: seconds, monotonic: what ``run_for`` and the elapsed time count (tests
+        inject a fake one and pass each frame's seconds to :meth:`step`).
+    """
+
+    frames_per_second = FRAMES_PER_SECOND
+
+    def __init__(
+        self, options: WindowOptions, session: ComparisonSession, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._start_basics(options, clock)
+        self.view = WindowView(theme=options.theme, presenting=options.present, pace=options.pace)
+        self.session = session
+        self.palette = THEMES[options.theme]
+        self.colours = GROUP_COLOURS[options.theme]
+        self.screen = open_display(options.size, WINDOW_TITLE)
+        self.fonts = Fonts()
+        self.layout: CompareLayout = compute_compare_layout(*self.screen.get_size())
+        snapshot = session.latest()
+        self.stages = [StagePlayer(group.stage, seed=snapshot.seeds[0]) for group in snapshot.groups]
+        self.stage_panels = [GroupStagePanel(index) for index in range(len(self.stages))]
+        self.returns_panel = ComparisonReturnsPanel()
+        self._frames_layer = LayerCache()
+        self._views_of: tuple[int, bool] | None = None
+        self._views: tuple[GroupView, ...] = ()
+        self.commands = CompareCommands(self)
+        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
+        self._applied_pace = self.view.pace
+        self.apply_pace()
+        self.session.start()
+
+    # -- the frame ---------------------------------------------------------------------
+
+    def handle(self, event: pygame.event.Event) -> None:
+        consumed = self.route_common_event(event)
+        if consumed is None:
+            return
+        if event.type == pygame.KEYDOWN and not consumed and event.key in COMMAND_BY_KEY:
+            self.command(COMMAND_BY_KEY[event.key])
+
+    def update(self, seconds: float) -> None:
+        if self.view.pace != self._applied_pace:
+            self._applied_pace = self.view.pace
+            self.apply_pace()
+        self.update_basics()
+        snapshot = self.session.latest()
+        for stage, group in zip(self.stages, snapshot.groups, strict=True):
+            stage.speed, stage.greedy = self.view.speed, self.view.greedy
+            stage.offer(group.stage)
+            if stage.advance(seconds) and stage is self.stages[0] and self.view.pace == "lockstep":
+                self.session.grant_update()
+            stage.skipped_from = None
+
+    # -- what the panels draw ----------------------------------------------------------------
+
+    def group_views(self, snapshot: ComparisonSnapshot) -> tuple[GroupView, ...]:
+        """Each group's band, median and figures: computed once per new snapshot."""
+        key = (snapshot.rounds, snapshot.finished)
+        if key == self._views_of:
+            return self._views
+        labels = [group.group.label for group in snapshot.groups]
+        views = []
+        for index, group in enumerate(snapshot.groups):
+            grid = common_grid(group.curves)
+            band = mean_band(values_on_grid(group.curves, grid), grid) if len(grid) else None
+            views.append(
+                GroupView(
+                    name=group.group.name,
+                    label=group.group.label,
+                    other_label=labels[1 - index] if len(labels) == 2 else "",
+                    colour=self.colours[index % len(self.colours)],
+                    band=band,
+                    steps_to_solve=group.steps_to_solve,
+                    median=median_with_interval(group.steps_to_solve),
+                    running=group.running,
+                    stage=self.stages[index],
+                )
+            )
+        self._views_of, self._views = key, tuple(views)
+        return self._views
+
+    def state(self, snapshot: ComparisonSnapshot) -> tuple[str, tuple[int, int, int]]:
+        if snapshot.finished:
+            return "finished", self.palette.value
+        if self.session.paused:
+            return "paused", self.palette.realised
+        return "training", self.palette.positive
+
+    def frame(self) -> CompareFrame:
+        snapshot = self.session.latest()
+        state, colour = self.state(snapshot)
+        most = max((max(group.env_steps, default=0) for group in snapshot.groups), default=0)
+        elapsed = self.now() - self.started
+        trained = snapshot.train_seconds
+        items = [
+            ("round", str(snapshot.rounds)),
+            ("seeds", f"{len(snapshot.seeds)} per group"),
+            *((f"{view.name} solved", f"{view.solved}/{view.seeds}") for view in self.group_views(snapshot)),
+            ("env", snapshot.groups[0].group.config.env_id),
+            ("trained", f"{int(trained) // 60}:{int(trained) % 60:02d}"),
+            ("pace", self.view.pace),
+            ("speed", f"{self.view.speed:g}x"),
+            ("elapsed", f"{int(elapsed) // 60}:{int(elapsed) % 60:02d}"),
+        ]
+        return CompareFrame(
+            env_id=snapshot.groups[0].group.config.env_id,
+            rounds=snapshot.rounds,
+            groups=self.group_views(snapshot),
+            reward_threshold=snapshot.reward_threshold,
+            env_steps_axis=float(max(most, 1000)),
+            state=state,
+            state_colour=colour,
+            status_items=tuple(items),
+            presenting=self.view.presenting,
+        )
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def painter(self) -> PanelPainter:
+        return self._painter_on(self.screen)
+
+    def _painter_on(self, surface: pygame.Surface) -> PanelPainter:
+        return PanelPainter(surface, self.layout, self.palette, self.fonts, min_text_size=self.view.min_text_size)  # type: ignore[arg-type]
+
+    def draw(self) -> None:
+        """What a recording shows: every panel."""
+        layout = self.layout
+        frames = self._frames_layer.get(
+            (), (layout, self.palette.name), self.screen.get_size(), lambda layer: draw_frames(self._painter_on(layer))
+        )
+        self.screen.blit(frames, (0, 0))
+        painter = self.painter()
+        painter.frames_drawn = True
+        frame = self.frame()
+        painter.begin("status", layout.status)
+        draw_status(painter, layout.status, frame.status_items, frame.state, frame.state_colour)
+        for panel, rect in zip(self.stage_panels, layout.stages, strict=True):
+            painter.begin(f"stage_{panel.index}", rect)
+            panel.draw(painter, rect, frame)
+        painter.begin("returns", layout.returns)
+        self.returns_panel.draw(painter, layout.returns, frame)
+        painter.begin("buttons", layout.buttons)
+        painter.text(
+            KEYS_BAR,
+            (layout.buttons.x + painter.px(12), layout.buttons.centery),
+            14,
+            self.palette.muted,
+            anchor="midleft",
+        )
+        self.ui.draw_ui(self.screen)
+
+    def draw_overlays(self) -> None:
+        """What only the people in the room see: toasts, the keys, the recording dot."""
+        painter = self.painter()
+        stage = self.layout.stages[1]
+        painter.begin("toasts", stage)
+        self.toasts.draw(painter, (stage.right - painter.px(16), stage.bottom - painter.px(16)))
+        if self.view.help_visible:
+            painter.begin("help", self.screen.get_rect())
+            draw_help(painter, COMPARE_CONTROLS, HELP_FOOTER)
+        if self.recording.active:
+            painter.begin("recording", self.layout.status)
+            draw_recording_dot(painter)
+
+    # -- the display -------------------------------------------------------------------
+
+    def relayout(self) -> None:
+        self.layout = compute_compare_layout(*self.screen.get_size())
+        if self.confirm is not None:
+            self.confirm.close()
+            self.confirm = None
+        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
+
+    def close(self) -> None:
+        """Save the --screenshot, finish a recording, stop the thread, close the window;
+        safe to call twice."""
+        self.close_basics()
+        self.session.close(timeout=5.0)
+        for stage in self.stages:
+            stage.close()
+        pygame.display.quit()
