@@ -5,190 +5,68 @@ loop needs, so frames wait for them (measured at 1920x1080: 50 FPS, p99 frame in
 37 ms, training at 0.43 of headless). In a child process they run on the other core and
 the window keeps its own interpreter.
 
-The child runs an ordinary :class:`~vpg_sim.training.session.TrainingSession` (its
-thread, its pacing, its knobs) and, if the window gives one, a :class:`Renderer` (the
-window's return curve: matplotlib holds the GIL for ~12 ms a render), and relays:
-commands come in on one queue; every update's stats, snapshot and new episode returns,
-and every rendered image, go out on another. :class:`ProcessSession` is the window's
-side: the same public methods as a ``TrainingSession``, answered from what the child
-has sent.
+The child (``process_child.py``) runs an ordinary
+:class:`~vpg_sim.training.session.TrainingSession` and, if the window gives one, a
+:class:`~vpg_sim.training.process_child.Renderer` (the window's return curve: matplotlib
+holds the GIL for ~12 ms a render), and relays what they produce. :class:`ProcessSession`
+is the window's side: the same public methods as a ``TrainingSession``, answered from
+what the child has sent; it notices at once when the child ends unasked.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import multiprocessing
-import os
 import queue
+import signal
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import torch
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
 from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.training.noise_monitor import NoiseWatch, NoiseWatching
+from vpg_sim.training.process_child import ChildStart, Renderer, RendererFactory, child_main, packed, unpacked
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
 from vpg_sim.training.timeline import Timeline
 
 READY_SECONDS = 120.0
 """How long the window waits for the child to import torch and build its trainer."""
-CHILD_NICENESS = 5
-RELAY_SECONDS = 0.02
-"""The child's loop: how long it waits for a command before relaying what is new. Each
-wake-up takes the GIL from the trainer: at 0.01 s the child trained 6% slower than at 0.05."""
 
 
 class WorkerError(RuntimeError):
     """The training process could not start; the message is one line."""
 
 
-class Renderer(Protocol):
-    """Work the window hands to the training process beside the trainer (the return
-    curve's matplotlib renderer): requests in, images out, in a thread of the child."""
-
-    def request(self, request: Any) -> None: ...
-
-    def take_image(self) -> Any | None: ...
-
-    def stop(self) -> None: ...
+class WorkerDied(WorkerError):
+    """The training process ended (or hung) before it was ready: nothing to do with what it was given."""
 
 
-RendererFactory = Callable[[], Renderer]
-"""Builds the child's renderer; picklable (a class, or a ``functools.partial`` of one)."""
+class StartCancelled(Exception):
+    """The person (or the window) gave up waiting for the training process to start."""
 
 
-# -- tensors cross the process boundary as numpy arrays -------------------------------------
-# (torch's own pickling shares memory through a file descriptor per tensor: dozens per update.)
+READY_POLL_SECONDS = 0.05
+"""While the child starts, the waiting side looks at its queue, its life and the window
+this often: a child that dies is noticed at once, and the window's Q keeps working."""
 
 
-def _to_numpy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return ("tensor", value.detach().numpy().copy())
-    if isinstance(value, dict):
-        return {key: _to_numpy(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_to_numpy(item) for item in value)
-    return value
-
-
-def _to_torch(value: Any) -> Any:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "tensor" and isinstance(value[1], np.ndarray):
-        return torch.from_numpy(value[1])
-    if isinstance(value, dict):
-        return {key: _to_torch(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_to_torch(item) for item in value)
-    return value
-
-
-def _packed(checkpoint: Checkpoint) -> Checkpoint:
-    fields = ("policy_state", "value_state", "policy_optimizer_state", "value_optimizer_state")
-    return replace(checkpoint, **{name: _to_numpy(getattr(checkpoint, name)) for name in fields})
-
-
-def _unpacked(checkpoint: Checkpoint) -> Checkpoint:
-    fields = ("policy_state", "value_state", "policy_optimizer_state", "value_optimizer_state")
-    return replace(checkpoint, **{name: _to_torch(getattr(checkpoint, name)) for name in fields})
-
-
-# -- the child ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Start:
-    """What the child trains: a config, or a checkpoint to train on from."""
-
-    config: VPGConfig | None
-    checkpoint: Checkpoint | None
-    renderer: RendererFactory | None
-    torch_threads: int
-
-
-def _child(start: _Start, commands: Any, results: Any) -> None:
-    """The child process's main: build, say ready (or why not), then relay until stopped."""
-    torch.set_num_threads(start.torch_threads)
-    with contextlib.suppress(OSError, AttributeError):
-        # Below the window and the X server: they need a few milliseconds on time each
-        # frame, the trainer all the rest. Equal, a busy core woke the window ~3 ms late.
-        os.nice(CHILD_NICENESS)
-    from vpg_sim.core.trainer import VPGTrainer
-
-    try:
-        if start.checkpoint is not None:
-            trainer = VPGTrainer.from_checkpoint(_unpacked(start.checkpoint))
-        else:
-            assert start.config is not None
-            trainer = VPGTrainer(start.config)
-    except Exception as error:  # a bad file or env: the window says why, in one line
-        text = str(error).splitlines()[0] if str(error) else ""
-        # An invalid config or env explains itself; anything else is named by its type.
-        results.put(("failed", text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}"))
-        results.close()
-        results.join_thread()  # the window is waiting for exactly this: flush it before exiting
-        return
-    session = TrainingSession(trainer)
-    renderer = start.renderer() if start.renderer is not None else None
-    results.put(
-        ("ready", _packed(session.latest_snapshot()), session.env_id, session.reward_threshold, session.first_episode)
-    )
-    session.start(paused=True)  # the window resumes it once it has set the pace
-    window_pid = os.getppid()
-    last_update, returns_sent, updating = session.latest_snapshot().update, 0, False
-    try:
-        while True:
-            try:
-                command, arguments = commands.get(timeout=RELAY_SECONDS)
-            except queue.Empty:
-                command, arguments = None, ()
-            if command == "stop" or os.getppid() != window_pid:
-                break  # asked to, or the window was killed: an orphan would train on for ever
-            if command == "render":
-                if renderer is not None:
-                    renderer.request(*arguments)
-            elif command == "request_changes":
-                with contextlib.suppress(ValueError):  # validated by the window already
-                    session.request_changes(**arguments[0])
-            elif command is not None:
-                getattr(session, command)(*arguments)
-            newest = session.latest_stats()
-            new_stats = session.stats_since(last_update) if newest and newest.update > last_update else []
-            for stats in new_stats:
-                results.put(("stats", stats, session.solved))
-                # Every snapshot the session keeps is sent, so the window's timeline keeps
-                # the same ones (~100 KB each: weights, Adam's moments, the collection's state).
-                snapshot = session.snapshot_near(stats.update)
-                if snapshot.update == stats.update:
-                    results.put(("snapshot", _packed(snapshot)))
-            if new_stats:
-                last_update = new_stats[-1].update
-                latest = session.latest_snapshot()
-                if latest.update == last_update and session.snapshot_near(last_update).update != last_update:
-                    results.put(("snapshot", _packed(latest)))
-                new_returns = session.episode_returns(returns_sent)
-                returns_sent += len(new_returns)
-                results.put(("returns", new_returns))
-            if session.updating != updating:
-                updating = session.updating
-                results.put(("updating", updating))
-            image = renderer.take_image() if renderer is not None else None
-            if image is not None:
-                results.put(("image", image))
-            if session.error:
-                results.put(("error", session.error))
-                session.error = None
-    finally:
-        session.close(timeout=2.0)
-        if renderer is not None:
-            renderer.stop()
-        results.put(("stopped",))
-        results.cancel_join_thread()  # never hang at exit on items the window no longer reads
+def exit_reason(exitcode: int | None) -> str:
+    """How a process ended, in words: ``killed by signal 9 (SIGKILL)``, ``exit code 3``."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+        return f"killed by signal {-exitcode} ({name})"
+    return f"exit code {exitcode}"
 
 
 # -- the window's side ---------------------------------------------------------------------
@@ -200,7 +78,12 @@ class ProcessSession(NoiseWatching):
     :meth:`take_image`.
 
     The constructor starts the child and waits until it is ready; :class:`WorkerError`
-    (one line) if it cannot build its trainer.
+    (one line) if it cannot build its trainer or ends before it is ready. ``while_waiting``
+    is called every :data:`READY_POLL_SECONDS` meanwhile (the window reads its events
+    there); it may raise :class:`StartCancelled` to give up, which ends the child.
+
+    A child that ends unasked later (killed, out of memory) is noticed within half a
+    second: :attr:`ended` says why in one line, and so does :attr:`error` once.
     """
 
     def __init__(
@@ -209,11 +92,13 @@ class ProcessSession(NoiseWatching):
         checkpoint: Checkpoint | None = None,
         torch_threads: int = 1,
         renderer: RendererFactory | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds a window
         self._commands = context.Queue()
         self._results = context.Queue()
-        self._start = _Start(config, _packed(checkpoint) if checkpoint is not None else None, renderer, torch_threads)
+        start_from = packed(checkpoint) if checkpoint is not None else None
+        self._start = ChildStart(config, start_from, renderer, torch_threads)
         self._process: Any = None
         self._context = context
         self._lock = threading.Lock()
@@ -231,29 +116,54 @@ class ProcessSession(NoiseWatching):
         # measuring process, and the monitor's thread here only waits on its pipe.
         self._noise = NoiseWatch()
         self.error: str | None = None
-        self._launch()
+        self.ended: str | None = None
+        """Why the training process ended without being asked to (one line), or None."""
+        self._closing = False
+        self._launch(while_waiting)
 
-    def _launch(self) -> None:
+    def _launch(self, while_waiting: Callable[[], None] | None) -> None:
         self._process = self._context.Process(
-            target=_child, args=(self._start, self._commands, self._results), name="vpg-trainer", daemon=True
+            target=child_main, args=(self._start, self._commands, self._results), name="vpg-trainer", daemon=True
         )
         self._process.start()
         try:
-            message = self._results.get(timeout=READY_SECONDS)
-        except queue.Empty:
+            message = self._wait_until_ready(while_waiting)
+        except BaseException:
             self._process.terminate()
-            raise WorkerError("the training process did not start in time") from None
+            self._process.join(2.0)
+            raise
         if message[0] == "failed":
             self._process.join(timeout=5.0)
             raise WorkerError(message[1])
         _, snapshot, self.env_id, self.reward_threshold, self.first_episode = message
-        self._snapshot = _unpacked(snapshot)
+        self._snapshot = unpacked(snapshot)
         self._first_update = self._snapshot.update
         self._timeline.add(self._snapshot)
         self._receiver = threading.Thread(target=self._receive, name="trainer-results", daemon=True)
         self._receiver.start()
 
+    def _wait_until_ready(self, while_waiting: Callable[[], None] | None) -> tuple:
+        """The child's first message ("ready" or "failed"); WorkerError if it ends first or
+        takes longer than :data:`READY_SECONDS`."""
+        deadline = time.monotonic() + READY_SECONDS
+        while True:
+            try:
+                return self._results.get(timeout=READY_POLL_SECONDS)
+            except queue.Empty:
+                pass
+            if not self._process.is_alive():
+                try:  # its last words may still be in the pipe
+                    return self._results.get(timeout=0.5)
+                except queue.Empty:
+                    reason = exit_reason(self._process.exitcode)
+                    raise WorkerDied(f"the training process ended before it was ready ({reason})") from None
+            if time.monotonic() > deadline:
+                raise WorkerDied(f"the training process did not start in {READY_SECONDS:.0f} s")
+            if while_waiting is not None:
+                while_waiting()
+
     def _receive(self) -> None:
+        said_stopped = False
         while True:
             try:
                 message = self._results.get(timeout=0.5)
@@ -265,13 +175,14 @@ class ProcessSession(NoiseWatching):
                 break
             kind = message[0]
             if kind == "stopped":
+                said_stopped = True
                 break
             with self._lock:
                 if kind == "stats":
                     self._history.append(message[1])
                     self._solved = message[2]
                 elif kind == "snapshot":
-                    snapshot = _unpacked(message[1])
+                    snapshot = unpacked(message[1])
                     if snapshot.update > self._snapshot.update:
                         self._snapshot = snapshot
                         self._timeline.add(snapshot)
@@ -286,6 +197,18 @@ class ProcessSession(NoiseWatching):
                     self._image = message[1]
                 elif kind == "error":
                     self.error = message[1]
+                elif kind == "ended":
+                    self.ended = self.error = message[1]
+                elif kind == "refused":
+                    _, changes, reason = message
+                    for name in changes:
+                        self._pending.pop(name, None)
+                    self.error = f"Not applied: {reason}"
+        if not said_stopped and not self._closing:
+            self._process.join(1.0)
+            self.ended = f"Training stopped: the training process ended ({exit_reason(self._process.exitcode)})"
+            self.error = self.ended
+            self._updating = False
         self._stopped.set()
 
     def _send(self, command: str, *arguments: object) -> None:
@@ -331,6 +254,7 @@ class ProcessSession(NoiseWatching):
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the child to stop and wait for it; True if it ended in time."""
+        self._closing = True
         if self._process is None or not self._process.is_alive():
             return True
         self._send("stop")
@@ -437,11 +361,64 @@ Session = TrainingSession | ProcessSession
 """Either runs the same training; the window uses only their common public methods."""
 
 
-def start_session(config: VPGConfig, in_process: bool = True, renderer: RendererFactory | None = None) -> Session:
+def start_session(
+    config: VPGConfig,
+    in_process: bool = True,
+    renderer: RendererFactory | None = None,
+    while_waiting: Callable[[], None] | None = None,
+) -> Session:
     """A session training ``config``: in a process of its own (the window's default), or in
     a thread of this one (tests: a process costs seconds of start-up). WorkerError (one
     line) if the process cannot build its trainer."""
     if in_process:
         env_spec(config.env_id)  # an unknown env: said at once, not after a process has started
-        return ProcessSession(config=config, torch_threads=config.torch_threads, renderer=renderer)
+        return ProcessSession(config, None, config.torch_threads, renderer, while_waiting)
     return TrainingSession.from_config(config)
+
+
+class SessionStart:
+    """A session being started in a thread of its own, so that the window keeps drawing
+    (a child process takes seconds to import torch). The window looks at :attr:`done`
+    each frame; then :attr:`session` or :attr:`error` (one line) holds the outcome.
+
+    :param make: builds the session; it is given a ``while_waiting`` callable to pass on
+        to :class:`ProcessSession`, which raises :class:`StartCancelled` once
+        :meth:`cancel` was called.
+    """
+
+    def __init__(self, make: Callable[[Callable[[], None]], Session], describe: str) -> None:
+        self.describe = describe
+        """What is being started, for the window to say ("the policy of update 55")."""
+        self.session: Session | None = None
+        self.error: str | None = None
+        self._cancelled = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(make,), name="session-start", daemon=True)
+        self._thread.start()
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise StartCancelled
+
+    def _run(self, make: Callable[[Callable[[], None]], Session]) -> None:
+        try:
+            self.session = make(self._check)
+        except StartCancelled:
+            pass
+        except Exception as error:  # a bad file, env or process: one line for a toast
+            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            self.error = text
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self, timeout: float = 5.0) -> None:
+        """Give up: the child is ended, and a session that started meanwhile is closed."""
+        self._cancelled.set()
+        self._thread.join(timeout)
+        if self.session is not None:
+            self.session.close(timeout=1.0)
+            self.session = None

@@ -80,7 +80,9 @@ class TrainingSession(PacedThread, NoiseWatching):
         self.env_id = trainer.config.env_id
         self.reward_threshold = trainer.reward_threshold
         self.error: str | None = None
-        """One line describing what stopped the thread, if it died of an exception."""
+        """One line for the window to say once (it sets it back to None)."""
+        self.ended: str | None = None
+        """Why training stopped without being asked to (one line), or None while it can go on."""
         self._noise = NoiseWatch()
 
     @classmethod
@@ -205,6 +207,6 @@ class TrainingSession(PacedThread, NoiseWatching):
         except TrainingInterrupted:
             pass
         except Exception as error:  # the window shows it and keeps running
-            self.error = f"training stopped: {type(error).__name__}: {error}"
+            self.ended = self.error = f"Training stopped: {type(error).__name__}: {str(error).splitlines()[0]}"
         finally:
             self._updating = False

@@ -80,7 +80,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
 
     from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.policy_files import PolicyFileError
-    from vpg_sim.training.process_session import WorkerError
+    from vpg_sim.training.process_session import StartCancelled, WorkerError
     from vpg_sim.ui.window.app import App
 
     try:
@@ -110,6 +110,8 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
     except pygame.error as error:
         print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
         return 2
+    except StartCancelled:  # Q, Esc or the close button while the training process started
+        return 0
     try:
         app.run()
     except KeyboardInterrupt:

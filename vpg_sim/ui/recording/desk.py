@@ -82,4 +82,3 @@ class RecordingDesk:
         self.stop(wait=True)
         for thread in self._stopping:
             thread.join()
-

@@ -96,8 +96,7 @@ def encoder_command(
     else:
         command += [
             "-vf",
-            "split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
-            "[b][p]paletteuse=new=1:dither=none",
+            "split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];[b][p]paletteuse=new=1:dither=none",
         ]
         # ffmpeg's GIF encoder diffs each frame against the last by palette *index*, which is
         # wrong once every frame has its own palette (a red frame after an orange one came out

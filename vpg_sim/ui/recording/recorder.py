@@ -440,5 +440,3 @@ class _RawLayout:
 
 _RGB24 = _RawLayout("rgb24", 24, (0, 0, 0, 0))
 """Fallback: frames converted by ``pygame.image.tobytes(surface, "RGB")``."""
-
-

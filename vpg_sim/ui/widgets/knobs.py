@@ -83,6 +83,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("steps_per_update", "batch size", choices=(256, 512, 1024, 2048, 4096, 8192)),
 )
 
+
 @dataclass(frozen=True)
 class Switch:
     """A live knob with a few values, one button that steps through them."""

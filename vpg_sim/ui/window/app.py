@@ -22,9 +22,20 @@ from collections.abc import Callable
 import pygame
 import pygame_gui
 
+from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig, config_for
+from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
-from vpg_sim.training.process_session import ProcessSession, Renderer, Session, WorkerError, start_session
+from vpg_sim.training.process_session import (
+    ProcessSession,
+    Renderer,
+    Session,
+    SessionStart,
+    StartCancelled,
+    WorkerDied,
+    WorkerError,
+    start_session,
+)
 from vpg_sim.training.session import TrainingSession
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.layout import compute_layout
@@ -45,6 +56,17 @@ from vpg_sim.ui.window.view import Canvas, Drawing, View
 
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
+CANCEL_KEYS = (pygame.K_q, pygame.K_ESCAPE)
+
+
+def read_starting_window() -> None:
+    """While the training process starts: read the "starting" window's events (if one is
+    open), so that the close button, Q and Esc quit at once (StartCancelled)."""
+    if not pygame.display.get_init():
+        return
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in CANCEL_KEYS):
+            raise StartCancelled
 
 
 class App(WindowBasics):
@@ -61,11 +83,12 @@ class App(WindowBasics):
         self._start_basics(options, clock)
         self.view = View(theme=options.theme, presenting=options.present, pace=options.pace)
         self.palette = THEMES[options.theme]
-        # Both may raise (UnsupportedEnvError, PolicyFileError) before any window opens.
+        # Both may raise (UnsupportedEnvError, PolicyFileError, WorkerError) before the
+        # window proper opens, and StartCancelled if Q is pressed in the "starting" window.
         if options.load is not None:
-            self._session = self.session_from_file(load_policy(options.load))
+            self._session = self.session_from_file(load_policy(options.load), read_starting_window)
         else:
-            self._session = self.new_session(options.config or config_for("CartPole-v1"))
+            self._session = self.new_session(options.config or config_for("CartPole-v1"), read_starting_window)
 
         self.screen = open_display(options.size)
         self.fonts = Fonts()
@@ -75,6 +98,11 @@ class App(WindowBasics):
         """Training episodes of this session drawn on the return curve so far."""
         self.plotted: tuple[int, int, tuple[int, int], bool] | None = None
         self._next_plot = 0.0
+        self.starting: SessionStart | None = None
+        """A session being started off the frame (a load, a restart), or None."""
+        self._on_started: Callable[[Session], None] = lambda session: None
+        self._start_failed = ""
+        self._ending_said = False
         self.dialog: ChoiceDialog | None = None
         self.dialog_kind = ""
         self.knobs: KnobsPanel | None = None
@@ -96,19 +124,49 @@ class App(WindowBasics):
     def stage(self) -> StagePlayer:
         return self._stage
 
-    def new_session(self, config: VPGConfig) -> Session:
+    def new_session(self, config: VPGConfig, while_waiting: Callable[[], None] | None = None) -> Session:
         """A session training ``config`` (see :func:`~vpg_sim.training.process_session.start_session`)."""
-        return start_session(config, self.options.training_process, self._plot_renderer())
+        return start_session(config, self.options.training_process, self._plot_renderer(), while_waiting)
 
-    def session_from_file(self, loaded: LoadedPolicy) -> Session:
+    def session_from_file(self, loaded: LoadedPolicy, while_waiting: Callable[[], None] | None = None) -> Session:
         """A session that trains on from a loaded policy file (PolicyFileError if it cannot)."""
         if not self.options.training_process:
             return TrainingSession(trainer_from_file(loaded))
         check_env(loaded)
         try:
-            return ProcessSession(checkpoint=loaded.checkpoint, renderer=self._plot_renderer())
+            return self.session_from_checkpoint(loaded.checkpoint, while_waiting)
+        except WorkerDied:
+            raise  # the process's end, not the file's fault
         except WorkerError as error:
             raise PolicyFileError(loaded.path, f"cannot be restored ({error})") from None
+
+    def session_from_checkpoint(
+        self, checkpoint: Checkpoint, while_waiting: Callable[[], None] | None = None
+    ) -> Session:
+        """A session that trains on from ``checkpoint`` (a snapshot the window holds)."""
+        if not self.options.training_process:
+            return TrainingSession(VPGTrainer.from_checkpoint(checkpoint))
+        return ProcessSession(None, checkpoint, checkpoint.config.torch_threads, self._plot_renderer(), while_waiting)
+
+    def begin_session(
+        self, make: Callable[[Callable[[], None]], Session], describe: str, then: Callable[[Session], None], failed: str
+    ) -> None:
+        """Start a session off the frame (a training process takes seconds to start) and
+        hand it to ``then`` once it is ready; the run goes on meanwhile. If it cannot
+        start, a toast: ``failed``, then why. A session in a thread starts at once."""
+        if not self.options.training_process:
+            try:
+                session = make(lambda: None)
+            except Exception as error:  # as a training process's failure: one line
+                self.toast(f"{failed}: {str(error).splitlines()[0] if str(error) else type(error).__name__}", True)
+                return
+            then(session)
+            return
+        if self.starting is not None:
+            self.toast(f"Still starting {self.starting.describe}: a moment", error=True)
+            return
+        self.starting, self._on_started, self._start_failed = SessionStart(make, describe), then, failed
+        self.toast(f"Starting {describe}…")
 
     def _plot_renderer(self) -> Callable[[], ReturnPlotRenderer]:
         """The return curve's renderer, built in the training process beside the trainer."""
@@ -121,6 +179,9 @@ class App(WindowBasics):
 
     def close(self) -> None:
         """Stop the threads, finish a recording and close the window; safe to call twice."""
+        if self.starting is not None:
+            self.starting.cancel()
+            self.starting = None
         self.close_basics()
         self.session.close(timeout=1.0)
         if self._local_plot is not None:
@@ -156,6 +217,7 @@ class App(WindowBasics):
 
     def _start_run(self, session: Session, playback: bool) -> None:
         self._session = session
+        self._ending_said = False
         snapshot = session.latest_snapshot()
         self.view.saved_update = snapshot.update
         self.view.playback = playback
@@ -192,6 +254,10 @@ class App(WindowBasics):
     def update(self, seconds: float) -> None:
         self._apply_view()
         self.update_basics()
+        self._take_started_session()
+        if self.session.ended and not self._ending_said:
+            self._ending_said = True
+            self.commands.offer_to_resume()
         view = self.view
         if not view.playback and view.scrub_update is None:
             self.stage.offer(self.session.latest_snapshot())
@@ -212,6 +278,16 @@ class App(WindowBasics):
                 f"Stage: skipped from the policy of update {self.stage.skipped_from} to {self.stage.playing_update}"
             )
             self.stage.skipped_from = None
+
+    def _take_started_session(self) -> None:
+        starting = self.starting
+        if starting is None or not starting.done:
+            return
+        self.starting = None
+        if starting.session is not None:
+            self._on_started(starting.session)
+        elif starting.error is not None:
+            self.toast(f"{self._start_failed}: {starting.error}", error=True)
 
     def _update_return_curve(self) -> None:
         """Ask for the curve again when there are new episodes (at most every
@@ -247,6 +323,8 @@ class App(WindowBasics):
     def state(self) -> tuple[str, tuple[int, int, int]]:
         """What the status pill says, and its colour."""
         palette = self.palette
+        if self.session.ended:
+            return "stopped", palette.warning
         if self.view.playback:
             return "playback", palette.action(0)
         if self.session.paused:

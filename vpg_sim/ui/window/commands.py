@@ -23,7 +23,7 @@ from vpg_sim.core.nudge import DEFAULT_IMPULSE
 from vpg_sim.core.state_space import env_map_info
 from vpg_sim.files import unused_path
 from vpg_sim.policy_files import SUFFIX, LoadedPolicy, load_policy, save_policy
-from vpg_sim.training.process_session import Session, WorkerError
+from vpg_sim.training.process_session import Session
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.widgets.confirm import CANCEL, Answer
 from vpg_sim.ui.widgets.knobs import KNOB_LABELS
@@ -48,9 +48,17 @@ class TrainingWindow(WindowActions, Protocol):
 
     def open_dialog(self, kind: str) -> None: ...
 
-    def new_session(self, config: VPGConfig) -> Session: ...
+    def new_session(self, config: VPGConfig, while_waiting: Callable[[], None] | None = None) -> Session: ...
 
-    def session_from_file(self, loaded: LoadedPolicy) -> Session: ...
+    def session_from_file(self, loaded: LoadedPolicy, while_waiting: Callable[[], None] | None = None) -> Session: ...
+
+    def session_from_checkpoint(
+        self, checkpoint: Checkpoint, while_waiting: Callable[[], None] | None = None
+    ) -> Session: ...
+
+    def begin_session(
+        self, make: Callable[[Callable[[], None]], Session], describe: str, then: Callable[[Session], None], failed: str
+    ) -> None: ...
 
     def replace_session(self, session: Session, playback: bool) -> None: ...
 
@@ -126,7 +134,11 @@ class Commands(WindowCommands):
         return config
 
     def restart(self) -> None:
-        """R: ask first (always: restarting throws away what the agent learnt)."""
+        """R: ask first (always: restarting throws away what the agent learnt); after the
+        training process ended, offer to go on from the last snapshot instead."""
+        if self.window.session.ended:
+            self.offer_to_resume()
+            return
         if self.unsaved():
             answers = (
                 Answer("save", "Save, then restart  S", (pygame.K_s,)),
@@ -150,17 +162,49 @@ class Commands(WindowCommands):
         # The knobs as they are now: a teacher who tuned them restarts with their values.
         self.train(self.window.session.config(), "Training restarted from scratch", "Cannot restart")
 
-    def train(self, config: VPGConfig, said: str | None = None, failed: str | None = None) -> bool:
-        """Train ``config`` from scratch in place of the run (nothing asked); True if it
-        started, else a toast (``failed``, then why)."""
-        try:
-            session = self.window.new_session(config)
-        except (UnsupportedEnvError, ValueError, WorkerError) as error:
-            self.toast(f"{failed or f'Cannot train on {config.env_id}'}: {error}", error=True)
-            return False
-        self.window.replace_session(session, playback=False)
-        self.toast(said or f"Training {config.env_id} from scratch")
-        return True
+    def train(self, config: VPGConfig, said: str | None = None, failed: str | None = None) -> None:
+        """Train ``config`` from scratch in place of the run (nothing asked), once its
+        session has started; if it cannot, a toast (``failed``, then why)."""
+
+        def then(session: Session) -> None:
+            self.window.replace_session(session, playback=False)
+            self.toast(said or f"Training {config.env_id} from scratch")
+
+        self.window.begin_session(
+            lambda wait: self.window.new_session(config, wait),
+            f"training {config.env_id}",
+            then,
+            failed or f"Cannot train on {config.env_id}",
+        )
+
+    def offer_to_resume(self) -> None:
+        """The training process ended unasked: offer to train on from the newest snapshot
+        the window holds (S saves it, as ever)."""
+        session = self.window.session
+        latest = session.latest_snapshot().update
+        answers = (
+            Answer("go", f"Train on from update {latest}  R", (pygame.K_r, pygame.K_RETURN)),
+            Answer("quit", "Quit  Q", (pygame.K_q,)),
+            Answer(CANCEL, "Not now  N", (pygame.K_n,)),
+        )
+        message = f"{session.ended}. Train on from update {latest}, the newest policy here? (S saves it.)"
+        then = {"go": self._resume, "quit": self.quit}
+        self.window.ask("Training stopped", message, answers, lambda answer: then.get(answer, lambda: None)())
+
+    def _resume(self) -> None:
+        snapshot = self.window.session.latest_snapshot()
+
+        def then(session: Session) -> None:
+            self.window.replace_session(session, playback=False)
+            self.view.saved_update = min(self.view.saved_update, snapshot.update)
+            self.toast(f"Training on from update {snapshot.update}")
+
+        self.window.begin_session(
+            lambda wait: self.window.session_from_checkpoint(snapshot, wait),
+            f"training from update {snapshot.update}",
+            then,
+            "Cannot train on",
+        )
 
     # -- the stage -------------------------------------------------------------------
 
@@ -285,18 +329,24 @@ class Commands(WindowCommands):
         )
 
     def load_from_file(self, path: Path, play: bool) -> None:
-        """Continue training from ``path`` (or play it). A bad file changes nothing."""
+        """Continue training from ``path`` (or play it), once its session has started; the
+        run goes on meanwhile. A bad file changes nothing."""
         try:
             loaded = load_policy(path, expected_env=self.window.session.env_id)
-            session = self.window.session_from_file(loaded)
         except Exception as error:  # any file, however broken: one line, and training goes on
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.toast(f"Not loaded: {reason}", error=True)
             return
-        self.window.replace_session(session, playback=play)
-        self.view.saved_update = loaded.metadata.update
-        verb = "Playing" if play else "Training from"
-        self.toast(f"{verb} {show_path(path)} (update {loaded.metadata.update})")
+
+        def then(session: Session) -> None:
+            self.window.replace_session(session, playback=play)
+            self.view.saved_update = loaded.metadata.update
+            verb = "Playing" if play else "Training from"
+            self.toast(f"{verb} {show_path(path)} (update {loaded.metadata.update})")
+
+        self.window.begin_session(
+            lambda wait: self.window.session_from_file(loaded, wait), show_path(path), then, "Not loaded"
+        )
 
     def envs(self) -> None:
         """E: the environments (after offering to save a run it would end)."""
