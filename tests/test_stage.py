@@ -111,3 +111,23 @@ def test_pushes_count_per_episode_and_cancelling_pushes_count_nothing(stage):
 def test_the_largest_possible_return_is_known_for_cartpole(stage):
     assert stage.max_discounted_return == pytest.approx((1 - 0.99**500) / (1 - 0.99))
     assert math.isclose(stage.max_discounted_return, 99.34, abs_tol=0.01)
+
+
+def test_an_episode_cut_for_a_newer_policy_is_shown_up_to_the_cut_bootstrapped(stage):
+    for _ in range(5):  # five steps of the old policy (an untrained pole may fall: start again until it stands)
+        if stage.advance(1 / stage.steps_per_second):
+            stage.play_now(stage.snapshot)
+    played, old_update = len(stage.trace.rewards), stage.playing_update
+    assert played > 0
+    last_value = stage.view.value
+    newer = replace(stage.snapshot, update=old_update + SKIP_AHEAD_UPDATES)
+    stage.offer(newer)
+    stage.episode_seconds = SKIP_AHEAD_SECONDS
+    stage.advance(0.0)
+    cut = stage.finished
+    assert cut is not None and cut.cut and not cut.terminated and cut.update == old_update
+    assert len(cut.rewards) == played
+    assert cut.end_reason == f"cut at step {played}: the stage moved on to update {newer.update}"
+    # The state it was cut in still had a future: V of it, discounted, as training bootstraps a batch cut.
+    assert cut.bootstrap[-1] == pytest.approx(stage.config.gamma * last_value)
+    assert stage.hold_remaining == 0.0 and stage.playing_update == newer.update

@@ -85,6 +85,9 @@ class FinishedEpisode:
     gamma: float
     gae_lambda: float
     estimator: str
+    cut: bool = False
+    """The stage moved on to a newer policy before the episode ended: its last state is
+    bootstrapped with V, as training bootstraps a batch cut, and the panels say so."""
 
 
 def close_env_keeping_window(env: gym.Env) -> None:
@@ -239,6 +242,9 @@ class StagePlayer:
             and self.episode_seconds >= SKIP_AHEAD_SECONDS
         ):
             self.skipped_from = self.playing_update
+            if self.trace.rewards:  # the panels show this episode up to the cut, not one from long ago
+                self._finish(terminated=False, cut_by=pending.update)
+            self.hold_remaining = 0.0
             self._start_episode()
             return 0
         if self.hold_remaining > 0:
@@ -305,13 +311,15 @@ class StagePlayer:
             return True
         return False
 
-    def _finish(self, terminated: bool) -> None:
+    def _finish(self, terminated: bool, cut_by: int | None = None) -> None:
+        """Record the episode on stage as finished: ended by ``terminated`` or a time limit,
+        or cut after its last step because the stage moves on to update ``cut_by``."""
         gamma, lam = self.config.gamma, self.config.gae_lambda
         rewards = np.asarray(self.trace.rewards)
         values = np.asarray(self.trace.values)
         steps = len(rewards)
-        # A time limit is not the end of the state's future: bootstrap with V of the
-        # final observation, as training does. A termination has no future at all.
+        # A time limit (or a cut) is not the end of the state's future: bootstrap with V of
+        # the final observation, as training does. A termination has no future at all.
         final_value = 0.0 if terminated else self.view.value
         terminal = np.zeros((steps, 1), dtype=bool)
         terminal[-1, 0] = terminated
@@ -340,10 +348,15 @@ class StagePlayer:
             actions=np.asarray(self.trace.actions),
             total_return=self.trace.total_return,
             terminated=terminated,
-            end_reason=end_reason(self.env, self.observation, terminated, steps),
+            end_reason=(
+                end_reason(self.env, self.observation, terminated, steps)
+                if cut_by is None
+                else f"cut at step {steps}: the stage moved on to update {cut_by}"
+            ),
             gamma=gamma,
             gae_lambda=lam,
             estimator=self.config.estimator,
+            cut=cut_by is not None,
         )
         self.largest_advantage = max(self.largest_advantage, float(np.abs(advantages).max()))
         self.hold_remaining = END_OF_EPISODE_HOLD_SECONDS

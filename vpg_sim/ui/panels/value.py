@@ -10,7 +10,7 @@ import pygame
 from vpg_sim.training.stage import EpisodeTrace, FinishedEpisode
 from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter
-from vpg_sim.ui.theme import Colour
+from vpg_sim.ui.theme import Colour, Palette
 
 GHOST_OPACITY = 0.55
 """The previous episode's lines: dim, yet visible on the light theme's pale panel."""
@@ -37,8 +37,9 @@ def _value_range(*series: np.ndarray) -> tuple[float, float]:
 
 
 class ValuePanel:
-    """V(s_t) along the episode on stage; after it ends, the realised return-to-go G_t over
-    it (bootstrapped where a time limit cut the episode, drawn dashed), on a labelled axis."""
+    """V(s_t) along the episode on stage; after it ends, the return-to-go G_t that training
+    would fit V to (bootstrapped with V where a time limit or the stage cut the episode;
+    the rewards alone then drawn faint and dashed), on a labelled axis."""
 
     def draw(self, painter: PanelPainter, rect: pygame.Rect, frame: Frame) -> None:
         stage = frame.stage
@@ -70,8 +71,11 @@ def draw_value(
     low, high = _value_range(*series)
     length = max(200, len(values), len(ghost.values) if ghost else 0)
 
-    legend_h = painter.px(18)
-    axis_w = painter.px(34)
+    # The legend's row, and room for half of the top tick's label under it (presenter
+    # mode's larger type included): the label never reaches into the legend.
+    label_h = painter.text_size("0", 12)[1]
+    legend_h = label_h + painter.px(4) + label_h // 2
+    axis_w = max(painter.px(34), painter.text_size(f"{high:g}", 11)[0] + painter.px(8))
     plot = pygame.Rect(area.x + axis_w, area.y + legend_h, area.width - axis_w, area.height - legend_h)
 
     def y_of(value: float) -> float:
@@ -91,21 +95,59 @@ def draw_value(
         painter.polyline(points(ghost.values), palette.blend(palette.value, palette.panel, GHOST_OPACITY), 2)
         dim_realised = palette.blend(palette.realised, palette.panel, GHOST_OPACITY)
         painter.polyline(points(ghost.returns_to_go), dim_realised, 2)
+    # V first, then the target training fits it to on top: where a good critic matches it,
+    # both stay visible as one two-coloured line.
+    painter.polyline(points(values), palette.value, painter.px(4))
     if len(bootstrapped):
-        _dashed(painter, points(bootstrapped), palette.realised, painter.px(2))
-    painter.polyline(points(realised), palette.realised, painter.px(2))
-    painter.polyline(points(values), palette.value, painter.px(2))
+        _dashed(painter, points(realised), palette.blend(palette.realised, palette.panel, GHOST_OPACITY), painter.px(2))
+        painter.polyline(points(bootstrapped), palette.realised, painter.px(2))
+    else:
+        painter.polyline(points(realised), palette.realised, painter.px(2))
 
+    value_label = f"V = {values[-1]:.1f}" if len(values) else ""
+    room = area.width - (painter.text_size(value_label, 12, bold=True)[0] + painter.px(12) if value_label else 0)
     x = area.x
-    entries: list[tuple[str, Colour]] = [("— V(s_t)", palette.value)]
-    if show_finished:
-        entries.append(("— realised G_t", palette.realised))
-        if len(bootstrapped):
-            entries.append(("- - + γ^(T−t)·V(s_T): cut by the time limit", palette.realised))
-    elif ghost is not None:
-        ghost_colour = palette.blend(palette.muted, palette.panel, 0.9)
-        entries.append((f"— previous episode (update {ghost.update}): V, G_t", ghost_colour))
-    for text, colour in entries:
+    for text, colour in _fitting_legend(painter, _legends(palette, finished if show_finished else None, ghost), room):
         x = painter.text(text, (x, area.y), 12, colour).right + painter.px(12)
-    if len(values):
-        painter.text(f"V = {values[-1]:.1f}", (area.right, area.y), 12, palette.value, bold=True, anchor="topright")
+    if value_label:
+        painter.text(value_label, (area.right, area.y), 12, palette.value, bold=True, anchor="topright")
+
+
+Legend = list[tuple[str, Colour]]
+
+
+def _legends(palette: Palette, finished: FinishedEpisode | None, ghost: FinishedEpisode | None) -> list[Legend]:
+    """The legend's entries, in versions from the most said to the shortest."""
+    value = ("— V(s_t)", palette.value)
+    if finished is not None and not finished.terminated:
+        why = "the stage moved on" if finished.cut else "time limit"
+        faint = palette.blend(palette.realised, palette.panel, GHOST_OPACITY)
+        return [
+            [
+                value,
+                (f"— G_t + γ^(T−t)·V(s_T) ({why}: bootstrapped, as trained)", palette.realised),
+                ("- - rewards only", faint),
+            ],
+            [value, (f"— G_t, bootstrapped ({why})", palette.realised), ("- - rewards only", faint)],
+            [value, ("— G_t, bootstrapped", palette.realised), ("- - rewards", faint)],
+        ]
+    if finished is not None:
+        return [[value, ("— realised G_t", palette.realised)]]
+    if ghost is not None:
+        colour = palette.blend(palette.muted, palette.panel, 0.9)
+        cut = ", cut and bootstrapped" if ghost.cut else ""
+        return [
+            [value, (f"— previous episode (update {ghost.update}{cut}): V, G_t", colour)],
+            [value, (f"— episode of update {ghost.update}{cut}", colour)],
+            [value, (f"— update {ghost.update}", colour)],
+        ]
+    return [[value]]
+
+
+def _fitting_legend(painter: PanelPainter, legends: list[Legend], width: int) -> Legend:
+    """The first of ``legends`` whose entries fit side by side in ``width`` px, else the last."""
+    gap = painter.px(12)
+    for legend in legends:
+        if sum(painter.text_size(text, 12)[0] + gap for text, _ in legend) - gap <= width:
+            return legend
+    return legends[-1]
