@@ -15,8 +15,9 @@ ALLOWED = {
     "core": set(),
     "training": {"core"},
     "policy_files": {"core"},
-    "ui": {"core", "training", "policy_files"},
-    "cli": {"core", "training", "policy_files", "ui"},
+    "lessons": {"core"},
+    "ui": {"core", "training", "policy_files", "lessons"},
+    "cli": {"core", "training", "policy_files", "ui", "lessons"},
     **{module: set() for module in NEUTRAL},
 }
 

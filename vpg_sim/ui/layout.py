@@ -8,6 +8,9 @@ import pygame
 
 BASE_WIDTH, BASE_HEIGHT = 1280, 720
 """The layout is designed at 1280x720; every length scales with the window."""
+CAPTION_BAND = 124
+"""A lesson's caption band, in px at 1280x720: three lines of 24 px type and the step's
+counter, in the button bar's place (the keys still work)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class Layout:
         return max(1, round(size * self.scale))
 
 
-def compute_layout(width: int, height: int, knobs_open: bool = False) -> Layout:
-    """Status bar on top, buttons at the bottom, the stage left, four panels right.
+def compute_layout(width: int, height: int, knobs_open: bool = False, caption: bool = False) -> Layout:
+    """Status bar on top, buttons at the bottom (or, with ``caption``, a lesson's caption
+    band in their place: ``buttons`` is then its rectangle), the stage left, four panels right.
 
     The left column stacks the stage, the timeline strip and (when open) the knobs
     panel; the right column stacks policy, value, advantage and the return curve.
@@ -62,7 +66,7 @@ def compute_layout(width: int, height: int, knobs_open: bool = False) -> Layout:
 
     gap = max(4, px(8))
     status_h = px(40)
-    buttons_h = px(44)
+    buttons_h = px(CAPTION_BAND if caption else 44)
     top = status_h + gap
     bottom = height - buttons_h - gap
     body_h = bottom - top
@@ -131,16 +135,17 @@ class CompareLayout:
         return max(1, round(size * self.scale))
 
 
-def compute_compare_layout(width: int, height: int) -> CompareLayout:
+def compute_compare_layout(width: int, height: int, caption: bool = False) -> CompareLayout:
     """As :func:`compute_layout`: designed at 1280x720, scaled by the smaller ratio. The
-    stages take 44% of the width (a cart needs width more than height), the curves the rest."""
+    stages take 44% of the width (a cart needs width more than height), the curves the rest;
+    ``caption`` makes the keys' bar a lesson's caption band."""
     scale = min(height / BASE_HEIGHT, width / BASE_WIDTH)
 
     def px(size: float) -> int:
         return max(1, round(size * scale))
 
     gap = max(4, px(8))
-    status_h, buttons_h = px(40), px(34)
+    status_h, buttons_h = px(40), px(CAPTION_BAND if caption else 34)
     top = status_h + gap
     bottom = height - buttons_h - gap
     left_w = round((width - 3 * gap) * 0.44)

@@ -42,6 +42,12 @@ class WindowOptions:
     record_format: str = "mp4"
     present: bool = False
     """Start in presenter mode (large type)."""
+    headless: bool = False
+    """No display (SDL's dummy driver): time is the frames' own (1/60 s each, however
+    long one takes to draw), training is paced in that time, and ``record_to`` gets every
+    frame."""
+    record_to: Path | None = None
+    """Record from the first frame to this file (with ``headless``, no frame dropped)."""
     training_process: bool = True
     """Train (and draw the return curve) in a child process, off the render loop's GIL;
     False keeps them in threads of this process (tests: no seconds of start-up each)."""

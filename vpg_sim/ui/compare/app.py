@@ -65,8 +65,10 @@ class CompareApp(WindowBasics):
         self.commands = CompareCommands(self)
         self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
         self._applied_pace = self.view.pace
+        self._applied_caption = False
         self.apply_pace()
         self.session.start()
+        self.start_recording_to()
 
     # -- the frame ---------------------------------------------------------------------
 
@@ -81,6 +83,9 @@ class CompareApp(WindowBasics):
         if self.view.pace != self._applied_pace:
             self._applied_pace = self.view.pace
             self.apply_pace()
+        if self.view.caption_band != self._applied_caption:
+            self._applied_caption = self.view.caption_band
+            self.relayout()
         self.update_basics()
         snapshot = self.session.latest()
         for stage, group in zip(self.stages, snapshot.groups, strict=True):
@@ -178,14 +183,10 @@ class CompareApp(WindowBasics):
             panel.draw(painter, rect, frame)
         painter.begin("returns", layout.returns)
         self.returns_panel.draw(painter, layout.returns, frame)
-        painter.begin("buttons", layout.buttons)
-        painter.text(
-            KEYS_BAR,
-            (layout.buttons.x + painter.px(12), layout.buttons.centery),
-            14,
-            self.palette.muted,
-            anchor="midleft",
-        )
+        if not self.view.caption_band:  # a lesson's caption takes the keys' place
+            painter.begin("buttons", layout.buttons)
+            position = (layout.buttons.x + painter.px(12), layout.buttons.centery)
+            painter.text(KEYS_BAR, position, 14, self.palette.muted, anchor="midleft")
         self.ui.draw_ui(self.screen)
 
     def draw_overlays(self) -> None:
@@ -204,17 +205,18 @@ class CompareApp(WindowBasics):
     # -- the display -------------------------------------------------------------------
 
     def relayout(self) -> None:
-        self.layout = compute_compare_layout(*self.screen.get_size())
+        self.layout = compute_compare_layout(*self.screen.get_size(), self.view.caption_band)
         if self.confirm is not None:
             self.confirm.close()
             self.confirm = None
         self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
 
-    def close(self) -> None:
+    def close(self, keep_display: bool = False) -> None:
         """Save the --screenshot, finish a recording, stop the thread, close the window;
         safe to call twice."""
         self.close_basics()
         self.session.close(timeout=5.0)
         for stage in self.stages:
             stage.close()
-        pygame.display.quit()
+        if not keep_display:  # a lesson's next window takes it over
+            pygame.display.quit()

@@ -37,12 +37,15 @@ class RecordingDesk:
         """Why the recording in progress failed (it should then be stopped), or None."""
         return self.recorder.error if self.recorder is not None else None
 
-    def start(self, size: tuple[int, int]) -> Path:
-        """Start recording frames of ``size`` to a new timestamped file; its path.
-        OSError if the folder cannot be made (a folder that cannot be written is reported
-        by the recorder: its :attr:`error` at the next frame)."""
-        path = timestamped_path(self.folder, self.fmt)
-        self.recorder = Recorder(path, size, self.fps, self.fmt)
+    def start(self, size: tuple[int, int], path: Path | None = None, every_frame: bool = False) -> Path:
+        """Start recording frames of ``size`` to ``path`` (default: a new timestamped file
+        in the folder); the path. ``every_frame``: wait for the encoder rather than drop a
+        frame (recording without a display). OSError if the folder cannot be made (a
+        folder that cannot be written is reported by the recorder: its :attr:`error` at
+        the next frame)."""
+        if path is None:
+            path = timestamped_path(self.folder, self.fmt)
+        self.recorder = Recorder(path, size, self.fps, self.fmt, overwrite=path.exists(), wait_when_full=every_frame)
         return path
 
     def add_frame(self, surface: pygame.Surface) -> None:

@@ -109,6 +109,9 @@ class Recorder:
         fmt: ``"mp4"`` or ``"gif"``.
         max_queued_frames: frames the queue may hold; default from :data:`QUEUE_BYTES`.
         overwrite: replace an existing ``path`` instead of failing.
+        wait_when_full: when the encoder is behind, :meth:`add_frame` waits for room
+            instead of dropping the frame (a recording made without a display, where the
+            frames are the product and nobody watches the window).
         encoder_nice: niceness ffmpeg runs at (POSIX; 0 = same as the app). On two cores the
             encoder's threads otherwise compete on equal terms with the render loop: at 1080p
             (half a core of x264) nice 10 roughly halved the slowest ``add_frame`` calls (p99
@@ -129,6 +132,7 @@ class Recorder:
         overwrite: bool = False,
         video_fps: float | None = None,
         encoder_nice: int = 10,
+        wait_when_full: bool = False,
     ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown recording format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -151,6 +155,7 @@ class Recorder:
         """Frames per second of the file: the offered rate divided by the whole-number frame step."""
         self._overwrite = overwrite
         self._encoder_nice = encoder_nice
+        self._wait_when_full = wait_when_full
         frame_bytes = width * height * 4
         self._max_queued = max_queued_frames or max(2, min(60, QUEUE_BYTES // frame_bytes))
 
@@ -192,8 +197,14 @@ class Recorder:
             return True
         # Checked before copying: when the encoder is behind, a dropped frame costs nothing.
         if len(self._pending) >= self._max_queued:
-            self._dropped += 1
-            return False
+            if not self._wait_when_full:
+                self._dropped += 1
+                return False
+            with self._wakeup:  # a recording without a display waits for the encoder instead
+                while len(self._pending) >= self._max_queued and not self._closing and self._error is None:
+                    self._wakeup.wait(0.1)
+            if self._closing or self._error is not None:
+                return False
         try:
             data = self._copy_pixels(surface)
         except Exception as exc:  # a bad surface must not take the window down
@@ -343,7 +354,9 @@ class Recorder:
                 self._wakeup.wait()
             if self._error is not None or not self._pending:
                 return None
-            return self._pending.popleft()
+            frame = self._pending.popleft()
+            self._wakeup.notify_all()  # room in the queue for a render loop that waits for it
+            return frame
 
     def _run(self) -> None:
         try:

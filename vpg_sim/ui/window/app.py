@@ -26,6 +26,7 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
+from vpg_sim.training.pacing import PACES
 from vpg_sim.training.process_session import (
     ProcessSession,
     Renderer,
@@ -56,6 +57,8 @@ from vpg_sim.ui.window.view import Canvas, Drawing, View
 
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
+HEADLESS_UPDATE_WAIT = 30.0
+"""Without a display, a frame waits at most this long (wall time) for a granted update."""
 CANCEL_KEYS = (pygame.K_q, pygame.K_ESCAPE)
 
 
@@ -112,6 +115,7 @@ class App(WindowBasics):
         self.panels = self.drawing.panels
         self._start_run(self._session, playback=options.playback)
         self._build_ui()
+        self.start_recording_to()
         # What exists now (fonts, widgets, the stage's nets) lives as long as the window:
         # out of the garbage collector's full passes, which showed as frame spikes.
         gc.freeze()
@@ -177,7 +181,7 @@ class App(WindowBasics):
     def handle(self, event: pygame.event.Event) -> None:
         self.input.handle(event)
 
-    def close(self) -> None:
+    def close(self, keep_display: bool = False) -> None:
         """Stop the threads, finish a recording and close the window; safe to call twice."""
         if self.starting is not None:
             self.starting.cancel()
@@ -187,7 +191,8 @@ class App(WindowBasics):
         if self._local_plot is not None:
             self._local_plot.stop()
         self.stage.close()
-        pygame.display.quit()
+        if not keep_display:  # a lesson's next window takes it over
+            pygame.display.quit()
 
     def open_dialog(self, kind: str) -> None:
         """Open the ``"load"`` list (saved policies) or the ``"envs"`` list."""
@@ -238,7 +243,7 @@ class App(WindowBasics):
     def _apply_view(self) -> None:
         """Carry out what the commands changed in the view since the last frame."""
         view, applied = self.view, self._applied
-        if view.knobs_open != applied.knobs_open:
+        if (view.knobs_open, view.caption_band) != (applied.knobs_open, applied.caption_band):
             self.relayout()
         if view.presenting != applied.presenting:
             self.plotted = None  # the return curve's labels grow too
@@ -246,6 +251,38 @@ class App(WindowBasics):
             self.apply_pace()
         self._apply_to_stage()
         self._applied = dataclasses.replace(view, shown=dict(view.shown))
+
+    def apply_pace(self) -> None:
+        """Tell the session the view's pace. Without a display, time is the frames' own:
+        the window grants each update when the pace says it is due (see :meth:`_grant_due_updates`)."""
+        rate = dict(PACES)[self.view.pace]
+        if not self.options.headless or rate is None:
+            super().apply_pace()
+            return
+        self.session.set_lockstep(True)
+        self.session.set_pace(None)
+        self._paced_from = (self.now(), self.session.latest_snapshot().update, self.session.paused)
+        self._granted = 0
+
+    def _grant_due_updates(self) -> None:
+        """Without a display: grant the updates the pace makes due by the frames' time, and
+        wait for the one under way, so that frame n shows what n/60 s of training shows."""
+        rate = dict(PACES)[self.view.pace]
+        if not self.options.headless or rate is None or self.view.playback or self.session.ended:
+            return
+        if self.session.paused != self._paced_from[2]:
+            self.apply_pace()  # paused or resumed: count from now
+        if self.session.paused:
+            return
+        started, first_update, _ = self._paced_from
+        deadline = time.monotonic() + HEADLESS_UPDATE_WAIT
+        while self.session.latest_snapshot().update - first_update < self._granted and not self.session.ended:
+            if time.monotonic() > deadline:
+                return  # the update is slow or stuck: the frame goes on, and the next one waits again
+            time.sleep(0.001)
+        if int((self.now() - started) * rate) > self._granted:
+            self.session.grant_update()
+            self._granted += 1
 
     def _apply_to_stage(self) -> None:
         self.stage.speed = self.view.speed
@@ -255,6 +292,7 @@ class App(WindowBasics):
         self._apply_view()
         self.update_basics()
         self._take_started_session()
+        self._grant_due_updates()
         if self.session.ended and not self._ending_said:
             self._ending_said = True
             self.commands.offer_to_resume()
@@ -382,7 +420,7 @@ class App(WindowBasics):
         self.ui = pygame_gui.UIManager(
             self.screen.get_size(), ui_theme(self.palette, self.layout), enable_live_theme_updates=False
         )
-        self.buttons = build_buttons(self.ui, self.layout)
+        self.buttons = {} if self.view.caption_band else build_buttons(self.ui, self.layout)
         self.knobs = None
         if self.layout.knobs is not None:
             area = self.layout.knobs.inflate(-self.layout.px(20), -self.layout.px(20))
@@ -394,7 +432,7 @@ class App(WindowBasics):
             self.knobs = KnobsPanel(self.ui, area, self.session.config(), self.layout.px, label_w)
 
     def relayout(self) -> None:
-        self.layout = compute_layout(*self.screen.get_size(), knobs_open=self.view.knobs_open)
+        self.layout = compute_layout(*self.screen.get_size(), self.view.knobs_open, self.view.caption_band)
         if self.confirm is not None:
             self.confirm.close()
             self.confirm = None

@@ -73,6 +73,19 @@ class WindowActions(Protocol):
     def end(self) -> None: ...
 
 
+class WindowMode(Protocol):
+    """A mode that runs a window as a speaker would (a lesson): it sees each frame, draws
+    over the panels (in the recording too) and takes the keys it names first."""
+
+    def handle_key(self, key: int) -> bool:
+        """Act on ``key`` if it is the mode's; True if it was."""
+        ...
+
+    def update(self) -> None: ...
+
+    def draw(self, surface: pygame.Surface) -> None: ...
+
+
 class WindowCommands:
     """The commands every window shares. A method per command name; :meth:`run` calls one."""
 
@@ -192,6 +205,8 @@ class WindowBasics:
         self._fullscreen_applied = False
         self.recording = RecordingDesk(options.recordings_dir, options.record_format, FRAMES_PER_SECOND)
         self.frame_times = FrameTimes()
+        self.mode: WindowMode | None = None
+        """A lesson running the window, or None."""
 
     # -- the frame -----------------------------------------------------------------
 
@@ -212,6 +227,8 @@ class WindowBasics:
         self.ui.update(seconds)
         self.update(seconds)
         self.draw()
+        if self.mode is not None:
+            self.mode.draw(self.screen)
         self.recording.add_frame(self.screen)  # before toasts, help and the red dot: the clip stays clean
         self.draw_overlays()
         flip_started = time.perf_counter()
@@ -242,6 +259,8 @@ class WindowBasics:
             if answer is not None:
                 self.answer(answer)
             return None
+        if event.type == pygame.KEYDOWN and not consumed and self.mode is not None and self.mode.handle_key(event.key):
+            return None
         return consumed
 
     def update(self, seconds: float) -> None:
@@ -257,8 +276,10 @@ class WindowBasics:
         raise NotImplementedError
 
     def update_basics(self) -> None:
-        """Each frame: fullscreen as the view says, old toasts gone, the session's errors
-        and the recordings' outcomes said."""
+        """Each frame: the mode's turn, fullscreen as the view says, old toasts gone, the
+        session's errors and the recordings' outcomes said."""
+        if self.mode is not None:
+            self.mode.update()
         if self.view.fullscreen != self._fullscreen_applied:
             try:
                 self.set_fullscreen(self.view.fullscreen)
@@ -332,6 +353,15 @@ class WindowBasics:
             pygame.display.set_mode((max(width, MIN_WIDTH), max(height, MIN_HEIGHT)), pygame.RESIZABLE)
         self.screen = pygame.display.get_surface()
         self.relayout()
+
+    def start_recording_to(self) -> None:
+        """Record from the first frame to ``options.record_to`` (``--record FILE``), if set."""
+        if self.options.record_to is None:
+            return
+        try:
+            self.recording.start(self.screen.get_size(), self.options.record_to, every_frame=self.options.headless)
+        except OSError as error:
+            self.toast(f"Cannot record to {self.options.record_to}: {error.strerror or error}", error=True)
 
     def close_basics(self) -> None:
         """Save the --screenshot and finish a recording; before the session and the display close."""

@@ -63,6 +63,8 @@ class WindowView:
     """The stage's speed, one of :data:`SPEEDS`."""
     greedy: bool = False
     """The stage acts greedily (the most probable action) instead of sampling from pi."""
+    caption_band: bool = False
+    """A lesson runs: its caption band takes the button bar's place (the keys still work)."""
 
     @property
     def min_text_size(self) -> float:
