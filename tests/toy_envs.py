@@ -35,6 +35,31 @@ class ContinuousBandit(gym.Env):
         return np.zeros(1, np.float32), -float((action[0] - 1.0) ** 2), True, False, {}
 
 
+class Countdown(gym.Env):
+    """Ten steps, then the end (a termination); each step pays 1 + the action (0 or 1). The
+    observation is the share of the ten steps still to come, so a critic can learn
+    V(s_t) = (10 - t) x (1 + P(action 1)).
+
+    A case where the textbook's variance order must hold on raw Phi: every step's reward
+    is part of R(tau) but not of the reward-to-go of the steps after it (total-return
+    carries the noise of the past rewards), and the rewards still to come are mostly the
+    step count, which the critic's baseline takes out."""
+
+    LENGTH = 10
+    observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.steps = 0
+        return np.ones(1, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        left = np.array([(self.LENGTH - self.steps) / self.LENGTH], np.float32)
+        return left, 1.0 + float(action), self.steps >= self.LENGTH, False, {}
+
+
 class NanRewardCartPole(gym.Wrapper):
     """CartPole whose 20th step (counted over the env's life) pays a NaN reward."""
 
@@ -77,6 +102,7 @@ class MultiDiscreteActionEnv(gym.Env):
 REGISTRY = {
     "VpgSimTest/TwoArmedBandit-v0": TwoArmedBandit,
     "VpgSimTest/ContinuousBandit-v0": ContinuousBandit,
+    "VpgSimTest/Countdown-v0": Countdown,
     "VpgSimTest/NanRewardCartPole-v0": NanRewardCartPole,
     "VpgSimTest/DictObservation-v0": DictObservationEnv,
     "VpgSimTest/MultiDiscreteAction-v0": MultiDiscreteActionEnv,
