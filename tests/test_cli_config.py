@@ -126,3 +126,10 @@ def test_without_tensorboard_the_flag_says_how_to_get_it(tmp_path, capsys, monke
 def test_version_names_the_shipped_policy(capsys):
     status, out, _ = run(capsys, "--version")
     assert status == 0 and "cartpole-v1.safetensors" in out
+
+
+def test_the_estimator_s_help_says_that_normalised_total_return_is_the_return_minus_the_batch_mean(capsys):
+    status, out, _ = run(capsys, "train", "--help")
+    estimator = " ".join(out.split("--estimator NAME", 2)[2].split("--gamma")[0].split())
+    assert status == 0 and "total-return trains on R(tau) minus the batch mean" in estimator
+    assert "normalize_advantages on (the default)" in estimator
