@@ -74,3 +74,12 @@ def test_the_checkpoint_record_is_defined_once():
         if isinstance(node, ast.ClassDef) and "policy_state" in ast.unparse(node) and "dataclass" in ast.unparse(node)
     ]
     assert definitions == ["checkpoint.py"]
+
+
+def test_the_core_never_changes_what_python_imports():
+    # Putting a folder on sys.path is the command line's business (it imports the user's env
+    # module): the core is imported by the window, the tests and other programs alike.
+    for path in (PACKAGE / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            touches = isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
+            assert not touches, f"{path.relative_to(PACKAGE)}:{node.lineno} uses sys.path"

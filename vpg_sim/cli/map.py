@@ -133,8 +133,9 @@ def map_command(args: argparse.Namespace) -> int:
     import torch
 
     from vpg_sim.cli import PROG, fail  # here, not above: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import import_env_module
     from vpg_sim.core.config import VPGConfig
-    from vpg_sim.core.envs import UnsupportedEnvError, import_env_module, make_single_env
+    from vpg_sim.core.envs import UnsupportedEnvError, make_single_env
     from vpg_sim.core.policy_map import env_map_info, greedy_visits, policy_map_from_checkpoint
     from vpg_sim.policy_files import PolicyFileError, check_env, load_policy, policy_from_file
 

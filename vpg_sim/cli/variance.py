@@ -191,8 +191,9 @@ def variance_command(args: argparse.Namespace) -> int:
     import torch
 
     from vpg_sim.cli import fail  # here: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import import_env_module
     from vpg_sim.core.config import config_for
-    from vpg_sim.core.envs import UnsupportedEnvError, import_env_module
+    from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.core.trainer import VPGTrainer
 
     # As main() does for train and eval: torch's default, a thread per core, makes this
