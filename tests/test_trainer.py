@@ -113,6 +113,22 @@ def test_critic_blow_up_rolls_back_both_nets_and_the_target_statistics():
         for name in before:
             torch.testing.assert_close(before[name], now[name], rtol=0, atol=0)
     assert "target_std" in value_before  # the statistics are part of what is restored
+    # Nor does the Update panel's dissection show the undone policy step.
+    assert trainer.last_step is None and after.last_step is None
+    trainer.value_optimizer.param_groups[0]["lr"] = trainer.config.value_lr
+    trainer.train_update()
+    assert trainer.last_step is not None  # the next update's step, once one stands
+
+
+def test_update_stats_give_the_learning_rate_the_update_stepped_with():
+    trainer = VPGTrainer(config_for("CartPole-v1", **SMALL))  # target_kl 0.03: the rate adapts
+    used, reported = [], []
+    for _ in range(4):
+        used.append(trainer.policy_optimizer.param_groups[0]["lr"])
+        reported.append(trainer.train_update().policy_lr)
+    assert reported == used
+    assert reported[0] == trainer.config.policy_lr
+    assert len(set(used)) > 1  # it did adapt between updates: the rate after an update is the next one's
 
 
 def policy_step_on(advantages_scale: float, **overrides) -> tuple[VPGTrainer, dict[str, float]]:
