@@ -7,8 +7,8 @@ import numpy as np
 from gymnasium import spaces
 
 
-class TwoArmedBandit(gym.Env):
-    """One-step episodes; arm 1 pays 1, arm 0 pays 0. The observation is constant."""
+class OneState(gym.Env):
+    """One state, observed as 0.0, and two actions (what a subclass's step pays differs)."""
 
     observation_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
     action_space = spaces.Discrete(2)
@@ -16,6 +16,10 @@ class TwoArmedBandit(gym.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         return np.zeros(1, np.float32), {}
+
+
+class TwoArmedBandit(OneState):
+    """One-step episodes; arm 1 pays 1, arm 0 pays 0. The observation is constant."""
 
     def step(self, action):
         return np.zeros(1, np.float32), float(action == 1), True, False, {}
@@ -108,5 +112,16 @@ REGISTRY = {
     "VpgSimTest/MultiDiscreteAction-v0": MultiDiscreteActionEnv,
 }
 
+class Endless(OneState):
+    """Never ends by itself; every step pays 1, and the observation never changes. Under
+    a time limit (:data:`ENDLESS`) its true value is 1 / (1 - gamma) in every state: the
+    state after a truncation had the same future as every other."""
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 1.0, False, False, {}
+
+
+ENDLESS = "VpgSimTest/Endless-v0"
+""":class:`Endless` cut by a time limit after 20 steps (registered in conftest)."""
 SHORT_CARTPOLE = "VpgSimTest/ShortCartPole-v0"
 """CartPole with a time limit of 8 steps: every episode is cut by it (registered in conftest)."""
