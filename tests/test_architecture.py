@@ -153,3 +153,12 @@ def test_every_package_folder_is_installed_by_pyproject():
     listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {module_name(path) for path in PACKAGE.rglob("__init__.py")}
     assert folders <= listed, f"not installed by pip: {sorted(folders - listed)}"
+
+
+def test_the_core_never_changes_what_python_imports():
+    # Putting a folder on sys.path is the command line's business (it imports the user's env
+    # module): the core is imported by the window, the tests and other programs alike.
+    for path in (PACKAGE / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            touches = isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
+            assert not touches, f"{path.relative_to(PACKAGE)}:{node.lineno} uses sys.path"

@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,21 @@ def test_without_tensorboard_the_flag_says_how_to_get_it(tmp_path, capsys, monke
 def test_version_names_the_shipped_policy(capsys):
     status, out, _ = run(capsys, "--version")
     assert status == 0 and "cartpole-v1.safetensors" in out
+
+
+def test_the_estimator_s_help_says_that_normalised_total_return_is_the_return_minus_the_batch_mean(capsys):
+    status, out, _ = run(capsys, "train", "--help")
+    estimator = " ".join(out.split("--estimator NAME", 2)[2].split("--gamma")[0].split())
+    assert status == 0 and "total-return trains on R(tau) minus the batch mean" in estimator
+    assert "normalize_advantages on (the default)" in estimator
+
+
+def test_an_env_module_in_the_current_folder_is_imported_by_the_command_line(tmp_path, capsys, monkeypatch):
+    # A person's module beside them, not on sys.path: the command line puts the current folder first.
+    module = Path(__file__).with_name("custom_env_module.py").read_text()
+    (tmp_path / "walk_here.py").write_text(module.replace("LineWalkTest-v0", "WalkHere-v0"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in ("", str(tmp_path))])
+    env = "walk_here:WalkHere-v0"
+    status, out, _ = run(capsys, "train", "--env", env, *FAST, "--steps", "128", "--log-dir", tmp_path)
+    assert status == 0 and "WalkHere-v0" in out and sys.path[0] == str(tmp_path)

@@ -16,7 +16,10 @@ from vpg_sim.core.comparison import (
     t_quantile,
     values_on_grid,
 )
+from vpg_sim.training import comparison_run
 
+T_975_DF_2 = 4.302653
+"""The 97.5% quantile of Student's t with 2 degrees of freedom (three seeds), from the tables."""
 TINY = ["--num-envs", "2", "--steps-per-update", "128", "--vf-iters", "2", "--vf-minibatch-size", "64"]
 
 
@@ -91,7 +94,18 @@ def test_fewer_than_six_seeds_give_no_95_percent_interval():
 # -- the command -----------------------------------------------------------------------------
 
 
-def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys):
+def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys, monkeypatch):
+    # What each group's seeds ended at, as the run summarised them: the JSON's end figures
+    # must be their mean and t-interval.
+    end_returns = {}
+    summarize = comparison_run.summarize_group
+
+    def summarize_and_keep(label, *args, **kwargs):
+        summary = summarize(label, *args, **kwargs)
+        end_returns[label] = summary.end_returns
+        return summary
+
+    monkeypatch.setattr(comparison_run, "summarize_group", summarize_and_keep)
     out = tmp_path / "compare.png"
     status, stdout, err = run(
         capsys,
@@ -121,8 +135,11 @@ def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys
         assert group["median_interval"] is None  # three seeds: no 95% interval
         assert group["mean_return_end_seeds"] == 3
         assert group["end_env_steps"][0] >= 512
-        low, high = group["mean_return_end_interval"]
-        assert low <= group["mean_return_end"] <= high
+        ends = end_returns[group["group"]]
+        assert len(ends) == 3 and np.isfinite(ends).all() and ends.std() > 0
+        mean, half = ends.mean(), T_975_DF_2 * ends.std(ddof=1) / math.sqrt(3)
+        assert group["mean_return_end"] == pytest.approx(mean, abs=0.006)  # rounded to 2 decimals
+        assert group["mean_return_end_interval"] == pytest.approx([mean - half, mean + half], abs=0.006)
         assert {"median_steps_to_solve", "band_method", "wall_seconds", "env", "max_steps"} <= group.keys()
     assert out.read_bytes().startswith(b"\x89PNG")
     assert f"wrote {out}" in err[-1]

@@ -59,6 +59,8 @@ def test_an_unknown_estimator_is_refused():
 
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 1, "vf_minibatch_size": 64}
+RESET_BOUND = 0.05
+"""CartPole's reset draws every coordinate of the state uniformly in [-0.05, 0.05]."""
 
 
 @pytest.mark.parametrize("estimator", CRITIC_FREE)
@@ -88,12 +90,18 @@ def test_switching_from_whole_episodes_back_to_fixed_batches_starts_the_envs_afr
     trainer = VPGTrainer(config_for("CartPole-v1", estimator="reward-to-go", **SMALL))
     trainer.train_update()
     episodes = trainer.collector.episodes
+    # The whole-episode batch left its envs mid-way through episodes it did not record.
+    left_in = np.array(trainer.collector.resume_state()["observations"])
+    assert np.abs(left_in).max() > RESET_BOUND
     trainer.reconfigure(estimator="gae")
     batch = trainer.collect()
     trainer.close()
     assert batch.valid[0].all()  # a fresh reset: no env is between two episodes
-    # Episodes begun during the whole-episode batch were dropped, not counted half.
-    assert trainer.collector.episodes >= episodes
+    # Every env starts the batch in a state CartPole resets to (each coordinate in +-0.05):
+    # the unrecorded episodes were dropped, not played on and counted as if whole.
+    assert np.abs(batch.observations[0]).max() <= RESET_BOUND
+    # The episodes counted since are exactly those that ended inside this batch.
+    assert trainer.collector.episodes - episodes == int((batch.terminated | batch.truncated).sum()) > 0
 
 
 def test_the_update_dissection_is_what_the_step_did_to_each_sample():

@@ -2,6 +2,7 @@
 
 import threading
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pygame
 import pytest
@@ -18,18 +19,33 @@ from vpg_sim.core.gradient_noise import (
     probe_seed,
 )
 from vpg_sim.core.trainer import TrainingInterrupted, VPGTrainer
-from vpg_sim.training.noise_monitor import NoiseMonitor
+from vpg_sim.training.noise_monitor import NoiseMonitor, NoiseReading
 from vpg_sim.training.noise_process import NoiseProcess
 from vpg_sim.training.session import TrainingSession
-from vpg_sim.ui.panels.noise import ACTIVE_MARK, bar_fraction, figure_text
+from vpg_sim.ui.layout import compute_layout
+from vpg_sim.ui.panels.noise import (
+    ACTIVE_MARK,
+    TRUNCATION_LINES,
+    UNDECIDED,
+    UNDECIDED_REASONS,
+    NoisePanel,
+    bar_fraction,
+    figure_text,
+    variance_text,
+)
+from vpg_sim.ui.panels.painter import PanelPainter
+from vpg_sim.ui.theme import THEMES, Fonts
 from vpg_sim.ui.window.app import App
 
 TINY = VPGConfig(num_envs=4, steps_per_update=64, hidden_sizes=(8,), vf_iters=1, vf_minibatch_size=64)
 
 
 def fake_noise(value: float = 1.0) -> GradientNoise:
-    figures = {name: EstimatorNoise(value * (index + 1), 0.5, 1.0, value) for index, name in enumerate(ESTIMATORS)}
-    return GradientNoise(figures, batches=16, batch_steps=1024.0, env_steps=16384, seconds=0.0)
+    """Raw figures of noise ``value`` x (1, 2, 3, 4) over a signal of 1 (K = 16, all
+    resolved up to 8); normalised ones a tenth as noisy."""
+    raw = {name: EstimatorNoise(value * (i + 1), 0.5, 1.0, value * (i + 1), 16) for i, name in enumerate(ESTIMATORS)}
+    normalised = {name: replace(figures, noise=figures.noise / 10) for name, figures in raw.items()}
+    return GradientNoise(raw, normalised, batches=16, batch_steps=1024.0, env_steps=16384, seconds=0.0)
 
 
 class Recording:
@@ -160,6 +176,50 @@ def test_bar_lengths_are_logarithmic_and_figures_read_plainly():
     assert figure_text(0.2, signed=True) == "+0.20" and figure_text(12345.0) == "12,345"
 
 
+def panel_labels(noise: GradientNoise, config: VPGConfig, height: int = 200) -> list[str]:
+    """Every label the Gradient noise panel draws for a reading of ``noise`` at update 3, in
+    a panel 540 px wide and ``height`` tall."""
+    pygame.init()
+    log = []
+    painter = PanelPainter(pygame.Surface((1280, 720)), compute_layout(1280, 720), THEMES["dark"], Fonts(), log=log)
+    rect = pygame.Rect(0, 0, 540, height)
+    painter.begin("value", rect)
+    snapshot = SimpleNamespace(config=config, update=3)
+    frame = SimpleNamespace(noise=NoiseReading(3, config.estimator, noise), snapshot=snapshot)
+    NoisePanel().draw(painter, rect, frame)
+    return [box.text for box in log]
+
+
+def test_the_panel_shows_the_debiased_figures_of_the_weights_that_train_and_the_others_beside():
+    noise = fake_noise(2.0)  # raw: noise 2, 4, 6, 8 over a signal of 1; normalised: a tenth
+    labels = panel_labels(noise, TINY)  # normalize_advantages on, as by default
+    assert any("debiased, of normalised Φ (trains" in label for label in labels)
+    for name in ESTIMATORS:
+        raw, normalised = noise.estimators[name], noise.normalised[name]
+        assert figure_text(normalised.debiased) in labels and f"raw {variance_text(raw)}" in labels
+    # total-return's normalised figure: 0.2 / (1 - 0.2 / 16), not the plain 0.2.
+    assert figure_text(0.2 / (1 - 0.2 / 16)) in labels and "0.2" not in labels
+    assert any(label in TRUNCATION_LINES for label in labels)
+    plain = panel_labels(noise, replace(TINY, normalize_advantages=False))
+    assert any("debiased, of raw Φ (trains" in label for label in plain)
+    assert figure_text(noise.estimators["gae"].debiased) in plain and "norm. " + figure_text(0.8 / 0.95) in plain
+
+
+def test_figures_the_batches_cannot_resolve_read_undecided_and_the_panel_says_why():
+    noise = fake_noise(2.0)  # raw gae: noise 8 over a signal of 1, resolved just (1 >= 2 x 8 / 16)
+    noise = replace(noise, estimators={**noise.estimators, "gae": replace(noise.estimators["gae"], noise=9.0)})
+    labels = panel_labels(noise, TINY)
+    assert labels.count("raw undecided") == 1  # gae's, beside its normalised figure
+    assert any(label in UNDECIDED_REASONS for label in labels)
+    assert not set(UNDECIDED_REASONS) & set(panel_labels(fake_noise(2.0), TINY))  # all resolved: no reason
+    solved = replace(noise, normalised={name: replace(f, signal=0.0) for name, f in noise.normalised.items()})
+    labels = panel_labels(solved, TINY)
+    assert labels.count(UNDECIDED) == len(ESTIMATORS)  # every figure that trains, as at a solved policy
+    assert any(label in UNDECIDED_REASONS for label in labels) and any(label in TRUNCATION_LINES for label in labels)
+    short = panel_labels(solved, TINY, height=150)  # room for one note: the reason, not the caveat
+    assert any(label in UNDECIDED_REASONS for label in short) and not set(TRUNCATION_LINES) & set(short)
+
+
 def marked_estimator(boxes) -> str:
     """The estimator whose row holds the panel's mark."""
     [mark] = [box.rect for box in boxes if box.text == ACTIVE_MARK]
@@ -180,9 +240,10 @@ def test_o_shows_the_noise_panel_in_the_value_panel_s_place_with_the_active_esti
         boxes = [box for box in app.drawing.text_log if box.region == "value"]
         labels = [box.text for box in boxes]
         assert "Gradient noise" in labels and all(name in labels for name in ESTIMATORS)
+        trained = reading.noise.normalised  # the default config normalises its advantages
         for name in ESTIMATORS:  # each figure is the reading's, as the panel prints it
-            assert figure_text(reading.noise.relative_variance[name]) in labels
-            assert figure_text(reading.noise.cosine[name], signed=True) in labels
+            assert variance_text(trained[name]) in labels
+            assert figure_text(trained[name].cosine, signed=True) in labels
         assert any(label.startswith(f"at update {reading.update}") for label in labels)
         assert marked_estimator(boxes) == app.session.latest_snapshot().config.estimator == "gae"
         assert frames_until(app, lambda: not app.session.updating)

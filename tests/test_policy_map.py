@@ -3,16 +3,18 @@
 import dataclasses
 import json
 import struct
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
+import pygame
 import pytest
 import torch
 from gymnasium import spaces
 
 from vpg_sim.cli import main
 from vpg_sim.cli.map_figure import figure_size
-from vpg_sim.core.config import ConfigChange
+from vpg_sim.core.config import ConfigChange, config_for
 from vpg_sim.core.networks import ValueNet, make_policy, mlp
 from vpg_sim.core.policy_map import (
     BOUNDS,
@@ -29,8 +31,13 @@ from vpg_sim.core.policy_map import (
     policy_map_from_checkpoint,
     visited_ranges,
 )
+from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.policy_files import load_policy, save_policy
 from vpg_sim.resources import shipped_policy
+from vpg_sim.ui.layout import compute_layout
+from vpg_sim.ui.panels import policy_map as map_panel
+from vpg_sim.ui.panels.painter import PanelPainter
+from vpg_sim.ui.theme import THEMES, Fonts
 
 SHIPPED = str(shipped_policy())
 
@@ -267,3 +274,24 @@ def test_grid_of_refuses_a_run_whose_knobs_were_turned(tmp_path, capsys):
     path = save_policy(tmp_path / "turned.safetensors", turned)
     status, _, lines = run(capsys, "map", str(path), "--grid-of", "1,2")
     assert status == 2 and len(lines) == 1 and "knobs were turned during this run" in lines[0]
+
+
+def test_the_map_panel_s_thread_ends_when_the_map_is_no_longer_drawn_and_starts_again_when_it_is(monkeypatch):
+    monkeypatch.setattr(map_panel, "IDLE_SECONDS", 0.05)
+    trainer = VPGTrainer(config_for("CartPole-v1", num_envs=4, steps_per_update=128))
+    env = SimpleNamespace(observation_space=trainer.observation_space)
+    stage = SimpleNamespace(snapshot=trainer.checkpoint(), observation=np.zeros(4), env=env, playing_update=0)
+    frame = SimpleNamespace(env_id="CartPole-v1", stage=stage)
+    trainer.close()
+    pygame.init()
+    painter = PanelPainter(pygame.Surface((1280, 720)), compute_layout(1280, 720), THEMES["dark"], Fonts())
+    panel = map_panel.MapPanel()
+    panel.draw(painter, pygame.Rect(0, 0, 600, 300), frame)
+    first = panel._worker
+    first.thread.join(timeout=30)  # no more frames draw the map: idle, its thread ends
+    assert not first.thread.is_alive()
+    panel._next_request = 0.0  # the next frame asks for a map again
+    panel.draw(painter, pygame.Rect(0, 0, 600, 300), frame)
+    assert panel._worker is not first and panel._worker.thread.is_alive()
+    panel._worker.thread.join(timeout=30)
+    assert not panel._worker.thread.is_alive()

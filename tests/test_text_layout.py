@@ -3,6 +3,7 @@ four sizes, in both themes, with and without presenter mode."""
 
 import itertools
 import time
+from dataclasses import replace
 
 import pygame
 import pytest
@@ -12,6 +13,7 @@ from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import config_for
 from vpg_sim.core.gradient_noise import EstimatorNoise, GradientNoise
 from vpg_sim.training.noise_monitor import NoiseReading
+from vpg_sim.ui.panels.noise import UNDECIDED
 from vpg_sim.ui.window.app import App
 
 SMALL = {"num_envs": 4, "steps_per_update": 128, "vf_iters": 2, "vf_minibatch_size": 64}
@@ -52,11 +54,16 @@ def test_labels_stay_inside_their_panels_and_clear_of_each_other(size, theme, pr
 
 
 def fake_noise_reading(update: int) -> NoiseReading:
-    """Figures as wide as they come: four digits, a negative cosine, an infinite ratio."""
-    figures = [(1234.5, -0.25), (0.0123, 0.99), (float("inf"), float("nan")), (7.5, 0.5)]
+    """Figures as wide as they come: undecided ones (with the footer's reason), a figure
+    of four significant digits, a negative and a NaN cosine. (signal, noise, cosine) with K = 16."""
+    figures = [(1.0, 1234.5, -0.25), (1.0, 0.0123, 0.99), (0.0, 1.0, float("nan")), (1.0, 7.5, 0.5)]
     pairs = zip(ESTIMATORS, figures, strict=True)
-    estimators = {name: EstimatorNoise(variance, cosine, 1.0, 1.0) for name, (variance, cosine) in pairs}
-    return NoiseReading(update, "gae", GradientNoise(estimators, 16, 8000.0, 128000, 12.3))
+    raw = {
+        name: EstimatorNoise(noise / signal if signal else float("inf"), cosine, signal, noise, 16)
+        for name, (signal, noise, cosine) in pairs
+    }
+    normalised = {name: replace(figures, noise=figures.noise / 3) for name, figures in raw.items()}
+    return NoiseReading(update, "gae", GradientNoise(raw, normalised, 16, 8000.0, 128000, 12.3))
 
 
 @pytest.mark.parametrize(("size", "theme", "present"), list(itertools.product(SIZES, ("dark", "light"), (False, True))))
@@ -81,7 +88,7 @@ def test_the_noise_update_and_map_views_keep_their_labels_apart(size, theme, pre
         map_boxes = list(app.drawing.text_log)
     finally:
         app.close()
-    assert {"Gradient noise", "Update", "1,234", "∞", "-0.25"} <= {box.text for box in boxes}
+    assert {"Gradient noise", "Update", UNDECIDED, "raw undecided", "0.0041", "-0.25"} <= {box.text for box in boxes}
     assert any(box.region == "map" for box in map_boxes)
     for labels in (boxes, map_boxes):
         for box in labels:

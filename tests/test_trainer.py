@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.toy_envs import ENDLESS
 from vpg_sim.core.config import FIELD_RULES, VPGConfig, config_for
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.networks import ValueNet
@@ -113,6 +114,22 @@ def test_critic_blow_up_rolls_back_both_nets_and_the_target_statistics():
         for name in before:
             torch.testing.assert_close(before[name], now[name], rtol=0, atol=0)
     assert "target_std" in value_before  # the statistics are part of what is restored
+    # Nor does the Update panel's dissection show the undone policy step.
+    assert trainer.last_step is None and after.last_step is None
+    trainer.value_optimizer.param_groups[0]["lr"] = trainer.config.value_lr
+    trainer.train_update()
+    assert trainer.last_step is not None  # the next update's step, once one stands
+
+
+def test_update_stats_give_the_learning_rate_the_update_stepped_with():
+    trainer = VPGTrainer(config_for("CartPole-v1", **SMALL))  # target_kl 0.03: the rate adapts
+    used, reported = [], []
+    for _ in range(4):
+        used.append(trainer.policy_optimizer.param_groups[0]["lr"])
+        reported.append(trainer.train_update().policy_lr)
+    assert reported == used
+    assert reported[0] == trainer.config.policy_lr
+    assert len(set(used)) > 1  # it did adapt between updates: the rate after an update is the next one's
 
 
 def policy_step_on(advantages_scale: float, **overrides) -> tuple[VPGTrainer, dict[str, float]]:
@@ -254,3 +271,19 @@ def test_target_statistics_follow_batches_as_a_mixture_of_distributions():
 def test_config_refuses_non_finite_values(changes):
     with pytest.raises(ValueError, match="invalid config"):
         config_for("CartPole-v1", **changes)
+
+
+def test_the_critic_learns_one_over_one_minus_gamma_where_a_time_limit_cuts_an_endless_reward():
+    # As Stable-Baselines3's GAE tests check: reward 1 forever, cut every 20 steps by a time
+    # limit. A cut is not an end, so V(s) = 1 / (1 - 0.9) = 10 in the one state there is;
+    # treating the cut as terminal would teach the mean of the truncated sums, ~6.1.
+    config = VPGConfig(
+        env_id=ENDLESS, gamma=0.9, hidden_sizes=(16,), value_lr=1e-2, **{**SMALL, "vf_iters": 4}
+    )
+    trainer = VPGTrainer(config)
+    for _ in range(20):
+        trainer.train_update()
+    trainer.close()
+    with torch.no_grad():
+        value = float(trainer.value_net(torch.zeros(1, 1))[0])
+    assert value == pytest.approx(1 / (1 - 0.9), rel=0.02)

@@ -7,8 +7,8 @@ import numpy as np
 from gymnasium import spaces
 
 
-class TwoArmedBandit(gym.Env):
-    """One-step episodes; arm 1 pays 1, arm 0 pays 0. The observation is constant."""
+class OneState(gym.Env):
+    """One state, observed as 0.0, and two actions (what a subclass's step pays differs)."""
 
     observation_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
     action_space = spaces.Discrete(2)
@@ -16,6 +16,10 @@ class TwoArmedBandit(gym.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         return np.zeros(1, np.float32), {}
+
+
+class TwoArmedBandit(OneState):
+    """One-step episodes; arm 1 pays 1, arm 0 pays 0. The observation is constant."""
 
     def step(self, action):
         return np.zeros(1, np.float32), float(action == 1), True, False, {}
@@ -33,6 +37,31 @@ class ContinuousBandit(gym.Env):
 
     def step(self, action):
         return np.zeros(1, np.float32), -float((action[0] - 1.0) ** 2), True, False, {}
+
+
+class Countdown(gym.Env):
+    """Ten steps, then the end (a termination); each step pays 1 + the action (0 or 1). The
+    observation is the share of the ten steps still to come, so a critic can learn
+    V(s_t) = (10 - t) x (1 + P(action 1)).
+
+    A case where the textbook's variance order must hold on raw Phi: every step's reward
+    is part of R(tau) but not of the reward-to-go of the steps after it (total-return
+    carries the noise of the past rewards), and the rewards still to come are mostly the
+    step count, which the critic's baseline takes out."""
+
+    LENGTH = 10
+    observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.steps = 0
+        return np.ones(1, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        left = np.array([(self.LENGTH - self.steps) / self.LENGTH], np.float32)
+        return left, 1.0 + float(action), self.steps >= self.LENGTH, False, {}
 
 
 class NanRewardCartPole(gym.Wrapper):
@@ -77,10 +106,22 @@ class MultiDiscreteActionEnv(gym.Env):
 REGISTRY = {
     "VpgSimTest/TwoArmedBandit-v0": TwoArmedBandit,
     "VpgSimTest/ContinuousBandit-v0": ContinuousBandit,
+    "VpgSimTest/Countdown-v0": Countdown,
     "VpgSimTest/NanRewardCartPole-v0": NanRewardCartPole,
     "VpgSimTest/DictObservation-v0": DictObservationEnv,
     "VpgSimTest/MultiDiscreteAction-v0": MultiDiscreteActionEnv,
 }
 
+class Endless(OneState):
+    """Never ends by itself; every step pays 1, and the observation never changes. Under
+    a time limit (:data:`ENDLESS`) its true value is 1 / (1 - gamma) in every state: the
+    state after a truncation had the same future as every other."""
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 1.0, False, False, {}
+
+
+ENDLESS = "VpgSimTest/Endless-v0"
+""":class:`Endless` cut by a time limit after 20 steps (registered in conftest)."""
 SHORT_CARTPOLE = "VpgSimTest/ShortCartPole-v0"
 """CartPole with a time limit of 8 steps: every episode is cut by it (registered in conftest)."""

@@ -17,6 +17,7 @@ from vpg_sim.cli.arguments import (
     add_window_options,
     config_from_args,
     fail,
+    import_env_module,
     positive_int,
     seed_number,
 )
@@ -24,7 +25,6 @@ from vpg_sim.cli.compare import add_compare_command
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.core.envs import import_env_module
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
 

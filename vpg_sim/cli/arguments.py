@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
-from vpg_sim.core.envs import import_env_module
+from vpg_sim.core.envs import UnsupportedEnvError, one_line
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
 from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
 
@@ -24,6 +26,33 @@ def fail(message: str) -> int:
     """Print one error line, argparse style, and return exit status 2."""
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
+
+
+def import_env_module(env: str) -> str:
+    """``module:Env-v0`` (Gymnasium's syntax): import ``module``, which registers the env,
+    and return the bare id ``Env-v0``; any other id is returned as it is.
+
+    Only for ids a person typed on the command line: an id read from a file never reaches
+    here (a config or policy file that names a module is refused), so no file can make
+    vpg-sim import anything. UnsupportedEnvError (one line) if the import fails. The
+    current folder goes first on ``sys.path`` for it (here, in the command line, not in
+    the core: importing the user's module is the command line's business).
+    """
+    module, separator, bare = env.partition(":")
+    if not separator:
+        return env
+    if not module or not bare or ":" in bare:
+        raise UnsupportedEnvError(f"{env!r} is not of the form module:EnvName-v0")
+    # The current folder first, as `python -m` would have it: a console script's path does
+    # not include it, and a person's env module usually sits where they run vpg-sim.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        importlib.import_module(module)
+    except Exception as error:  # the module is the user's own code: any failure is one line
+        reason = f"{type(error).__name__}: {one_line(error)}"
+        raise UnsupportedEnvError(f"cannot import {module!r} for {env!r} ({reason})") from None
+    return bare
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -132,9 +132,9 @@ def _default_out(args: argparse.Namespace, updates: list[int] | None) -> Path:
 def map_command(args: argparse.Namespace) -> int:
     import torch
 
-    from vpg_sim.cli.arguments import PROG, fail
+    from vpg_sim.cli.arguments import PROG, fail, import_env_module
     from vpg_sim.core.config import VPGConfig
-    from vpg_sim.core.envs import UnsupportedEnvError, import_env_module, make_single_env
+    from vpg_sim.core.envs import UnsupportedEnvError, make_single_env
     from vpg_sim.core.policy_map import env_map_info, greedy_visits, policy_map_from_checkpoint
     from vpg_sim.policy_files import PolicyFileError, check_env, load_policy, policy_from_file
 

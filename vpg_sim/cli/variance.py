@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import seed_number, whole_number
-from vpg_sim.core.advantages import ESTIMATORS
+from vpg_sim.core.advantages import ESTIMATORS, TRUNCATION_NOTE
 from vpg_sim.core.config import MAX_STEPS, VPGConfig
 
 if TYPE_CHECKING:
-    from vpg_sim.core.gradient_noise import GradientNoise
+    from vpg_sim.core.gradient_noise import EstimatorNoise, GradientNoise
     from vpg_sim.core.trainer import VPGTrainer
 
 DEFAULT_AT_STEPS = (0, 5_000, 10_000, 20_000, 40_000)
@@ -51,9 +51,12 @@ def add_variance_command(commands: Any) -> None:
         help="how noisy each estimator's policy gradient is, at points along a training run",
         description="Train the env's default config from scratch; at each of --at-steps, draw K batches "
         "of whole episodes with the policy of that moment and report, for total-return, reward-to-go, "
-        "baseline and gae, the relative variance of the K policy-gradient estimates (noise over signal: "
-        "about how many batches it takes before the signal beats the noise) and the mean cosine between "
-        "one batch's estimate and the mean of the others (how well one step points the right way).",
+        "baseline and gae, on raw Phi (as the textbook writes it) and on Phi normalised per batch (as "
+        "training steps on it by default), the relative variance of the K policy-gradient estimates "
+        "(noise over signal: about how many batches it takes before the signal beats the noise), "
+        "debiased: tr Cov / (|g_bar|^2 - tr Cov / K), and the mean cosine between one batch's estimate "
+        "and the mean of the others (how well one step points the right way). A figure whose "
+        "|g_bar|^2 < 2 tr Cov / K is undecided: the K batches resolve no signal.",
     )
     variance.add_argument(
         "--env", dest="env_id", default="CartPole-v1", metavar="ID", help="Gymnasium env id (default: %(default)s)"
@@ -87,19 +90,35 @@ class NoisePoint:
     update: int
     mean_return_100: float
     noise: GradientNoise
+    normalize_advantages: bool
+    """Whether the run trains on normalised Phi (its config's ``normalize_advantages``)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON line: non-finite figures (no episode finished yet, a zero mean) as null."""
+        """The JSON line: the figures on raw and on normalised Phi (``weights_dict``), which
+        of the two the run trains on, and what was measured; non-finite figures (no episode
+        finished yet, a zero mean) as null."""
         return {
             "env_steps": self.env_steps,
             "update": self.update,
             "mean_return_100": _finite(self.mean_return_100),
-            "relative_variance": {name: _finite(value) for name, value in self.noise.relative_variance.items()},
-            "cosine": {name: _finite(value) for name, value in self.noise.cosine.items()},
+            "trains_on": "normalised" if self.normalize_advantages else "raw",
+            "raw": weights_dict(self.noise.estimators),
+            "normalised": weights_dict(self.noise.normalised),
             "batches": self.noise.batches,
             "batch_steps": self.noise.batch_steps,
             "seconds": round(self.noise.seconds, 3),
         }
+
+
+def weights_dict(figures: dict[str, EstimatorNoise]) -> dict[str, dict[str, Any]]:
+    """One kind of weights' figures by what they are, each by estimator: the plain and the
+    debiased relative variance, the cosine, and whether the K batches resolve a signal."""
+    return {
+        "relative_variance": {name: _finite(f.relative_variance) for name, f in figures.items()},
+        "debiased_relative_variance": {name: _finite(f.debiased) for name, f in figures.items()},
+        "cosine": {name: _finite(f.cosine) for name, f in figures.items()},
+        "resolved": {name: f.resolved for name, f in figures.items()},
+    }
 
 
 def _finite(value: float) -> float | None:
@@ -120,7 +139,9 @@ def noise_along_run(
             trainer.train_update()
         seed = probe_seed(trainer.config.seed, trainer.updates)
         noise = measure_gradient_noise(trainer.config, trainer.policy, trainer.value_net, batches, seed)
-        yield NoisePoint(trainer.env_steps, trainer.updates, trainer.mean_return_100, noise)
+        yield NoisePoint(
+            trainer.env_steps, trainer.updates, trainer.mean_return_100, noise, trainer.config.normalize_advantages
+        )
 
 
 SHORT_NAMES = {"total-return": "total", "reward-to-go": "to-go", "baseline": "baseline", "gae": "gae"}
@@ -128,35 +149,50 @@ SHORT_NAMES = {"total-return": "total", "reward-to-go": "to-go", "baseline": "ba
 
 def table_header(config: VPGConfig, batches: int) -> list[str]:
     names = "".join(f"{SHORT_NAMES[name]:>9}" for name in ESTIMATORS)
+    variance_names = "".join(f"{SHORT_NAMES[name]:>8} " for name in ESTIMATORS)  # a column for the *
+    trains = "normalised" if config.normalize_advantages else "raw"
     return [
         f"{config.env_id}, seed {config.seed}: {batches} batches of whole episodes "
         f"(>= {config.steps_per_update:,} steps) at each point, all four estimators on the same batches",
-        f"{'':>31}|{'relative variance':^36}|{'cosine (leave-one-out)':^36}",
-        f"{'env steps':>10}{'update':>7}{'return':>7}{'batch':>7}|{names}|{names}",
+        f"{'':>31}|{'raw Phi, debiased':^36}|{'normalised Phi, debiased':^36}|{f'cosine ({trains}: trains)':^36}",
+        f"{'env steps':>10}{'update':>7}{'return':>7}{'batch':>7}|{variance_names}|{variance_names}|{names}",
     ]
+
+
+def variance_cell(figures: EstimatorNoise) -> str:
+    """A debiased figure, 9 wide; ``*`` after one the K batches do not resolve."""
+    if not figures.resolved:
+        return f"{figures.debiased:>8.3g}*"
+    return f"{figures.debiased:>8.3g} "
 
 
 def table_row(point: NoisePoint) -> str:
     mean_return = "-" if math.isnan(point.mean_return_100) else f"{point.mean_return_100:.0f}"
-    relative = "".join(f"{value:>9.3g}" for value in point.noise.relative_variance.values())
-    cosine = "".join(f"{value:>9.2f}" for value in point.noise.cosine.values())
-    return f"{point.env_steps:>10,}{point.update:>7}{mean_return:>7}{point.noise.batch_steps:>7.0f}|{relative}|{cosine}"
+    raw = "".join(variance_cell(figures) for figures in point.noise.estimators.values())
+    normalised = "".join(variance_cell(figures) for figures in point.noise.normalised.values())
+    trained = point.noise.trained(point.normalize_advantages)
+    cosine = "".join(f"{figures.cosine:>9.2f}" for figures in trained.values())
+    return (
+        f"{point.env_steps:>10,}{point.update:>7}{mean_return:>7}{point.noise.batch_steps:>7.0f}"
+        f"|{raw}|{normalised}|{cosine}"
+    )
 
 
 def table_note(batches: int) -> str:
     return (
         "relative variance: noise over signal of one batch's estimate, about how many batches it takes before "
-        f"the signal beats the noise (~{batches // 2} or more, with K = {batches} batches: no signal they can "
-        "resolve); cosine: 1 every batch's step points the same way, 0 a batch's step is noise"
+        f"the signal beats the noise, debiased: tr Cov / (|g_bar|^2 - tr Cov / K); *: undecided, |g_bar|^2 < "
+        f"2 tr Cov / K, no signal that K = {batches} batches resolve; cosine: 1 every batch's step points the "
+        f"same way, 0 a batch's step is noise; {TRUNCATION_NOTE}"
     )
 
 
 def variance_command(args: argparse.Namespace) -> int:
     import torch
 
-    from vpg_sim.cli.arguments import fail
+    from vpg_sim.cli.arguments import fail, import_env_module
     from vpg_sim.core.config import config_for
-    from vpg_sim.core.envs import UnsupportedEnvError, import_env_module
+    from vpg_sim.core.envs import UnsupportedEnvError
     from vpg_sim.core.trainer import VPGTrainer
 
     # As main() does for train and eval: torch's default, a thread per core, makes this

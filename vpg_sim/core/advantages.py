@@ -134,6 +134,13 @@ ESTIMATORS = ("total-return", "reward-to-go", "baseline", "gae")
 """The choices of Phi_t (see the module's docstring), in order of falling variance."""
 CRITIC_FREE = ("total-return", "reward-to-go")
 """Estimators that use no critic: their batches must hold whole episodes."""
+TRUNCATION_NOTE = (
+    "at a time limit, total-return and reward-to-go follow the return earned within it; "
+    "baseline and gae the discounted return past it (V bootstraps the cut)"
+)
+"""Once episodes are truncated the critic-free pair and the critic pair estimate the
+gradients of two different returns, not one expectation with different noise: said in a
+line wherever the estimators are set or compared (the K panel, the noise panel)."""
 
 
 def rewards_to_go(rewards: np.ndarray, done: np.ndarray, gamma: float) -> np.ndarray:

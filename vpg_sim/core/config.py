@@ -35,7 +35,10 @@ class VPGConfig:
     # Returns and advantages.
     estimator: str = "gae"
     """What weighs grad log pi(a_t|s_t): total-return (the episode's whole return),
-    reward-to-go, baseline (reward-to-go minus V(s_t)) or gae (see core/advantages.py)."""
+    reward-to-go, baseline (reward-to-go minus V(s_t)) or gae (see core/advantages.py).
+    With normalize_advantages on (the default) each is then shifted by its batch mean, a
+    baseline of its own: total-return trains on R(tau) minus the batch mean, not the
+    textbook's R(tau); turn normalisation off for the textbook's."""
     gamma: float = 0.99
     """Discount factor."""
     gae_lambda: float = 0.97

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from typing import Any
 
 import gymnasium as gym
@@ -36,7 +33,7 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
     """Gymnasium's spec for ``env_id``, or :class:`UnsupportedEnvError` with a clear line.
 
     A ``module:`` prefix is refused here (Gymnasium would import the module): see
-    :func:`import_env_module`, for ids from the command line.
+    ``cli.arguments.import_env_module``, for ids from the command line.
     """
     if ":" in env_id:
         raise UnsupportedEnvError(f"{env_id!r} names a module to import; give it with --env on the command line")
@@ -204,28 +201,3 @@ def one_line(error: BaseException) -> str:
     """An exception's message on one line, at most 200 characters."""
     text = " ".join(str(error).split())
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def import_env_module(env: str) -> str:
-    """``module:Env-v0`` (Gymnasium's syntax): import ``module``, which registers the env,
-    and return the bare id ``Env-v0``; any other id is returned as it is.
-
-    Only for ids a person typed on the command line: an id read from a file never reaches
-    here (a config or policy file that names a module is refused), so no file can make
-    vpg-sim import anything. UnsupportedEnvError (one line) if the import fails.
-    """
-    module, separator, bare = env.partition(":")
-    if not separator:
-        return env
-    if not module or not bare or ":" in bare:
-        raise UnsupportedEnvError(f"{env!r} is not of the form module:EnvName-v0")
-    # The current folder first, as `python -m` would have it: a console script's path does
-    # not include it, and a person's env module usually sits where they run vpg-sim.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        importlib.import_module(module)
-    except Exception as error:  # the module is the user's own code: any failure is one line
-        reason = f"{type(error).__name__}: {one_line(error)}"
-        raise UnsupportedEnvError(f"cannot import {module!r} for {env!r} ({reason})") from None
-    return bare

@@ -13,14 +13,27 @@ measures that noise at one policy and critic, with envs of its own:
    the K played side by side in K x ``num_envs`` envs (:func:`measure_gradient_noise`).
 2. On every batch, compute Phi_t of all four estimators (``estimated_advantages``, the
    trainer's own code) and each one's estimate of the gradient: g_k = the gradient of
-   ``policy_gradient_loss(log pi, Phi)`` with respect to the policy's parameters, on RAW
-   Phi (no normalisation, no entropy term, no clipping), flattened: shape ``(P,)``, P the
-   number of policy parameters (4,610 for CartPole's 64 x 64 net). (It is minus the
-   ascent direction: the sign changes none of the figures.)
+   ``policy_gradient_loss(log pi, Phi)`` with respect to the policy's parameters (no
+   entropy term, no clipping), flattened: shape ``(P,)``, P the number of policy
+   parameters (4,610 for CartPole's 64 x 64 net). (It is minus the ascent direction: the
+   sign changes none of the figures.) Twice, on the same batches: on RAW Phi, as the
+   textbook writes it (:attr:`GradientNoise.estimators`), and on Phi NORMALISED per batch
+   as training normalises it by default (``normalize_advantages``: minus the batch mean,
+   over the batch std or the std floor; :attr:`GradientNoise.normalised`). Subtracting the
+   batch mean is itself a baseline, so for total-return and reward-to-go the normalised
+   figures are the noise of what the run really steps on, and lower than the raw ones.
 3. From the K estimates G = [g_1 .. g_K], shape ``(K, P)``, with mean g_bar ``(P,)``:
 
        relative variance = tr Cov(G) / |g_bar|^2,  tr Cov(G) = sum_k |g_k - g_bar|^2 / (K - 1)
+       debiased          = tr Cov(G) / (|g_bar|^2 - tr Cov(G) / K)
        cosine            = mean_k cos(g_k, mean of the other K - 1 estimates)
+
+   |g_bar|^2 estimates |g|^2 + tr Cov / K, not |g|^2: the plain ratio is pulled toward K
+   (a true 16 reads 8 with K = 16), which squeezes the estimators' order together where
+   the signal is weak. The debiased ratio takes the noise's share out of the denominator.
+   Where |g_bar|^2 < 2 tr Cov / K (:func:`signal_resolved`: the plain ratio over K / 2,
+   the debiased one over K) the K batches resolve no signal: the figure is marked
+   undecided, and no order is read from it.
 
 Why the same batches for all four: the textbook claim (total-return >= reward-to-go >=
 baseline) is about the choice of Phi, so everything else is held fixed. On common batches
@@ -35,20 +48,25 @@ batches share the episodes that cross the cut.
 
 What the numbers mean, for a teacher:
 
-- **Relative variance** is noise over signal for one batch: the noise of one batch's
+- **Relative variance** (debiased) is noise over signal for one batch: the noise of one batch's
   step is that many times the size (squared) of the true step. Averaging n batches
   divides the noise by n, so it is about how many batches you need before the signal
   beats the noise. 0.5: one batch is mostly signal; 50: a single step is mostly noise,
   and only many steps together go the right way. Scaling Phi (the rewards, say) scales
   every g_k and so both terms alike: the figure does not change. It is per batch of
   whole episodes (``batch_steps`` long): a fixed 1,024-step batch of the same policy is
-  roughly ``batch_steps / 1024`` times as noisy. Its ceiling: with no signal at all,
-  |g_bar|^2 is itself the noise of K batches averaged (tr Cov / K on average), so the
-  figure sits near K, and anywhere from ~K/2 to many times K when the noise lies in a few
-  directions; from ~K/2 up it means "no signal that K batches can resolve". Once every
-  CartPole episode runs to the 500-step limit the return's gradient is ~0, and
-  total-return, reward-to-go and baseline read there; gae keeps a steady direction
-  (cosine ~0.5): its critic's, bootstrapped at the limit, which is its bias.
+  roughly ``batch_steps / 1024`` times as noisy. With no signal at all, |g_bar|^2 is
+  itself the noise of K batches averaged (tr Cov / K on average), so the plain figure
+  sits near K (anywhere from ~K/2 to many times K when the noise lies in a few
+  directions): that is the undecided region. Once every CartPole episode runs to the
+  500-step limit the return's gradient is ~0, and total-return, reward-to-go and baseline
+  read there; gae keeps a steady direction (cosine ~0.5): its critic's, bootstrapped at
+  the limit, which is its bias.
+- **Not one expectation, once episodes are truncated**: the critic-free pair
+  (total-return, reward-to-go) count what was earned within the time limit, so they
+  estimate the gradient of the time-limited return; baseline and gae bootstrap the cut
+  with V, so they estimate that of the discounted return past it (``advantages.TRUNCATION_NOTE``).
+  Near the limit the two pairs point at different targets, not only with different noise.
 - **Cosine** (leave-one-out) is how well one batch's step lines up with the best guess of
   the true direction from the other batches: 1 every batch points the same way, 0 a
   batch's step is at right angles to it (pure noise), negative it points backwards.
@@ -57,12 +75,15 @@ What the numbers mean, for a teacher:
 
 Cost (CartPole-v1, default config, 1 torch thread, the 2-core development machine at a
 load average of ~3 from other jobs, seed 0, three measurements each): K = 16 batches, all
-four estimators, take 0.15 s at the initial policy (episodes of ~20 steps: ~20,000 env
+four estimators, took 0.15 s at the initial policy (episodes of ~20 steps: ~20,000 env
 steps) and 0.61-0.71 s once every episode runs to the 500-step limit (128,000 env steps).
 Played one batch after another they took 0.36-0.43 s and 1.72-1.80 s (same sitting): side
 by side, the envs step K x 16 copies at once, and the loop runs one batch's steps, not
-K batches'. The rest is the 64 gradients; the cost is linear in K. A window that calls
-it every few updates should run it off the frame loop, on a :class:`Checkpoint`
+K batches'. The rest is the gradients, linear in K. Doubling them (raw and normalised Phi,
+128 gradients) cost nothing measurable: six measurements each, interleaved with the code
+before it at a load average of ~5, gave medians of 0.44 s against 0.50 s at the initial
+policy and 2.17 s against 2.10 s at a solved one (the env steps dominate). A window that
+calls it every few updates should run it off the frame loop, on a :class:`Checkpoint`
 (:func:`checkpoint_gradient_noise`), not on the live nets.
 """
 
@@ -82,10 +103,31 @@ from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.networks import Policy, ValueNet
 from vpg_sim.core.policy_gradient import policy_gradient_loss
 from vpg_sim.core.rollout import Collector, RolloutBatch
+from vpg_sim.core.stabilisers import normalized_advantages
 
 DEFAULT_BATCHES = 16
 """K: enough for a leave-one-out mean of 15 and a trace estimate within ~+-35% (its
 relative spread is about sqrt(2 / (K - 1)) when a few directions dominate the noise)."""
+
+def signal_resolved(signal: float, noise: float, batches: int) -> bool:
+    """Whether K batches resolve a gradient: |g_bar|^2 >= 2 tr Cov / K.
+
+    The one rule for "no resolvable signal" (the noise panel's and the lessons' undecided
+    figures): below it the plain ratio tr Cov / |g_bar|^2 is over K / 2 and the debiased
+    one over K (or undefined), the mean of the K estimates is mostly their own noise, and
+    no order between two estimators can be read from the figures.
+    """
+    return signal > 0 and signal >= 2.0 * noise / batches
+
+
+def debiased_ratio(signal: float, noise: float, batches: int) -> float:
+    """tr Cov / (|g_bar|^2 - tr Cov / K): the relative variance with the noise's share of
+    |g_bar|^2 taken out (E|g_bar|^2 = |g|^2 + tr Cov / K). inf where the noise accounts for
+    all of |g_bar|^2 or more, NaN where both are 0."""
+    if noise == 0:
+        return 0.0 if signal > 0 else math.nan
+    denominator = signal - noise / batches
+    return noise / denominator if denominator > 0 else math.inf
 
 
 @dataclass(frozen=True)
@@ -100,14 +142,30 @@ class EstimatorNoise:
     """|g_bar|^2, the squared norm of the mean estimate."""
     noise: float
     """tr Cov(G): the summed variance of the estimates over all P parameters."""
+    batches: int
+    """K, the number of estimates."""
+
+    @property
+    def debiased(self) -> float:
+        """The debiased relative variance (:func:`debiased_ratio`)."""
+        return debiased_ratio(self.signal, self.noise, self.batches)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the K batches resolve a signal (:func:`signal_resolved`); if not, the
+        figures are undecided."""
+        return signal_resolved(self.signal, self.noise, self.batches)
 
 
 @dataclass(frozen=True)
 class GradientNoise:
-    """The four estimators' figures at one policy and critic."""
+    """The four estimators' figures at one policy and critic, on raw and on normalised Phi."""
 
     estimators: dict[str, EstimatorNoise]
-    """Keyed by estimator name, in the order of ``ESTIMATORS``."""
+    """On raw Phi, as the textbook writes it; keyed by estimator name, in ``ESTIMATORS`` order."""
+    normalised: dict[str, EstimatorNoise]
+    """On Phi normalised per batch as training does with ``normalize_advantages`` (the
+    default): minus the batch mean, over the std or the config's std floor."""
     batches: int
     """K, the number of independent batches."""
     batch_steps: float
@@ -117,12 +175,18 @@ class GradientNoise:
     seconds: float
     """Wall time of the measurement."""
 
+    def trained(self, normalize_advantages: bool) -> dict[str, EstimatorNoise]:
+        """The figures of the weights a run with this ``normalize_advantages`` steps on."""
+        return self.normalised if normalize_advantages else self.estimators
+
     @property
     def relative_variance(self) -> dict[str, float]:
+        """On raw Phi."""
         return {name: figures.relative_variance for name, figures in self.estimators.items()}
 
     @property
     def cosine(self) -> dict[str, float]:
+        """On raw Phi."""
         return {name: figures.cosine for name, figures in self.estimators.items()}
 
 
@@ -143,7 +207,7 @@ def noise_figures(gradients: np.ndarray) -> EstimatorNoise:
         cosines = np.einsum("kp,kp->k", estimates, others) / norms
     # Rounding can put parallel vectors a hair past 1.
     cosine = float(np.clip(cosines.mean(), -1.0, 1.0)) if np.all(norms > 0) else math.nan
-    return EstimatorNoise(relative_variance, cosine, signal, noise)
+    return EstimatorNoise(relative_variance, cosine, signal, noise, count)
 
 
 def policy_gradients(
@@ -170,8 +234,10 @@ def policy_gradients(
 
 
 def estimator_weights(batch: RolloutBatch, config: VPGConfig) -> np.ndarray:
-    """Phi_t of every estimator in ``ESTIMATORS`` order on the batch's valid steps, ``(4, B)``."""
-    return np.stack(
+    """Phi_t of every estimator in ``ESTIMATORS`` order on the batch's valid steps, ``(8, B)``:
+    the four raw, then the four normalised as the trainer normalises them (its function,
+    with the config's std floor)."""
+    raw = np.stack(
         [
             estimated_advantages(
                 name,
@@ -187,6 +253,7 @@ def estimator_weights(batch: RolloutBatch, config: VPGConfig) -> np.ndarray:
             for name in ESTIMATORS
         ]
     )
+    return np.concatenate([raw, [normalized_advantages(phi, config.advantage_std_floor) for phi in raw]])
 
 
 def measure_gradient_noise(
@@ -197,7 +264,8 @@ def measure_gradient_noise(
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> GradientNoise:
-    """The four estimators' noise figures at ``policy`` and ``value_net`` (see the module).
+    """The four estimators' noise figures at ``policy`` and ``value_net``, on raw and on
+    normalised Phi (see the module).
 
     The K batches are played side by side, in ``batches x config.num_envs`` envs of its
     own seeded by ``seed`` (the trainer's envs, random generators and weights are not
@@ -220,7 +288,7 @@ def measure_gradient_noise(
         played = collector.collect_episodes(policy, value_net, batches * config.steps_per_update, should_stop)
     finally:
         collector.close()
-    estimates: list[np.ndarray] = []  # per batch: (4, P)
+    estimates: list[np.ndarray] = []  # per batch: (8, P), raw then normalised
     steps = 0
     for index in range(batches):
         batch = env_columns(played, slice(index * width, (index + 1) * width))
@@ -228,9 +296,11 @@ def measure_gradient_noise(
         actions = torch.from_numpy(batch.actions[batch.valid])
         steps += len(observations)
         estimates.append(policy_gradients(policy, observations, actions, estimator_weights(batch, config)))
-    by_estimator = np.stack(estimates, axis=1)  # (4, K, P)
+    by_weights = np.stack(estimates, axis=1)  # (8, K, P)
+    count = len(ESTIMATORS)
     return GradientNoise(
-        estimators={name: noise_figures(by_estimator[index]) for index, name in enumerate(ESTIMATORS)},
+        estimators={name: noise_figures(by_weights[index]) for index, name in enumerate(ESTIMATORS)},
+        normalised={name: noise_figures(by_weights[count + index]) for index, name in enumerate(ESTIMATORS)},
         batches=batches,
         batch_steps=steps / batches,
         env_steps=collector.env_steps,

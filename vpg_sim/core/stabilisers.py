@@ -8,8 +8,10 @@ measured on CartPole-v1 (seeds 0-9), is a field of ``VPGConfig`` and can be turn
   ranged 0.1-2.7 and seed 2 fell from 424 to 111; with it the median steps to solve went
   from ~86,000 to 59,904 and the slowest seed from 167,936 to 82,944.
 - **Normalised critic targets** (``value_normalization_rate``, PopArt-style, see
-  ``ValueNet``): the critic fits returns near 100 in 6 passes instead of 20, which raised
-  throughput from 24,400 to 53,500 env-steps/s at the same sample efficiency.
+  ``ValueNet``): the critic fits returns near 100 in 10 passes of 512 instead of 20 of
+  256 at the same sample efficiency; with cheaper collection in the same change,
+  throughput rose from 24,400 to 53,500 env-steps/s. With the KL-adaptive step, 6
+  passes of 256 sufficed (62,700 env-steps/s over whole runs, ``benchmarks/solve.py``).
 - **Gradient clipping** (``max_grad_norm``): bounds one batch's policy step.
 - **Advantage normalisation** (``normalize_advantages``): the step's size stops
   depending on the reward's scale. Below a std floor (``advantage_std_floor``, 0.1) a

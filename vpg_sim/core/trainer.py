@@ -59,6 +59,8 @@ class UpdateStats:
     approx_kl: float
     explained_variance: float
     policy_lr: float
+    """The policy's learning rate this update stepped with (the KL-adaptive step may
+    change it for the next one)."""
     nan_rollbacks: int
     train_seconds: float
     """Wall time spent collecting and updating so far (pauses excluded)."""
@@ -181,6 +183,7 @@ class VPGTrainer:
             is abandoned with :class:`TrainingInterrupted` (used to quit promptly).
         """
         started = time.perf_counter()
+        policy_lr = self.policy_optimizer.param_groups[0]["lr"]  # before the KL-adaptive step moves it
         batch = self.collect(should_stop)
         losses = self.update(batch, should_stop)
         elapsed = time.perf_counter() - started
@@ -195,7 +198,7 @@ class VPGTrainer:
             mean_return_100=self.mean_return_100,
             max_return_100=float(np.max(recent_returns)) if recent_returns else math.nan,
             mean_length_100=float(np.mean(recent_lengths)) if recent_lengths else math.nan,
-            policy_lr=self.policy_optimizer.param_groups[0]["lr"],
+            policy_lr=policy_lr,
             nan_rollbacks=self.nan_rollbacks,
             train_seconds=self.train_seconds,
             env_steps_per_second=self.config.steps_per_update / elapsed,
@@ -257,7 +260,7 @@ class VPGTrainer:
         Returns the losses (``policy_loss``, ``value_loss``, ``entropy``,
         ``approx_kl``, ``explained_variance``). A non-finite loss or parameter rolls
         both nets back to their weights before this update (see :meth:`_roll_back`);
-        the losses then come back as NaN.
+        the losses then come back as NaN, and ``last_step`` is None: no step stood.
         """
         cfg = self.config
         # Step 2: the critic's targets R_t = A_t + V(s_t) with GAE's A_t, and the weights
@@ -301,6 +304,8 @@ class VPGTrainer:
             losses["value_loss"] = self._fit_value(observations, torch.from_numpy(flat_returns).float(), should_stop)
         except NonFiniteError:
             self._roll_back(saved)
+            # The policy step may have stood before the critic's fit failed: undone, it is not shown.
+            self.last_step = None
             losses.update(policy_loss=math.nan, value_loss=math.nan, entropy=math.nan, approx_kl=math.nan)
         return losses
 

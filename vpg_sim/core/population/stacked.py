@@ -12,6 +12,7 @@ sums or normalises across rows, so one network's NaN or step size reaches no oth
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -22,6 +23,47 @@ from torch import nn
 NARROW = 4
 """Layers this narrow (a critic's one output, a policy's few logits) are multiplied the
 other way round: MKL's batched matmul is slow with an inner or outer size of 1 or 2."""
+
+
+PINNED_TORCH = "2.13.0"
+"""The torch whose private kernels (``torch._fused_adam_``, ``aten.tanh_backward.grad_input``)
+this module calls, as requirements.txt pins it."""
+
+
+class UnsupportedTorchError(RuntimeError):
+    """This torch lacks a private kernel the stacked networks call, or it computes otherwise."""
+
+
+@functools.cache
+def check_private_kernels() -> None:
+    """Raise :class:`UnsupportedTorchError` (one line) unless this torch's private kernels
+    that the population calls exist and compute what they did in the pinned torch: one
+    fused Adam step and one tanh backward on a few numbers, against their formulas. Once
+    per process: a private kernel may change or vanish in any torch release, and would
+    otherwise fail mid-run with a traceback, or silently differ."""
+    try:
+        weight, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
+        exp_avg, exp_avg_sq = torch.zeros(2), torch.zeros(2)
+        torch._fused_adam_(  # one step from zero moments: w - lr * sign(g) (up to eps)
+            [weight], [grad], [exp_avg], [exp_avg_sq], [], [torch.tensor(1.0)],
+            lr=0.1, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False,
+        )  # fmt: skip
+        adam_ok = torch.allclose(weight, torch.tensor([0.9, -2.1]), atol=1e-6)
+        hidden, gradient = torch.tensor([0.5, -0.8]), torch.tensor([2.0, 1.0])
+        torch.ops.aten.tanh_backward.grad_input(gradient, hidden, grad_input=gradient)
+        tanh_ok = torch.allclose(gradient, torch.tensor([1.5, 0.36]), atol=1e-6)  # g (1 - h^2)
+    except (AttributeError, RuntimeError, TypeError) as error:
+        reason = f"{type(error).__name__}: {' '.join(str(error).split())[:120]}"
+        raise UnsupportedTorchError(
+            f"the population trainer calls private kernels of torch {PINNED_TORCH}, which torch "
+            f"{torch.__version__} lacks ({reason}): install torch=={PINNED_TORCH}"
+        ) from None
+    if not (adam_ok and tanh_ok):
+        wrong = "torch._fused_adam_" if not adam_ok else "aten.tanh_backward.grad_input"
+        raise UnsupportedTorchError(
+            f"torch {torch.__version__}'s private kernel {wrong} computes otherwise than torch {PINNED_TORCH}'s, "
+            f"which the population trainer calls: install torch=={PINNED_TORCH}"
+        )
 
 
 def _activate(hidden: torch.Tensor, tanh: bool) -> None:
@@ -190,6 +232,7 @@ class StackedAdam:
     """
 
     def __init__(self, net: StackedMLP, learning_rates: Sequence[float]) -> None:
+        check_private_kernels()  # StackedMLP.backward's too: a population always has its Adam
         self.net = net
         self.learning_rates = list(learning_rates)
         self.betas = (0.9, 0.999)

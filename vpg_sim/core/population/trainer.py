@@ -166,6 +166,7 @@ class PopulationTrainer:
         if not self.slots:
             return {}
         started = time.perf_counter()
+        policy_lrs = list(self.policy_optimizer.learning_rates)  # the rates this update steps with
         shared = self.shared_config
         scale = (self.target_mean, self.target_std)
         whole = [self.agents[agent].config.estimator in CRITIC_FREE for agent in self.slots]
@@ -186,7 +187,7 @@ class PopulationTrainer:
                 mean_return_100=agent.episodes.mean_return_100,
                 max_return_100=float(np.max(returns)) if returns else math.nan,
                 mean_length_100=float(np.mean(lengths)) if lengths else math.nan,
-                policy_lr=self.policy_optimizer.learning_rates[slot],
+                policy_lr=policy_lrs[slot],
                 nan_rollbacks=agent.nan_rollbacks,
                 train_seconds=self.train_seconds,
                 env_steps_per_second=int(batch.env_steps[slot]) / elapsed,

@@ -19,6 +19,7 @@ from pathlib import Path
 import pygame
 
 from vpg_sim.core.comparison import median_with_interval
+from vpg_sim.core.gradient_noise import GradientNoise
 from vpg_sim.lessons.expectations import MET, NOT_MET, PENDING, NoiseFigure, RunFacts, Verdict
 from vpg_sim.lessons.script import Action, Compare, Lesson, Step, Wait
 from vpg_sim.resources import shipped_policy
@@ -39,16 +40,13 @@ KEYS = "PgDn next · PgUp back · Home again"
 Window = App | CompareApp
 
 
-def noise_figures(reading: object) -> dict[str, NoiseFigure]:
-    """The noise panel's figures (debiased, decided) of a gradient-noise reading."""
-    noise = reading.noise  # type: ignore[attr-defined]
-    figures = {}
-    for name, figure in noise.estimators.items():
-        resolvable = noise.batches * figure.signal >= 2 * figure.noise
-        excess = figure.signal - figure.noise / noise.batches
-        ratio = figure.noise / excess if resolvable and excess > 0 else float("inf")
-        figures[name] = NoiseFigure(ratio, resolvable)
-    return figures
+def noise_figures(noise: GradientNoise, normalize_advantages: bool) -> dict[str, NoiseFigure]:
+    """The noise panel's figures of the weights the run trains on: debiased, and whether
+    the batches resolve a signal at all (the panel's "undecided" otherwise)."""
+    return {
+        name: NoiseFigure(figure.debiased, figure.resolved)
+        for name, figure in noise.trained(normalize_advantages).items()
+    }
 
 
 @dataclasses.dataclass
@@ -310,7 +308,9 @@ class LessonRunner:
         facts = RunFacts(update=self._update(), mean_returns=state.mean_returns, actions_done=state.done_at is not None)
         if isinstance(window, App):
             reading = window.session.gradient_noise()
-            noise = noise_figures(reading) if reading is not None and reading.update >= state.first_update else None
+            normalised = window.session.config().normalize_advantages
+            fresh = reading is not None and reading.update >= state.first_update
+            noise = noise_figures(reading.noise, normalised) if fresh else None
             facts = dataclasses.replace(facts, solved=window.session.solved, noise=noise)
         else:
             snapshot = window.session.latest()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pygame
 
+from vpg_sim.core.advantages import discounted_returns
 from vpg_sim.training.stage import FinishedEpisode, StepView
 from vpg_sim.ui.panels.frame import Frame
 from vpg_sim.ui.panels.painter import PanelPainter, action_names
@@ -34,18 +36,32 @@ def _operand(value: float, digits: int) -> str:
     return f"(−{text})" if value < 0 and float(text) != 0 else text
 
 
+def adds_up(result: float, terms: Sequence[float], digits: int) -> bool:
+    """Whether ``terms``, each printed to ``digits`` decimals, sum to ``result`` printed so:
+    within the printing's rounding (half a unit of the last place per number). A formula
+    shows its numbers only where a reader's sum of them gives the number it shows."""
+    unit = 10.0**-digits
+    printed = sum(round(term, digits) for term in terms)
+    return abs(printed - round(result, digits)) <= unit * (len(terms) + 1) / 2 + 1e-9
+
+
 def advantage_formula(finished: FinishedEpisode | None) -> list[str]:
-    """Phi_0 of the last finished stage episode, by its estimator, with its numbers."""
+    """Phi_0 of the last finished stage episode, by its estimator, with its numbers where
+    they add up to it (:func:`adds_up`; the terms are left out where they do not)."""
     if finished is None or not len(finished.advantages):
         return ["A_t: once an episode has ended"]
     g0, v0, a0 = float(finished.returns_to_go[0]), float(finished.values[0]), float(finished.advantages[0])
     gamma, lam = finished.gamma, finished.gae_lambda
-    if finished.estimator == "total-return":
-        return [f"A_t = R(τ) = Σ_k γ^k r_k = {a0:.1f}, the same for every step (γ = {gamma:g})"]
-    if finished.estimator == "reward-to-go":
-        return [f"A_0 = G_0 = Σ_k γ^k r_k = {a0:.1f}  (γ = {gamma:g})"]
+    if finished.estimator in ("total-return", "reward-to-go"):
+        # Neither bootstraps: the discounted sum of the rewards earned, from the first step.
+        earned = float(discounted_returns(np.asarray(finished.rewards, dtype=np.float64), gamma)[0])
+        sum_part = " = Σ_k γ^k r_k" if math.isclose(a0, earned, rel_tol=1e-6, abs_tol=1e-6) else ""
+        if finished.estimator == "total-return":
+            return [f"A_t = R(τ){sum_part} = {a0:.1f}, the same for every step (γ = {gamma:g})"]
+        return [f"A_0 = G_0{sum_part} = {a0:.1f}  (γ = {gamma:g})"]
     if finished.estimator == "baseline":
-        return [f"A_0 = G_0 − V(s_0) = {g0:.1f} − {_operand(v0, 1)} = {a0:+.1f}"]
+        terms = f" = {g0:.1f} − {_operand(v0, 1)}" if adds_up(a0, (g0, -v0), 1) else ""
+        return [f"A_0 = G_0 − V(s_0){terms} = {a0:+.1f}"]
     next_value = float(finished.values[1]) if len(finished.values) > 1 else 0.0
     reward = float(finished.rewards[0])
     delta = reward + gamma * next_value - v0

@@ -24,6 +24,9 @@ REFRESH_SECONDS = 0.2
 evaluated again at most this often, in a thread, never in the frame."""
 TRAIL = 60
 """Recent states drawn as the fading trail (1.2 s of CartPole)."""
+IDLE_SECONDS = 2.0
+"""The map's thread ends after this long without a request: ten refreshes missed, so the
+map is no longer drawn (closed, or the window is)."""
 
 
 @dataclass(frozen=True)
@@ -34,19 +37,31 @@ class _Request:
 
 
 class _MapWorker:
-    """Evaluates the newest requested map in a daemon thread (the latest request wins)."""
+    """Evaluates the newest requested map in a daemon thread (the latest request wins).
 
-    def __init__(self) -> None:
+    The thread ends once no request has come for ``idle_seconds`` (the map view closed,
+    or the window): a panel that is no longer drawn holds no thread. :meth:`request`
+    then says so, and the panel starts another worker.
+    """
+
+    def __init__(self, idle_seconds: float | None = None) -> None:
         self._lock = threading.Condition()
         self._request: _Request | None = None
         self._result: PolicyMap | None = None
         self._ranges: dict[tuple[str, tuple[int, int]], tuple] = {}
-        threading.Thread(target=self._run, name="policy-map", daemon=True).start()
+        self._idle_seconds = IDLE_SECONDS if idle_seconds is None else idle_seconds
+        self._ended = False
+        self.thread = threading.Thread(target=self._run, name="policy-map", daemon=True)
+        self.thread.start()
 
-    def request(self, request: _Request) -> None:
+    def request(self, request: _Request) -> bool:
+        """Ask for ``request``'s map; False if the thread has ended (idle), asking nothing."""
         with self._lock:
+            if self._ended:
+                return False
             self._request = request
             self._lock.notify()
+            return True
 
     def take(self) -> PolicyMap | None:
         with self._lock:
@@ -56,8 +71,11 @@ class _MapWorker:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while self._request is None:
-                    self._lock.wait()
+                if self._request is None:
+                    self._lock.wait(self._idle_seconds)
+                if self._request is None:  # idle: the panel is not being drawn
+                    self._ended = True
+                    return
                 request, self._request = self._request, None
             result = self._evaluate(request)
             with self._lock:
@@ -133,7 +151,10 @@ class MapPanel:
         if now >= self._next_request:
             self._next_request = now + REFRESH_SECONDS
             held = np.asarray(frame.stage.observation, dtype=np.float32)
-            self._worker.request(_Request(frame.stage.snapshot, self.dims(frame), held))
+            request = _Request(frame.stage.snapshot, self.dims(frame), held)
+            if not self._worker.request(request):  # its thread ended while the map was not drawn
+                self._worker = _MapWorker()
+                self._worker.request(request)
         result = self._worker.take()
         if result is not None:
             self._map = result

@@ -30,7 +30,7 @@ class UpdatePanel:
         area = painter.panel(rect, "Update", f"update {snapshot.update}: each sample's step · U: back")
         dissection = snapshot.last_step
         if dissection is None or not len(dissection.weights):
-            painter.text("waiting for the first update…", area.center, 12, palette.muted, anchor="center")
+            painter.text(_no_step(snapshot.update), area.center, 12, palette.muted, anchor="center")
             return
         header = painter.text_size("Ag", 12)[1] + painter.px(2)
         footer = painter.text_size("Ag", 11)[1] + painter.px(1)
@@ -86,3 +86,12 @@ def _draw_scatter(surface: pygame.Surface, dissection: UpdateDissection, palette
     agree = np.sign(weights) * np.sign(changes) > 0
     for x, y, good in zip(xs.tolist(), ys.tolist(), agree.tolist(), strict=True):
         pygame.draw.circle(surface, palette.positive if good else palette.negative, (x, y), radius)
+
+
+def _no_step(update: int) -> str:
+    """What the panel says when the snapshot holds no step: before the first update, or
+    after one that was rolled back (a non-finite loss or weight) or a policy loaded from a
+    file, which keeps no batch."""
+    if update == 0:
+        return "waiting for the first update…"
+    return f"no step to show for update {update} (rolled back, or loaded from a file)"

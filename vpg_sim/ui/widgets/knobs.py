@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pygame
 import pygame_gui
 
-from vpg_sim.core.advantages import ESTIMATORS
+from vpg_sim.core.advantages import ESTIMATORS, TRUNCATION_NOTE
 from vpg_sim.core.config import VPGConfig
 
 SLIDER_STEPS = 1000
@@ -110,6 +110,13 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("target_kl", "KL-adaptive step", (DEFAULT_TARGET_KL, None), ("on", "off")),
 )
 """The estimator and two of the additions beyond vanilla, turned on and off live."""
+BASELINED_TOTAL_RETURN = "total-return − mean"
+"""The estimator switch's name for total-return while advantages are normalised: the
+batch mean is subtracted, so it is not the textbook's R(tau)."""
+SWITCH_TIPS = {
+    "estimator": "click: the next estimator, from the next update. With normalise A on, each Φ is shifted by "
+    f"its batch mean (total-return trains on R(τ) − batch mean). {TRUNCATION_NOTE[0].upper()}{TRUNCATION_NOTE[1:]}.",
+}
 
 KNOB_LABELS = {knob.field: knob.label for knob in (*KNOBS, *SWITCHES)}
 """The knobs' names as the panel shows them (the return curve's markers use them too)."""
@@ -170,11 +177,14 @@ class KnobsPanel:
                 pygame.Rect(area.x + index * (switch_w + px(8)), y, switch_w, widget_h),
                 self._switch_text(switch),
                 manager,
-                tool_tip_text="click: the next value, from the next update",
+                tool_tip_text=SWITCH_TIPS.get(switch.field, "click: the next value, from the next update"),
             )
 
     def _switch_text(self, switch: Switch) -> str:
-        return f"{switch.label}: {switch.name_of(self._values[switch.field])}"
+        name = switch.name_of(self._values[switch.field])
+        if switch.field == "estimator" and name == "total-return" and self._values["normalize_advantages"]:
+            name = BASELINED_TOTAL_RETURN
+        return f"{switch.label}: {name}"
 
     def process_event(self, event: pygame.event.Event) -> dict[str, object] | None:
         """The change a person asked for with this event, if any."""
@@ -196,8 +206,8 @@ class KnobsPanel:
             value = getattr(config, knob.field)
             self.entries[knob.field].set_text(knob.show(value))
             self.sliders[knob.field].set_current_value(knob.to_slider(value))
-        for switch in SWITCHES:
-            self._values[switch.field] = getattr(config, switch.field)
+        self._values = {switch.field: getattr(config, switch.field) for switch in SWITCHES}
+        for switch in SWITCHES:  # after every value: the estimator's name depends on normalisation
             self.switches[switch.field].set_text(self._switch_text(switch))
 
     def kill(self) -> None:
