@@ -141,6 +141,25 @@ def mean_band(values: np.ndarray, grid: np.ndarray, confidence: float = CONFIDEN
 # -- steps to solve ----------------------------------------------------------------------
 
 
+def first_crossing(earlier: Sequence[float], new: Sequence[float], threshold: float, window: int) -> int | None:
+    """The index in ``new`` of the first episode after which the mean of the last
+    ``window`` returns (``earlier`` then ``new``, oldest first) reached ``threshold``;
+    None if none did. The mean is numpy's of the window, as the trainers' ``solved``
+    reads it (a running sum only finds the candidates: its rounding may differ)."""
+    history = np.concatenate([np.asarray(earlier, dtype=np.float64)[-window:], np.asarray(new, dtype=np.float64)])
+    start = len(history) - len(new)
+    if len(history) < window or not len(new):
+        return None
+    sums = np.cumsum(np.concatenate([[0.0], history]))
+    ends = np.arange(max(start, window - 1), len(history))
+    rough = (sums[ends + 1] - sums[ends + 1 - window]) / window
+    slack = 1e-9 * max(1.0, float(np.max(np.abs(history))))
+    for end in ends[rough >= threshold - slack]:
+        if float(np.mean(history[end + 1 - window : end + 1])) >= threshold:
+            return int(end - start)
+    return None
+
+
 @dataclass(frozen=True)
 class MedianInterval:
     """The median of steps to solve (+inf: not reached) and its order-statistic interval

@@ -14,6 +14,7 @@ Used by the headless ``vpg-sim compare`` and, in a thread, by the window
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
+from vpg_sim.core.comparison import Curve, GroupSummary, first_crossing, summarize_group
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.population.trainer import PopulationTrainer
+from vpg_sim.core.rollout import RECENT_EPISODES
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,18 @@ class AgentRecord:
         self.env_steps: list[int] = []
         self.returns: list[float] = []
         self.steps_to_solve: int | None = None
+        """The env step at which the episode ended whose return brought the mean of the
+        last 100 to the threshold: mid-batch, not the update's end (a critic-free batch
+        near solving is ~8,000 steps; read once per update, its solve point came late)."""
+        self.recent_returns: collections.deque[float] = collections.deque(maxlen=RECENT_EPISODES)
+
+    def add_episodes(self, returns: list[float], end_steps: list[int], threshold: float | None) -> None:
+        """Episodes finished in the agent's last update, oldest first, with the env steps at each one's end."""
+        if self.steps_to_solve is None and threshold is not None:
+            crossing = first_crossing(self.recent_returns, returns, threshold, RECENT_EPISODES)
+            if crossing is not None:
+                self.steps_to_solve = end_steps[crossing]
+        self.recent_returns.extend(returns)
 
     def curve(self) -> Curve:
         return Curve(np.array(self.env_steps, dtype=np.int64), np.array(self.returns, dtype=np.float64))
@@ -84,9 +98,7 @@ class ComparisonRun:
                 record = self.records[group.name][agent]
                 record.env_steps.append(update.env_steps)
                 record.returns.append(update.mean_return_100)
-                population.take_new_returns(agent)  # the curve is the mean of the last 100: they need not pile up
-                if record.steps_to_solve is None and population.solved(agent):
-                    record.steps_to_solve = update.env_steps
+                record.add_episodes(*population.take_new_episodes(agent), self.reward_threshold)
             population.stop([agent for agent in population.slots if self._spent(group.name, agent)])
         if self.all_solved:
             for population in self.populations.values():
