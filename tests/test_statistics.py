@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from vpg_sim.core.comparison import GroupResult, improvements
+from vpg_sim.core.config import config_for
 from vpg_sim.core.statistics import (
     bootstrap_interval,
     improvement_interval,
@@ -123,6 +125,21 @@ def test_the_improvement_interval_of_separated_groups_is_one_and_of_equal_ones_b
     assert improvement_interval(np.array([1.0, 2, 3, 4]), np.array([10.0, 11, 12, 13])) == (1.0, 1.0, 1.0)
     p, low, high = improvement_interval(np.array([1.0, 2, 3, 4, 5, 6]), np.array([6.0, 5, 4, 3, 2, 1]))
     assert p == 0.5 and low < 0.5 < high
+
+
+def test_each_pair_of_groups_gets_p_and_its_interval_and_the_reverse_mirrors_it():
+    config = config_for("CartPole-v1")
+    rng = np.random.default_rng(1)
+
+    def group(name, steps):
+        return GroupResult(name, name, {}, config, 1, tuple(range(len(steps))), (), tuple(steps))
+
+    a = group("A", [int(s) for s in rng.integers(100, 200, 12)] + [None])
+    b = group("B", [int(s) for s in rng.integers(150, 260, 10)] + [None, None])
+    table = improvements([a, b])
+    p, low, high = table[("A", "B")]
+    assert low < p < high and p > 0.5
+    assert table[("B", "A")] == pytest.approx((1 - p, 1 - high, 1 - low))
 
 
 def test_the_performance_profile_counts_solves_and_gives_the_exact_binomial_interval():

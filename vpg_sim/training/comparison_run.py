@@ -5,8 +5,11 @@ Each group is one config trained with every seed, as one
 would be without the other group (they share no tensor, and a critic-free group's whole
 episodes pad nothing of the other's). A round is one update of every running agent of
 each group. An agent stops once it has trained ``max_steps`` env steps; the comparison is
-finished when every agent has stopped or every agent has solved. Solved agents train on
-until then, so every curve is what really happened, not a solved value carried forward.
+finished when every agent has stopped or (unless told not to) every agent has solved.
+Solved agents train on until then, so every curve is what really happened, not a solved
+value carried forward. Runs whose seeds will be pooled with other runs' (``--json-out``,
+``--until-decided``) train every seed to its budget: stopping where this run's own seeds
+happened to solve would end the pooled curves at the fastest shard.
 
 Used by the headless ``vpg-sim compare`` and, in a thread, by the window
 (``population_session.py``); the statistics are ``core/comparison.py``'s.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.comparison import Curve, GroupSummary, first_crossing, summarize_group
+from vpg_sim.core.comparison import Curve, GroupResult, first_crossing
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.population.trainer import PopulationTrainer
 from vpg_sim.core.rollout import RECENT_EPISODES
@@ -69,12 +72,20 @@ class ComparisonRun:
     :param groups: the two sides (any number works; the window and the figure take two).
     :param seeds: every group trains each of them.
     :param max_steps: per agent, None: each group's ``config.total_steps``.
+    :param stop_when_all_solved: False trains every agent to its budget.
     """
 
-    def __init__(self, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        groups: Sequence[Group],
+        seeds: Sequence[int],
+        max_steps: int | None = None,
+        stop_when_all_solved: bool = True,
+    ) -> None:
         self.groups = list(groups)
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
+        self.stop_when_all_solved = stop_when_all_solved
         self.populations: dict[str, PopulationTrainer] = {}
         try:
             for group in self.groups:
@@ -100,7 +111,7 @@ class ComparisonRun:
                 record.returns.append(update.mean_return_100)
                 record.add_episodes(*population.take_new_episodes(agent), self.reward_threshold)
             population.stop([agent for agent in population.slots if self._spent(group.name, agent)])
-        if self.all_solved:
+        if self.stop_when_all_solved and self.all_solved:
             for population in self.populations.values():
                 population.stop(list(population.slots))
         self.rounds += 1
@@ -129,10 +140,21 @@ class ComparisonRun:
     def steps_to_solve(self, name: str) -> list[int | None]:
         return [record.steps_to_solve for record in self.records[name]]
 
-    def summary(self, group: Group) -> GroupSummary:
-        return summarize_group(
-            group.label, group.difference, self.seeds, self.curves(group.name), self.steps_to_solve(group.name)
+    def result(self, group: Group) -> GroupResult:
+        """What the group's seeds gave so far (plain data: a sweep's worker returns it)."""
+        return GroupResult(
+            name=group.name,
+            label=group.label,
+            difference=dict(group.difference),
+            config=group.config,
+            max_steps=self.max_steps[group.name],
+            seeds=tuple(self.seeds),
+            curves=tuple(self.curves(group.name)),
+            steps_to_solve=tuple(self.steps_to_solve(group.name)),
         )
+
+    def results(self) -> list[GroupResult]:
+        return [self.result(group) for group in self.groups]
 
     def stage_checkpoint(self, name: str, agent: int = 0) -> Checkpoint:
         """What the stage of group ``name`` plays: its agent's policy and critic now."""
