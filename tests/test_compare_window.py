@@ -139,3 +139,37 @@ def test_a_pace_given_before_or_after_compare_is_kept_and_each_command_has_its_d
     from vpg_sim.cli import parse_arguments
 
     assert parse_arguments(argv).pace == pace
+
+
+@pytest.mark.parametrize(
+    ("statistic", "says"),
+    [
+        ("iqm", ["IQM of 2 seeds", "pointwise 95% bootstrap interval", "its 95% interval (bootstrap)"]),
+        ("mean", ["mean over 2 seeds", "pointwise 95% t-interval", "its 95% interval (order statistics)"]),
+    ],
+)
+def test_the_returns_panel_says_which_statistic_it_draws(monkeypatch, statistic, says):
+    from vpg_sim.ui.panels.painter import PanelPainter
+
+    drawn = []
+    text = PanelPainter.text
+
+    def recording(self, content, *args, **kwargs):
+        drawn.append(content)
+        return text(self, content, *args, **kwargs)
+
+    session = ComparisonSession.from_groups(groups(), range(2), max_steps=4096, statistic=statistic)
+    app = CompareApp(WindowOptions(pace="full", size=(1280, 720)), session, clock=FakeClock())
+    try:
+        assert session.wait_for_round(2, WAIT)
+        monkeypatch.setattr(PanelPainter, "text", recording)
+        app.fake_clock = FakeClock()
+        frames(app, 2)
+        assert app.frame().groups[0].band.statistic == statistic
+        shown = " | ".join(drawn)
+        for words in says:
+            assert words in shown
+        assert "A: (GAE(gamma, lambda) - batch mean) / batch std · B: (R(tau) - batch mean) / batch std" in shown
+        assert f"{'IQM' if statistic == 'iqm' else 'mean'} return" in shown
+    finally:
+        app.close()

@@ -170,3 +170,27 @@ def test_no_display_says_so_in_one_line_and_suggests_headless(capsys, monkeypatc
     status, _, lines = run(capsys, "compare", "--a", "estimator=total-return")
     assert status == 2
     assert "no display" in lines[-1] and "--headless" in lines[-1]
+
+
+@pytest.mark.parametrize(("statistic", "axis_says"), [("iqm", "IQM return"), ("mean", "mean return")])
+def test_the_figure_says_which_statistic_it_draws_and_that_bands_are_pointwise(statistic, axis_says):
+    from vpg_sim.cli.compare_figure import comparison_figure
+    from vpg_sim.core.comparison import GroupResult
+    from vpg_sim.core.config import config_for
+
+    config = config_for("CartPole-v1")
+    rng = np.random.default_rng(4)
+    curves = tuple(Curve(np.arange(1, 51) * 1000, np.cumsum(rng.random(50)) * 10) for _ in range(8))
+    results = [
+        GroupResult("A", "default", {}, config, 50_000, tuple(range(8)), curves, (30_000, None) * 4),
+        GroupResult("B", "estimator=total-return", {}, config.replace(estimator="total-return"), 50_000,
+                    tuple(range(8)), curves[::-1], (40_000, 45_000) * 4),
+    ]  # fmt: skip
+    figure = comparison_figure(results, "CartPole-v1", 475.0, statistic)
+    curves_axes, profile_axes, _ = figure.axes
+    assert curves_axes.get_ylabel().startswith(axis_says)
+    assert "pointwise 95%" in figure._supxlabel.get_text()
+    assert "pointwise" in profile_axes.get_title(loc="left")
+    assert "P(A solves in fewer steps than B) = " in figure._suptitle.get_text()
+    legend = [text.get_text() for text in curves_axes.get_legend().get_texts()]
+    assert "weights: (R(tau) - batch mean) / batch std" in legend[1]

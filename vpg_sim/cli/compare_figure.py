@@ -52,6 +52,21 @@ def comparison_png(
 ) -> bytes:
     """The PNG of the groups' ``results`` (finished or not), drawn by ``statistic``;
     ``summaries`` if already computed (:func:`~vpg_sim.core.comparison.summarize`)."""
+    figure = comparison_figure(results, env_id, reward_threshold, statistic, summaries)
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def comparison_figure(
+    results: Sequence[GroupResult],
+    env_id: str,
+    reward_threshold: float | None,
+    statistic: str,
+    summaries: Sequence[GroupSummary] | None = None,
+) -> Figure:
+    """The figure :func:`comparison_png` draws."""
     summaries = list(summaries) if summaries is not None else summarize(results, statistic)
     figure = Figure(figsize=SIZE, layout="constrained")
     curves_axes, profile_axes, dots_axes = figure.subplots(3, 1, sharex=True, height_ratios=(3.0, 1.4, 1.0))
@@ -109,10 +124,7 @@ def comparison_png(
     dots_axes.grid(True, axis="x", color="#dddddd", linewidth=0.6)
     figure.suptitle(title(results, summaries, env_id))
     figure.supxlabel(FOOTNOTES[statistic], fontsize="small", color=GREY)
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure)
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
 def title(results: Sequence[GroupResult], summaries: Sequence[GroupSummary], env_id: str) -> str:
