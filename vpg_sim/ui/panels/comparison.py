@@ -48,6 +48,8 @@ class GroupView:
     """None with fewer than 2 seeds solved or not (see core/comparison.py)."""
     running: int
     stage: StagePlayer
+    stage_seed: int = 0
+    """The seed of agent 0, whom the stage plays."""
 
     @property
     def curve_end(self) -> tuple[float, float] | None:
@@ -92,7 +94,7 @@ class CompareFrame:
 
 
 class GroupStagePanel:
-    """One group's stage: its agent 0 (seed 0) playing its current policy, titled in the
+    """One group's stage: its agent 0 (the first seed) playing its current policy, titled in the
     group's colour with its difference from the other group."""
 
     def __init__(self, index: int) -> None:
@@ -111,7 +113,7 @@ class GroupStagePanel:
         title = painter.text(
             f"{group.name}: {group.label}", (rect.x + pad, rect.y + painter.px(4)), TITLE_SIZE, group.colour, bold=True
         )
-        subtitle = f"vs {group.other_label} · agent 0 (seed 0)"
+        subtitle = f"vs {group.other_label} · agent 0 (seed {group.stage_seed})"
         if title.right + painter.px(10) + painter.text_size(subtitle, 14)[0] <= rect.right - pad:
             painter.text(subtitle, (title.right + painter.px(10), title.centery), 14, palette.muted, anchor="midleft")
         area = painter.panel_area(rect)
