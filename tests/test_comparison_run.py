@@ -1,5 +1,7 @@
-"""Steps to solve are the env step of the episode whose return brought the mean of the last
-100 to the threshold, for every estimator: not the end of the update it fell in."""
+"""ComparisonRun's rules: steps to solve are the env step of the episode whose return
+brought the mean of the last 100 to the threshold, for every estimator (not the end of the
+update it fell in); an agent stops at its budget; all stop once all have solved, unless
+they are to be pooled."""
 
 import numpy as np
 import pytest
@@ -83,3 +85,45 @@ def test_a_comparison_s_solve_point_is_the_crossing_episode_s_step_within_its_ba
         assert inside == 6  # inside a batch, every one: read at the update's end it would have come late
     finally:
         run.close()
+
+
+def bandit_run(max_steps, stop_when_all_solved=True):
+    base = VPGConfig(env_id="VpgSimTest/TwoArmedBandit-v0", num_envs=4, steps_per_update=64, vf_iters=1)
+    groups = [Group("A", base, "default", {}), Group("B", base.replace(estimator="total-return"), "tr", {})]
+    run = ComparisonRun(groups, range(3), max_steps, stop_when_all_solved)
+    run.reward_threshold = 0.8
+    return run
+
+
+def train_out(run):
+    try:
+        while not run.finished:
+            run.train_round()
+        return {name: [record.env_steps for record in records] for name, records in run.records.items()}
+    finally:
+        run.close()
+
+
+def test_an_agent_stops_at_the_first_update_that_reaches_its_budget():
+    run = bandit_run(max_steps=300)
+    run.reward_threshold = None  # nothing solves: only the budget stops them
+    for curves in train_out(run).values():
+        for env_steps in curves:
+            assert env_steps[-1] >= 300 > env_steps[-2]
+
+
+def test_once_every_agent_has_solved_all_stop_unless_told_to_train_their_budget():
+    early = bandit_run(max_steps=5000)
+    curves = train_out(early)
+    assert early.all_solved
+    assert all(env_steps[-1] < 5000 for group in curves.values() for env_steps in group)
+    # every agent trained the same rounds, and the last solve fell in the last of them
+    solved_in_round = [
+        int(np.searchsorted(curves[name][agent], steps))
+        for name in curves
+        for agent, steps in enumerate(early.steps_to_solve(name))
+    ]
+    assert {len(env_steps) for group in curves.values() for env_steps in group} == {early.rounds}
+    assert max(solved_in_round) == early.rounds - 1
+    pooled = bandit_run(max_steps=1000, stop_when_all_solved=False)
+    assert all(env_steps[-1] >= 1000 for group in train_out(pooled).values() for env_steps in group)
