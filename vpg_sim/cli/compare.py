@@ -81,7 +81,7 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
         help="compare two configs over many seeds: IQM return curves with 95%% bands, steps to solve",
         description="Train config A and config B with the same seeds each (two populations trained together) "
         "and compare them: each group's interquartile-mean return curve against env steps with its pointwise "
-        "95%% bootstrap interval over seeds, each seed's steps to solve with the median's interval, the "
+        "95% bootstrap interval over seeds, each seed's steps to solve with the median's interval, the "
         "probability that A solves in fewer steps than B, and the fraction of seeds solved by each step count "
         "(--stat mean: mean curves and t-intervals). --a and --b take KEY=VALUE settings (e.g. --a "
         "estimator=baseline --b estimator=total-return, or --b preset=textbook); every other training flag "
