@@ -22,9 +22,9 @@ TINY = ["--num-envs", "2", "--steps-per-update", "128", "--vf-iters", "2", "--vf
 
 
 def run(capsys, *argv):
-    """``main(argv)``'s exit status, stdout and the lines it printed on stderr."""
+    """``main(argv)``'s exit status, stdout and the lines it printed on stderr (paths as text)."""
     try:
-        status = main(list(argv))
+        status = main([str(arg) for arg in argv])
     except SystemExit as exit_:  # argparse
         status = exit_.code
     captured = capsys.readouterr()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_comparison import run
 from vpg_sim.cli import main
 from vpg_sim.cli.comparison_file import comparison_json, read_comparison
 
@@ -33,16 +34,6 @@ SHARD = [
     "--vf-minibatch-size",
     "64",
 ]
-
-
-def run(capsys, *argv):
-    """``main(argv)``'s exit status, stdout and stderr's lines."""
-    try:
-        status = main([str(arg) for arg in argv])
-    except SystemExit as exit_:
-        status = exit_.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err.strip().splitlines()
 
 
 @pytest.fixture(scope="module")
