@@ -139,3 +139,49 @@ def test_a_pace_given_before_or_after_compare_is_kept_and_each_command_has_its_d
     from vpg_sim.cli import parse_arguments
 
     assert parse_arguments(argv).pace == pace
+
+
+def texts_drawn(monkeypatch, statistic, seeds):
+    """Every text the window draws in two frames after two rounds of a comparison of ``seeds``."""
+    from vpg_sim.ui.panels.painter import PanelPainter
+
+    drawn = []
+    text = PanelPainter.text
+
+    def recording(self, content, *args, **kwargs):
+        drawn.append(content)
+        return text(self, content, *args, **kwargs)
+
+    session = ComparisonSession.from_groups(groups(), seeds, max_steps=4096, statistic=statistic)
+    app = CompareApp(WindowOptions(pace="full", size=(1280, 720)), session, clock=FakeClock())
+    try:
+        assert session.wait_for_round(2, WAIT)
+        monkeypatch.setattr(PanelPainter, "text", recording)
+        app.fake_clock = FakeClock()
+        frames(app, 2)
+        assert app.frame().groups[0].band.statistic == statistic
+    finally:
+        app.close()
+    return " | ".join(drawn)
+
+
+@pytest.mark.parametrize(
+    ("statistic", "says"),
+    [
+        ("iqm", ["IQM of 2 seeds", "pointwise 95% bootstrap interval", "its 95% interval (bootstrap)", "IQM return"]),
+        (
+            "mean",
+            ["mean over 2 seeds", "pointwise 95% t-interval", "its 95% interval (order statistics)", "mean return"],
+        ),
+    ],
+)
+def test_the_returns_panel_says_which_statistic_it_draws_and_what_weights_train(monkeypatch, statistic, says):
+    shown = texts_drawn(monkeypatch, statistic, range(2))
+    for words in says:
+        assert words in shown
+    assert "A: (GAE(gamma, lambda) - batch mean) / batch std · B: (R(tau) - batch mean) / batch std" in shown
+
+
+def test_each_stage_names_the_seed_it_plays(monkeypatch):
+    shown = texts_drawn(monkeypatch, "mean", range(100, 102))
+    assert "agent 0 (seed 100)" in shown and "seed 0)" not in shown

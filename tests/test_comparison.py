@@ -1,6 +1,8 @@
-"""Two configs compared over seeds: the statistics against hand cases, the headless command
-and its JSON, and bad input as one line with exit 2."""
+"""Two configs compared over seeds: curves on a grid and the order-statistic median against
+hand cases, the headless command and its JSON, and bad input as one line with exit 2
+(the bootstrap and t statistics: test_statistics.py; files and merge: test_merge.py)."""
 
+import argparse
 import json
 import math
 
@@ -8,15 +10,13 @@ import numpy as np
 import pytest
 
 from vpg_sim.cli import main
+from vpg_sim.cli.compare import seed_range
 from vpg_sim.core.comparison import (
     Curve,
     common_grid,
-    mean_band,
     median_with_interval,
-    t_quantile,
     values_on_grid,
 )
-from vpg_sim.training import comparison_run
 
 T_975_DF_2 = 4.302653
 """The 97.5% quantile of Student's t with 2 degrees of freedom (three seeds), from the tables."""
@@ -24,9 +24,9 @@ TINY = ["--num-envs", "2", "--steps-per-update", "128", "--vf-iters", "2", "--vf
 
 
 def run(capsys, *argv):
-    """``main(argv)``'s exit status, stdout and the lines it printed on stderr."""
+    """``main(argv)``'s exit status, stdout and the lines it printed on stderr (paths as text)."""
     try:
-        status = main(list(argv))
+        status = main([str(arg) for arg in argv])
     except SystemExit as exit_:  # argparse
         status = exit_.code
     captured = capsys.readouterr()
@@ -34,32 +34,6 @@ def run(capsys, *argv):
 
 
 # -- the statistics ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("df", "table"),
-    [(1, 12.706), (2, 4.303), (4, 2.776), (15, 2.131), (30, 2.042)],
-)
-def test_t_quantile_matches_the_printed_tables(df, table):
-    assert t_quantile(0.975, df) == pytest.approx(table, abs=5e-4)
-
-
-def test_the_band_of_one_two_three_is_two_plus_minus_t_times_s_over_root_three():
-    band = mean_band(np.array([[1.0], [2.0], [3.0]]), np.zeros(1))
-    half = 4.302653 * 1.0 / math.sqrt(3)  # s = 1
-    assert band.mean[0] == pytest.approx(2.0)
-    assert band.high[0] - band.mean[0] == pytest.approx(half, rel=1e-5)
-    assert band.high[0] - band.mean[0] == pytest.approx(2.484, abs=1e-3)
-    assert band.low[0] == pytest.approx(2.0 - half, rel=1e-5)
-    assert band.seeds[0] == 3
-
-
-def test_a_nan_seed_drops_out_of_its_point_and_one_seed_gives_no_band():
-    values = np.array([[1.0, 5.0], [3.0, math.nan]])
-    band = mean_band(values, np.arange(2.0))
-    assert list(band.seeds) == [2, 1]
-    assert band.mean[1] == 5.0 and math.isnan(band.low[1]) and math.isnan(band.high[1])
-    assert band.mean[0] == 2.0 and band.high[0] - 2.0 == pytest.approx(12.706205 * math.sqrt(2) / math.sqrt(2))
 
 
 def test_curves_are_step_functions_on_the_grid_where_every_seed_has_a_value():
@@ -94,18 +68,7 @@ def test_fewer_than_six_seeds_give_no_95_percent_interval():
 # -- the command -----------------------------------------------------------------------------
 
 
-def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys, monkeypatch):
-    # What each group's seeds ended at, as the run summarised them: the JSON's end figures
-    # must be their mean and t-interval.
-    end_returns = {}
-    summarize = comparison_run.summarize_group
-
-    def summarize_and_keep(label, *args, **kwargs):
-        summary = summarize(label, *args, **kwargs)
-        end_returns[label] = summary.end_returns
-        return summary
-
-    monkeypatch.setattr(comparison_run, "summarize_group", summarize_and_keep)
+def test_headless_json_has_one_object_per_group_with_its_counts_and_says_what_it_computed(tmp_path, capsys):
     out = tmp_path / "compare.png"
     status, stdout, err = run(
         capsys,
@@ -120,6 +83,8 @@ def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys
         "512",
         "--headless",
         "--json",
+        "--stat",
+        "mean",
         "--out",
         str(out),
         *TINY,
@@ -128,21 +93,42 @@ def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys
     groups = [json.loads(line) for line in stdout.splitlines()]
     assert [group["group"] for group in groups] == ["estimator=baseline", "estimator=total-return"]
     assert groups[0]["config_difference"] == {"estimator": "baseline"}
+    # normalised advantages (the default): total-return is not the textbook's R(tau)
+    assert groups[1]["estimator_weights"] == "(R(tau) - batch mean) / batch std"
     for group in groups:
+        assert group["statistic"] == "mean" and "pointwise" in group["band_method"]
         assert group["seeds"] == [0, 1, 2]
         assert len(group["steps_to_solve"]) == 3
         assert group["solved"] == sum(steps is not None for steps in group["steps_to_solve"])
-        assert group["median_interval"] is None  # three seeds: no 95% interval
-        assert group["mean_return_end_seeds"] == 3
+        assert group["median_interval"] is None  # three seeds: no 95% order-statistic interval
+        assert group["return_end_seeds"] == 3
         assert group["end_env_steps"][0] >= 512
-        ends = end_returns[group["group"]]
-        assert len(ends) == 3 and np.isfinite(ends).all() and ends.std() > 0
-        mean, half = ends.mean(), T_975_DF_2 * ends.std(ddof=1) / math.sqrt(3)
-        assert group["mean_return_end"] == pytest.approx(mean, abs=0.006)  # rounded to 2 decimals
-        assert group["mean_return_end_interval"] == pytest.approx([mean - half, mean + half], abs=0.006)
-        assert {"median_steps_to_solve", "band_method", "wall_seconds", "env", "max_steps"} <= group.keys()
+        assert {"median_steps_to_solve", "wall_seconds", "env", "max_steps"} <= group.keys()
+    # P(A better than B) and P(B better than A) add up to one, intervals mirrored
+    a_over_b, b_over_a = groups[0]["better_than"]["B"], groups[1]["better_than"]["A"]
+    assert a_over_b["probability"] + b_over_a["probability"] == pytest.approx(1.0)
+    assert a_over_b["interval"][0] == pytest.approx(1 - b_over_a["interval"][1])
     assert out.read_bytes().startswith(b"\x89PNG")
     assert f"wrote {out}" in err[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [
+        ("16", range(16)),
+        ("100-149", range(100, 150)),
+        ("0-1", range(2)),
+        ("4294967294-4294967295", range(2**32 - 2, 2**32)),
+    ],
+)
+def test_seeds_are_a_count_or_a_range_of_both_ends(text, seeds):
+    assert seed_range(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["1", "5-5", "9-3", "0-256", "x", "3-", "-4", "0-4294967296"])
+def test_a_seed_range_of_fewer_than_two_or_more_than_256_seeds_is_refused(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        seed_range(text)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +143,16 @@ def test_headless_json_has_one_object_per_group_with_its_counts(tmp_path, capsys
         (["--a", "estimator=baseline", "--b", "estimator=baseline"], "the same config: nothing to compare"),
         (["--a", "estimator=total-return", "--env", "NoSuchEnv-v0"], "unknown environment id 'NoSuchEnv-v0'"),
         (["--a", "estimator=total-return", "--seeds", "1"], "--seeds"),
-        (["--a", "estimator=total-return", "--out", "x.png"], "--out and --json go with --headless"),
+        (["--a", "estimator=total-return", "--out", "x.png"], "--out: --out, --json, --json-out and --until"),
+        (["--a", "estimator=total-return", "--json-out", "x.json"], "--json-out: --out, --json, --json-out"),
+        (["--a", "estimator=total-return", "--until-decided"], "--until-decided: --out, --json"),
+        (["--a", "estimator=total-return", "--headless", "--max-seeds", "64"], "--max-seeds goes with --until-decided"),
+        (
+            ["--a", "estimator=total-return", "--headless", "--until-decided", "--seeds", "32", "--max-seeds", "16"],
+            "--max-seeds 16 is fewer than one batch of --seeds (32)",
+        ),
+        (["--a", "estimator=total-return", "--seeds", "7-3"], "--seeds"),
+        (["--a", "estimator=total-return", "--stat", "median"], "--stat"),
     ],
 )
 def test_a_bad_compare_flag_is_one_line_naming_it_and_exit_2(capsys, argv, named):
@@ -177,3 +172,27 @@ def test_no_display_says_so_in_one_line_and_suggests_headless(capsys, monkeypatc
     status, _, lines = run(capsys, "compare", "--a", "estimator=total-return")
     assert status == 2
     assert "no display" in lines[-1] and "--headless" in lines[-1]
+
+
+@pytest.mark.parametrize(("statistic", "axis_says"), [("iqm", "IQM return"), ("mean", "mean return")])
+def test_the_figure_says_which_statistic_it_draws_and_that_bands_are_pointwise(statistic, axis_says):
+    from vpg_sim.cli.compare_figure import comparison_figure
+    from vpg_sim.core.comparison import GroupResult
+    from vpg_sim.core.config import config_for
+
+    config = config_for("CartPole-v1")
+    rng = np.random.default_rng(4)
+    curves = tuple(Curve(np.arange(1, 51) * 1000, np.cumsum(rng.random(50)) * 10) for _ in range(8))
+    results = [
+        GroupResult("A", "default", {}, config, 50_000, tuple(range(8)), curves, (30_000, None) * 4),
+        GroupResult("B", "estimator=total-return", {}, config.replace(estimator="total-return"), 50_000,
+                    tuple(range(8)), curves[::-1], (40_000, 45_000) * 4),
+    ]  # fmt: skip
+    figure = comparison_figure(results, "CartPole-v1", 475.0, statistic)
+    curves_axes, profile_axes, _ = figure.axes
+    assert curves_axes.get_ylabel().startswith(axis_says)
+    assert "pointwise 95%" in figure._supxlabel.get_text()
+    assert "pointwise" in profile_axes.get_title(loc="left")
+    assert "P(A solves in fewer steps than B) = " in figure._suptitle.get_text()
+    legend = [text.get_text() for text in curves_axes.get_legend().get_texts()]
+    assert "weights: (R(tau) - batch mean) / batch std" in legend[1]

@@ -1,5 +1,5 @@
 """The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``, ``map``,
-``variance``, ``compare``.
+``variance``, ``compare``, ``merge``.
 
 ``python main.py`` in a checkout is the same program.
 """
@@ -23,6 +23,7 @@ from vpg_sim.cli.arguments import (
 )
 from vpg_sim.cli.compare import add_compare_command
 from vpg_sim.cli.map import add_map_command
+from vpg_sim.cli.merge import add_merge_command
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.resources import shipped_policy
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_map_command(commands)
     add_variance_command(commands)
     add_compare_command(commands, parser)
+    add_merge_command(commands)
     return parser
 
 
@@ -146,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.compare import compare_command
 
         return compare_command(args)
+    if args.command == "merge":
+        from vpg_sim.cli.merge import merge_command
+
+        return merge_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

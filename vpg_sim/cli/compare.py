@@ -4,9 +4,14 @@
 seed, with ``-`` or ``_``; ``preset=textbook`` applies that preset first), on top of the
 config every other training flag gives both groups (``--env``, ``--preset``, ``--num-envs``
 ...). Each value is checked by the config's own rules, so a wrong key or value is one line
-and exit 2. Without ``--headless`` the window opens in comparison mode (``ui/compare/app.py``);
-with it, training runs until every agent solved or spent ``--max-steps``, then the PNG is
-written and a summary (or, with ``--json``, one JSON object per group) printed.
+and exit 2. ``--seeds`` takes a count (``16``: seeds 0-15) or a range (``100-149``).
+Without ``--headless`` the window opens in comparison mode (``ui/compare/app.py``); with
+it, training runs until every agent solved or spent ``--max-steps``, then the PNG is
+written and a summary (or, with ``--json``, one JSON object per group) printed, by
+``--stat`` (IQM and bootstrap, or mean and t-interval: ``core/comparison.py``).
+``--json-out`` writes every seed's results for ``vpg-sim merge`` (``comparison_file.py``);
+``--until-decided`` adds batches of seeds until P(A better than B) is decided
+(``sequential.py``).
 
 ``build_parser`` imports this module for :func:`add_compare_command`, so nothing that
 imports torch or pygame is imported at its top.
@@ -19,20 +24,45 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vpg_sim.cli.arguments import PARSERS, add_config_flags, add_window_options, config_from_args, whole_number
+from vpg_sim.cli.arguments import (
+    PARSERS,
+    add_config_flags,
+    add_window_options,
+    config_from_args,
+    seed_number,
+    whole_number,
+)
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
 
 if TYPE_CHECKING:
-    from vpg_sim.training.comparison_run import ComparisonRun, Group
+    from vpg_sim.cli.comparison_file import Comparison
+    from vpg_sim.training.comparison_run import Group
 
 MAX_SEEDS = 256
-seed_count = whole_number(2, MAX_SEEDS)
+"""Seeds one run trains per group (``--until-decided`` goes on in runs of ``--seeds``)."""
 step_budget = whole_number(1, 10**10)
-SHARED_ONLY = {"env_id": "--env ID sets both groups' env", "seed": "the seeds are 0..N-1, given by --seeds N"}
+SHARED_ONLY = {"env_id": "--env ID sets both groups' env", "seed": "the seeds are given by --seeds N or --seeds M-N"}
+HEADLESS_ONLY = ("out", "json", "json_out", "until_decided")
+
+
+def seed_range(text: str) -> range:
+    """An argparse type: ``16`` is seeds 0-15; ``100-149`` is seeds 100 to 149 (both
+    included); from 2 to :data:`MAX_SEEDS` seeds."""
+    first, dash, last = text.partition("-")
+    if dash:
+        start, stop = seed_number(first), seed_number(last) + 1
+    else:
+        start, stop = 0, whole_number(2, MAX_SEEDS)(text)
+    if not 2 <= stop - start <= MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"a range of 2 to {MAX_SEEDS} seeds, first-last: {text!r}")
+    return range(start, stop)
+
+
 """Fields a group cannot set, and where they come from instead."""
 PROGRESS_SECONDS = 5.0
 
@@ -48,12 +78,16 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
         )
     compare = commands.add_parser(
         "compare",
-        help="compare two configs over many seeds: mean return curves with 95%% bands, steps to solve",
-        description="Train config A and config B with seeds 0..N-1 each (two populations trained together) "
-        "and compare them: each group's mean return curve against env steps with its 95%% t-interval over "
-        "seeds, and each seed's steps to solve with the median's order-statistic interval. --a and --b take "
-        "KEY=VALUE settings (e.g. --a estimator=baseline --b estimator=total-return, or --b preset=textbook); "
-        "every other training flag sets both groups.",
+        help="compare two configs over many seeds: IQM return curves with 95%% bands, steps to solve",
+        description="Train config A and config B with the same seeds each (two populations trained together) "
+        "and compare them: each group's interquartile-mean return curve against env steps with its pointwise "
+        "95% bootstrap interval over seeds, each seed's steps to solve with the median's interval, the "
+        "probability that A solves in fewer steps than B, and the fraction of seeds solved by each step count "
+        "(--stat mean: mean curves and t-intervals). --a and --b take KEY=VALUE settings (e.g. --a "
+        "estimator=baseline --b estimator=total-return, or --b preset=textbook); every other training flag "
+        "sets both groups. With advantage normalisation on (the default), an estimator's weights are "
+        "normalised over the batch: total-return is then R(tau) minus the batch mean, over its std, "
+        "not the textbook's R(tau).",
     )
     for side in ("a", "b"):
         compare.add_argument(
@@ -65,7 +99,20 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
             metavar="KEY=VALUE",
             help=f"group {side.upper()}'s settings: config fields (policy_lr=0.01) or preset=textbook",
         )
-    compare.add_argument("--seeds", type=seed_count, default=16, help="seeds per group, 0..N-1 (default: %(default)s)")
+    compare.add_argument(
+        "--seeds",
+        type=seed_range,
+        default=range(16),
+        metavar="N|FIRST-LAST",
+        help="seeds per group: N is 0..N-1, FIRST-LAST a range such as 100-149 (default: 16)",
+    )
+    compare.add_argument(
+        "--stat",
+        choices=("iqm", "mean"),
+        default="iqm",
+        help="iqm: interquartile mean curves, bootstrap intervals, P(A better than B) (default); "
+        "mean: mean curves with t-intervals and order-statistic medians",
+    )
     compare.add_argument(
         "--max-steps",
         type=step_budget,
@@ -77,6 +124,23 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
         "--out", type=Path, metavar="FILE.png", help="headless: the figure (default: compare-<env>.png)"
     )
     compare.add_argument("--json", action="store_true", help="headless: print one JSON object per group")
+    compare.add_argument(
+        "--json-out",
+        type=Path,
+        metavar="FILE",
+        help="headless: write every seed's curve and steps to solve, with the configs and vpg-sim's version, "
+        "for vpg-sim merge (every seed trains its full --max-steps)",
+    )
+    compare.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="headless: train further batches of --seeds seeds until the 95%% interval of P(A better than B) "
+        "excludes 1/2, or --max-seeds (Bonferroni over the planned looks: at most 5%% chance of naming a "
+        "winner where there is none)",
+    )
+    compare.add_argument(
+        "--max-seeds", type=whole_number(2, 4096), metavar="N", help="with --until-decided: at most N seeds (128)"
+    )
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
     pace = next(action for action in compare._actions if action.dest == "pace")
@@ -204,74 +268,84 @@ def compare_command(args: argparse.Namespace) -> int:
     except (UnsupportedEnvError, ValueError) as error:
         return fail(f"compare: {error}")
     if not args.headless:
-        if args.out is not None or args.json:
-            return fail("compare: --out and --json go with --headless")
+        given = [name for name in HEADLESS_ONLY if getattr(args, name)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            return fail(f"compare: {flags}: --out, --json, --json-out and --until-decided go with --headless")
         from vpg_sim.ui.launch import run_compare_window
 
         return run_compare_window(args, groups)
+    if args.max_seeds is not None and not args.until_decided:
+        return fail("compare: --max-seeds goes with --until-decided")
 
     import torch
 
-    from vpg_sim.training.comparison_run import ComparisonRun
+    from vpg_sim.cli.sequential import planned_looks, run_until_decided, train_seeds
+
+    if args.until_decided:
+        try:
+            planned_looks(args.seeds, args.max_seeds)
+        except ValueError as error:
+            return fail(f"compare: {error}")
 
     torch.set_num_threads(VPGConfig.torch_threads)
     env_id = groups[0].config.env_id
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
-    run = ComparisonRun(groups, range(args.seeds), args.max_steps)
+    pooled = args.json_out is not None or args.until_decided
     started = time.monotonic()
     try:
-        train_to_the_end(run, PROG)
-        wall_seconds = round(time.monotonic() - started, 1)
-        summaries = [run.summary(group) for group in groups]
-        try:
-            write_figure(out, run, groups)
-        except OSError as error:
-            return fail(f"compare: cannot write {out}: {error.strerror or error}")
+        if args.until_decided:
+            comparison, decision = run_until_decided(groups, args.seeds, args.max_seeds, args.max_steps, PROG)
+        else:
+            comparison, decision = train_seeds(groups, args.seeds, args.max_steps, PROG, pooled), None
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted after {run.rounds} rounds", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        run.close()
-    for group, summary in zip(groups, summaries, strict=True):
-        result = {
-            "env": env_id,
-            "max_steps": run.max_steps[group.name],
-            **summary.to_dict(),
-            "wall_seconds": wall_seconds,
-        }
-        print(json.dumps(result) if args.json else summary_line(result))
-    print(f"{PROG}: wrote {out} (training took {wall_seconds} s of wall time, both groups)", file=sys.stderr)
+    wall_seconds = round(time.monotonic() - started, 1)
+    status = report(comparison, args, out, {"wall_seconds": wall_seconds}, fail)
+    if status == 0:
+        if decision is not None:
+            print(f"{PROG}: {decision}", file=sys.stderr)
+        print(f"{PROG}: wrote {out} (training took {wall_seconds} s of wall time, both groups)", file=sys.stderr)
+    return status
+
+
+def report(
+    comparison: Comparison, args: argparse.Namespace, out: Path, extra: dict[str, Any], fail: Callable[[str], int]
+) -> int:
+    """Write the figure (and ``--json-out``), print a line or a JSON object per group:
+    what compare and merge both end with."""
+    from vpg_sim.cli.compare_figure import comparison_png
+    from vpg_sim.cli.comparison_file import comparison_json
+    from vpg_sim.core.comparison import summarize
+    from vpg_sim.files import write_atomically
+
+    summaries = summarize(comparison.results, args.stat)
+    files = {
+        out: comparison_png(comparison.results, comparison.env_id, comparison.reward_threshold, args.stat, summaries)
+    }
+    if getattr(args, "json_out", None) is not None:
+        files[args.json_out] = comparison_json(comparison)
+    for path, data in files.items():
+        try:
+            write_atomically(path, data)
+        except OSError as error:
+            return fail(f"{args.command}: cannot write {path}: {error.strerror or error}")
+    for result, summary in zip(comparison.results, summaries, strict=True):
+        line = {"env": comparison.env_id, "max_steps": result.max_steps, **summary.to_dict(), **extra}
+        print(json.dumps(line) if args.json else summary_line(line))
     return 0
-
-
-def train_to_the_end(run: ComparisonRun, prog: str) -> None:
-    """Rounds until the comparison is finished; a progress line on stderr every few seconds."""
-    last = time.monotonic()
-    while not run.finished:
-        run.train_round()
-        if time.monotonic() - last >= PROGRESS_SECONDS or run.finished:
-            last = time.monotonic()
-            parts = []
-            for group in run.groups:
-                solved = sum(steps is not None for steps in run.steps_to_solve(group.name))
-                steps = max(run.env_steps(group.name))
-                mean = run.mean_return_100(group.name)
-                parts.append(f"{group.name} {steps:,} steps, mean return {mean:.1f}, {solved}/{len(run.seeds)} solved")
-            print(f"{prog}: round {run.rounds}: " + " | ".join(parts), file=sys.stderr, flush=True)
 
 
 def summary_line(result: dict[str, Any]) -> str:
     interval = result["median_interval"]
     shown = "no 95% interval (fewer than 6 seeds)" if interval is None else f"95% interval {interval[0]}..{interval[1]}"
+    better = "".join(
+        f", P(better than {name}) {value['probability']} ({value['interval'][0]}..{value['interval'][1]})"
+        for name, value in result["better_than"].items()
+    )
     return (
         f"{result['group']}: solved {result['solved']}/{len(result['seeds'])}, median steps to solve "
-        f"{result['median_steps_to_solve']} ({shown}), mean return at the end {result['mean_return_end']}"
+        f"{result['median_steps_to_solve']} ({shown}), {result['statistic']} return at the end "
+        f"{result['return_end']}{better}"
     )
-
-
-def write_figure(out: Path, run: ComparisonRun, groups: list[Group]) -> None:
-    """Draw the comparison (``compare_figure.py``) and write it atomically."""
-    from vpg_sim.cli.compare_figure import comparison_png
-    from vpg_sim.files import write_atomically
-
-    write_atomically(out, comparison_png(run, groups))

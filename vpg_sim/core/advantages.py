@@ -143,6 +143,23 @@ gradients of two different returns, not one expectation with different noise: sa
 line wherever the estimators are set or compared (the K panel, the noise panel)."""
 
 
+TEXTBOOK_WEIGHTS = {
+    "total-return": "R(tau)",
+    "reward-to-go": "G_t",
+    "baseline": "G_t - V(s_t)",
+    "gae": "GAE(gamma, lambda)",
+}
+"""Each estimator's Phi_t as the textbook writes it, in plain text."""
+
+
+def estimator_weights(estimator: str, normalize_advantages: bool) -> str:
+    """What weighs grad log pi(a_t|s_t) in an update, in plain text. Normalising the
+    advantages subtracts the batch's mean (itself a baseline: "total-return" is then not
+    the textbook's R(tau)) and divides by the batch's std."""
+    textbook = TEXTBOOK_WEIGHTS[estimator]
+    return f"({textbook} - batch mean) / batch std" if normalize_advantages else f"{textbook}, as the textbook"
+
+
 def rewards_to_go(rewards: np.ndarray, done: np.ndarray, gamma: float) -> np.ndarray:
     """G_t = sum_{k>=t} gamma^(k-t) r_k within each episode, ``(T, N)`` from ``(T, N)``
     rewards and ends (``done``: terminated or truncated); nothing bootstrapped."""

@@ -5,8 +5,11 @@ Each group is one config trained with every seed, as one
 would be without the other group (they share no tensor, and a critic-free group's whole
 episodes pad nothing of the other's). A round is one update of every running agent of
 each group. An agent stops once it has trained ``max_steps`` env steps; the comparison is
-finished when every agent has stopped or every agent has solved. Solved agents train on
-until then, so every curve is what really happened, not a solved value carried forward.
+finished when every agent has stopped or (unless told not to) every agent has solved.
+Solved agents train on until then, so every curve is what really happened, not a solved
+value carried forward. Runs whose seeds will be pooled with other runs' (``--json-out``,
+``--until-decided``) train every seed to its budget: stopping where this run's own seeds
+happened to solve would end the pooled curves at the fastest shard.
 
 Used by the headless ``vpg-sim compare`` and, in a thread, by the window
 (``population_session.py``); the statistics are ``core/comparison.py``'s.
@@ -14,6 +17,7 @@ Used by the headless ``vpg-sim compare`` and, in a thread, by the window
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
+from vpg_sim.core.comparison import Curve, GroupResult, first_crossing
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.population.trainer import PopulationTrainer
+from vpg_sim.core.rollout import RECENT_EPISODES
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,21 @@ class AgentRecord:
         self.env_steps: list[int] = []
         self.returns: list[float] = []
         self.steps_to_solve: int | None = None
+        """The env step at which the episode ended whose return brought the mean of the
+        last 100 to the threshold: mid-batch, not the update's end. Measured on the README's
+        lesson (seeds 0-15): baseline's fixed 1,024-step batches put it 467 steps before the
+        update's end on average (at most 928); total-return's whole-episode batches start
+        every env afresh, so the 500-step episodes that lift the mean end with the batch,
+        and all 16 solve points stayed where the update's end had put them."""
+        self.recent_returns: collections.deque[float] = collections.deque(maxlen=RECENT_EPISODES)
+
+    def add_episodes(self, returns: list[float], end_steps: list[int], threshold: float | None) -> None:
+        """Episodes finished in the agent's last update, oldest first, with the env steps at each one's end."""
+        if self.steps_to_solve is None and threshold is not None:
+            crossing = first_crossing(self.recent_returns, returns, threshold, RECENT_EPISODES)
+            if crossing is not None:
+                self.steps_to_solve = end_steps[crossing]
+        self.recent_returns.extend(returns)
 
     def curve(self) -> Curve:
         return Curve(np.array(self.env_steps, dtype=np.int64), np.array(self.returns, dtype=np.float64))
@@ -55,12 +75,20 @@ class ComparisonRun:
     :param groups: the two sides (any number works; the window and the figure take two).
     :param seeds: every group trains each of them.
     :param max_steps: per agent, None: each group's ``config.total_steps``.
+    :param stop_when_all_solved: False trains every agent to its budget.
     """
 
-    def __init__(self, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        groups: Sequence[Group],
+        seeds: Sequence[int],
+        max_steps: int | None = None,
+        stop_when_all_solved: bool = True,
+    ) -> None:
         self.groups = list(groups)
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
+        self.stop_when_all_solved = stop_when_all_solved
         self.populations: dict[str, PopulationTrainer] = {}
         try:
             for group in self.groups:
@@ -84,11 +112,9 @@ class ComparisonRun:
                 record = self.records[group.name][agent]
                 record.env_steps.append(update.env_steps)
                 record.returns.append(update.mean_return_100)
-                population.take_new_returns(agent)  # the curve is the mean of the last 100: they need not pile up
-                if record.steps_to_solve is None and population.solved(agent):
-                    record.steps_to_solve = update.env_steps
+                record.add_episodes(*population.take_new_episodes(agent), self.reward_threshold)
             population.stop([agent for agent in population.slots if self._spent(group.name, agent)])
-        if self.all_solved:
+        if self.stop_when_all_solved and self.all_solved:
             for population in self.populations.values():
                 population.stop(list(population.slots))
         self.rounds += 1
@@ -117,10 +143,21 @@ class ComparisonRun:
     def steps_to_solve(self, name: str) -> list[int | None]:
         return [record.steps_to_solve for record in self.records[name]]
 
-    def summary(self, group: Group) -> GroupSummary:
-        return summarize_group(
-            group.label, group.difference, self.seeds, self.curves(group.name), self.steps_to_solve(group.name)
+    def result(self, group: Group) -> GroupResult:
+        """What the group's seeds gave so far (plain data: a sweep's worker returns it)."""
+        return GroupResult(
+            name=group.name,
+            label=group.label,
+            difference=dict(group.difference),
+            config=group.config,
+            max_steps=self.max_steps[group.name],
+            seeds=tuple(self.seeds),
+            curves=tuple(self.curves(group.name)),
+            steps_to_solve=tuple(self.steps_to_solve(group.name)),
         )
+
+    def results(self) -> list[GroupResult]:
+        return [self.result(group) for group in self.groups]
 
     def stage_checkpoint(self, name: str, agent: int = 0) -> Checkpoint:
         """What the stage of group ``name`` plays: its agent's policy and critic now."""

@@ -3,8 +3,10 @@
 As :class:`~vpg_sim.training.session.TrainingSession` does for one run: the thread runs
 :meth:`ComparisonRun.train_round` under the same pacing rules (back to back, n rounds a
 second, one per granted credit in lockstep or while paused with N), and after each round
-publishes an immutable :class:`ComparisonSnapshot` under one lock. The window reads
-snapshots and calls the public commands; it never touches the populations.
+publishes an immutable :class:`ComparisonSnapshot` under one lock, with each group's band
+and median already computed (a bootstrap costs tens of milliseconds: here, not in the
+window's frame). The window reads snapshots and calls the public commands; it never
+touches the populations.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vpg_sim.core.checkpoint import Checkpoint
-from vpg_sim.core.comparison import Curve
+from vpg_sim.core.comparison import Band, Curve, MedianInterval, group_band, median_estimate
 from vpg_sim.training.comparison_run import ComparisonRun, Group
 from vpg_sim.training.pacing import PacedThread
+
+LIVE_POINTS = 120
+LIVE_RESAMPLES = 400
+"""The window's band between two rounds: fewer points and resamples than the figure's
+(its ends move by about a point of coverage from round to round; measured cost below)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,10 @@ class GroupSnapshot:
     """Each seed's env steps so far."""
     running: int
     """Agents still training."""
+    band: Band | None
+    """Its curve over seeds and pointwise band (None before every seed has a value)."""
+    median: MedianInterval | None
+    """Its median steps to solve and interval (None with fewer than 2 seeds)."""
     stage: Checkpoint
     """Agent 0's policy and critic: what the group's stage plays."""
 
@@ -54,12 +65,14 @@ class ComparisonSnapshot:
 class ComparisonSession(PacedThread):
     """A :class:`ComparisonRun` in a daemon thread, driven by commands from another thread.
 
+    :param statistic: what the bands and medians are: ``iqm`` or ``mean`` (see ``core/comparison.py``).
     :param clock: the pacer's clock (seconds, monotonic); tests inject a fake one.
     """
 
-    def __init__(self, run: ComparisonRun, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, run: ComparisonRun, statistic: str = "iqm", clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock, thread_name="vpg-comparison")
         self._run = run
+        self.statistic = statistic
         self._train_seconds = 0.0
         self._snapshot = self._take_snapshot()
         self.env_id = run.groups[0].config.env_id
@@ -68,8 +81,10 @@ class ComparisonSession(PacedThread):
         """One line describing what stopped the thread, if it died of an exception."""
 
     @classmethod
-    def from_groups(cls, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None) -> ComparisonSession:
-        return cls(ComparisonRun(groups, seeds, max_steps))
+    def from_groups(
+        cls, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None, statistic: str = "iqm"
+    ) -> ComparisonSession:
+        return cls(ComparisonRun(groups, seeds, max_steps), statistic)
 
     # -- commands (pause, resume, step, pace, lockstep, stop: PacedThread's) ----------------
 
@@ -108,20 +123,24 @@ class ComparisonSession(PacedThread):
 
     def _take_snapshot(self) -> ComparisonSnapshot:
         run = self._run
-        groups = tuple(
-            GroupSnapshot(
-                group=group,
-                curves=tuple(run.curves(group.name)),
-                steps_to_solve=tuple(run.steps_to_solve(group.name)),
-                env_steps=tuple(run.env_steps(group.name)),
-                running=run.running_agents(group.name),
-                stage=run.stage_checkpoint(group.name),
+        groups = []
+        for group in run.groups:
+            curves, steps = run.curves(group.name), run.steps_to_solve(group.name)
+            groups.append(
+                GroupSnapshot(
+                    group=group,
+                    curves=tuple(curves),
+                    steps_to_solve=tuple(steps),
+                    env_steps=tuple(run.env_steps(group.name)),
+                    running=run.running_agents(group.name),
+                    band=group_band(curves, self.statistic, LIVE_POINTS, LIVE_RESAMPLES),
+                    median=median_estimate(steps, self.statistic, LIVE_RESAMPLES) if len(steps) >= 2 else None,
+                    stage=run.stage_checkpoint(group.name),
+                )
             )
-            for group in run.groups
-        )
         return ComparisonSnapshot(
             rounds=run.rounds,
-            groups=groups,
+            groups=tuple(groups),
             seeds=tuple(run.seeds),
             reward_threshold=run.reward_threshold,
             max_steps=tuple(run.max_steps[group.name] for group in run.groups),

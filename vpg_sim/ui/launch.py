@@ -144,7 +144,7 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
         record_format=args.record_format,
         present=args.present,
     )
-    session = ComparisonSession.from_groups(groups, range(args.seeds), args.max_steps)
+    session = ComparisonSession.from_groups(groups, args.seeds, args.max_steps, args.stat)
     try:
         app = CompareApp(options, session)
     except pygame.error as error:

@@ -38,13 +38,23 @@ class Episodes:
     """Episodes finished in the whole run."""
     new_returns: list[float] = field(default_factory=list)
     """Returns finished since the last ``take_new_returns``."""
+    env_steps: int = 0
+    """Env steps of the agent's batches collected so far (its trainer's count)."""
+    new_end_steps: list[int] = field(default_factory=list)
+    """For each of ``new_returns``: the agent's env steps when that episode ended (its
+    trainer's count at that step, mid-batch: a comparison's steps to solve)."""
 
     @property
     def mean_return_100(self) -> float:
         return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
 
     def take_new_returns(self) -> list[float]:
-        new, self.new_returns = self.new_returns, []
+        return self.take_new_episodes()[0]
+
+    def take_new_episodes(self) -> tuple[list[float], list[int]]:
+        """The returns finished since the last take, oldest first, and the env steps at each one's end."""
+        new = self.new_returns, self.new_end_steps
+        self.new_returns, self.new_end_steps = [], []
         return new
 
 
@@ -172,7 +182,7 @@ class PopulationCollector:
             batch.truncated[t] = truncated & valid
             batch.valid[t] = valid
             ended = batch.terminated[t] | batch.truncated[t]
-            self._track_episodes(batch.rewards[t], valid, ended)
+            self._track_episodes(batch.rewards[t], valid, ended, (t + 1) * num_envs if fixed else batch.env_steps)
             self._observations = next_obs
             t += 1
             if fixed:
@@ -189,6 +199,8 @@ class PopulationCollector:
             batch.steps[:] = t
             batch.env_steps[:] = t * num_envs
         self._cut_unfinished(batch, whole & active.any(axis=1), active)
+        for episodes, steps in zip(self.episodes, batch.env_steps, strict=True):
+            episodes.env_steps += int(steps)
         self._fill_values(batch, t, value, value_scale)
         return batch
 
@@ -200,7 +212,7 @@ class PopulationCollector:
             batch.truncated[last, agent] |= active[agent] & batch.valid[last, agent]
             done = np.zeros_like(active)
             done[agent] = active[agent]
-            self._track_episodes(np.zeros(active.shape), np.zeros(active.shape, dtype=bool), done)
+            self._track_episodes(np.zeros(active.shape), np.zeros(active.shape, dtype=bool), done, batch.env_steps)
 
     def _fill_values(
         self, batch: PopulationBatch, rows: int, value: StackedMLP, value_scale: tuple[torch.Tensor, torch.Tensor]
@@ -221,7 +233,10 @@ class PopulationCollector:
         batch.values[:] = all_values[:-1]
         batch.last_values[:] = all_values[-1]
 
-    def _track_episodes(self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray) -> None:
+    def _track_episodes(
+        self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray, batch_steps: int | np.ndarray
+    ) -> None:
+        """``batch_steps``: the env steps of this batch so far, one count for every agent or ``(M,)``."""
         self._running_return += rewards
         self._running_length += valid
         for agent, env_index in np.argwhere(done):  # agent by agent, each in env order: as Collector
@@ -230,6 +245,8 @@ class PopulationCollector:
             episodes.recent_returns.append(episode_return)
             episodes.recent_lengths.append(int(self._running_length[agent, env_index]))
             episodes.new_returns.append(episode_return)
+            in_batch = batch_steps if isinstance(batch_steps, int) else int(batch_steps[agent])
+            episodes.new_end_steps.append(episodes.env_steps + in_batch)
             episodes.count += 1
         self._running_return[done] = 0.0
         self._running_length[done] = 0

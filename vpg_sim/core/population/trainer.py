@@ -281,6 +281,10 @@ class PopulationTrainer:
         """Returns of the agent's training episodes finished since the last call, oldest first."""
         return self.agents[agent].episodes.take_new_returns()
 
+    def take_new_episodes(self, agent: int) -> tuple[list[float], list[int]]:
+        """As :meth:`take_new_returns`, with the agent's env steps at each episode's end."""
+        return self.agents[agent].episodes.take_new_episodes()
+
     def close(self) -> None:
         self.collector.close()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pygame
 import pygame_gui
 
-from vpg_sim.core.comparison import common_grid, mean_band, median_with_interval, values_on_grid
+from vpg_sim.core.comparison import estimator_weights
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.compare.commands import COMMAND_BY_KEY, COMPARE_CONTROLS, HELP_FOOTER, KEYS_BAR, CompareCommands
@@ -98,24 +98,24 @@ class CompareApp(WindowBasics):
     # -- what the panels draw ----------------------------------------------------------------
 
     def group_views(self, snapshot: ComparisonSnapshot) -> tuple[GroupView, ...]:
-        """Each group's band, median and figures: computed once per new snapshot."""
+        """Each group's band, median (the session's, computed off the frame) and figures, once per new snapshot."""
         key = (snapshot.rounds, snapshot.finished)
         if key == self._views_of:
             return self._views
         labels = [group.group.label for group in snapshot.groups]
         views = []
         for index, group in enumerate(snapshot.groups):
-            grid = common_grid(group.curves)
-            band = mean_band(values_on_grid(group.curves, grid), grid) if len(grid) else None
             views.append(
                 GroupView(
                     name=group.group.name,
                     label=group.group.label,
                     other_label=labels[1 - index] if len(labels) == 2 else "",
                     colour=self.colours[index % len(self.colours)],
-                    band=band,
+                    band=group.band,
+                    weights=estimator_weights(group.group.config),
                     steps_to_solve=group.steps_to_solve,
-                    median=median_with_interval(group.steps_to_solve),
+                    median=group.median,
+                    stage_seed=snapshot.seeds[0],
                     running=group.running,
                     stage=self.stages[index],
                 )
@@ -156,6 +156,7 @@ class CompareApp(WindowBasics):
             state_colour=colour,
             status_items=tuple(items),
             presenting=self.view.presenting,
+            statistic=self.session.statistic,
         )
 
     # -- drawing ----------------------------------------------------------------------

@@ -33,8 +33,8 @@ KEYS_BAR = (
     "Space pause · N step · T pace · G greedy · −/+ stage speed · V record · C shot · B presenter · H help · Esc quit"
 )
 HELP_FOOTER = (
-    "Each stage plays agent 0 (seed 0) of its group. The bands are 95% t-intervals over seeds "
-    "(mean ± t·s/√n) · H, F1 or Esc closes this"
+    "Each stage plays agent 0 (the first seed) of its group. The bands are pointwise 95% intervals over seeds "
+    "(the IQM's bootstrap; --stat mean: the mean's t-interval) · H, F1 or Esc closes this"
 )
 
 

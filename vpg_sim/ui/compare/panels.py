@@ -1,6 +1,7 @@
 """The comparison window's panels: a stage per group (its agent 0 playing its current
-policy) and the returns panel (each group's mean return curve with its 95% t-interval
-band over seeds, the solved line, and each seed's steps to solve as a dot on the same axis).
+policy) and the returns panel (each group's return curve over seeds, its IQM or its mean,
+with a pointwise 95% band, the solved line, and each seed's steps to solve as a dot on
+the same axis; the panel says which statistic it draws).
 
 Each draws from an immutable :class:`CompareFrame` alone, in the group's colour.
 """
@@ -21,7 +22,12 @@ from vpg_sim.ui.theme import Colour
 
 BAND_OPACITY = 70
 """Of 255: two bands that overlap both stay visible."""
-BAND_NOTE = "band: 95% t-interval over seeds, mean ± t(0.975, n−1)·s/√n"
+CURVE_NOTES = {
+    "iqm": "line: IQM of {seeds} seeds (mean of the middle 50%) · band: pointwise 95% bootstrap interval",
+    "mean": "line: mean over {seeds} seeds · band: pointwise 95% t-interval, mean ± t(0.975, n−1)·s/√n",
+}
+CURVE_NAMES = {"iqm": "IQM return", "mean": "mean return"}
+INTERVAL_NAMES = {"iqm": "bootstrap", "mean": "order statistics"}
 
 
 @dataclass(frozen=True)
@@ -35,23 +41,27 @@ class GroupView:
     other_label: str
     colour: Colour
     band: Band | None
+    weights: str
+    """What weighs grad log pi in its update (``estimator_weights``): normalised or the textbook's."""
     steps_to_solve: tuple[int | None, ...]
     median: MedianInterval | None
     """None with fewer than 2 seeds solved or not (see core/comparison.py)."""
     running: int
     stage: StagePlayer
+    stage_seed: int = 0
+    """The seed of agent 0, whom the stage plays."""
 
     @property
     def curve_end(self) -> tuple[float, float] | None:
         """Where the mean curve ends: (env steps, mean return), or None before it starts.
         It ends where its slowest seed is (see ``common_grid``), so every seed counts."""
-        if self.band is None or not len(self.band.env_steps) or not math.isfinite(self.band.mean[-1]):
+        if self.band is None or not len(self.band.env_steps) or not math.isfinite(self.band.centre[-1]):
             return None
-        return float(self.band.env_steps[-1]), float(self.band.mean[-1])
+        return float(self.band.env_steps[-1]), float(self.band.centre[-1])
 
-    def curve_end_text(self) -> str:
-        end = self.curve_end
-        return "mean return –" if end is None else f"mean return {end[1]:.0f} at {end[0]:,.0f} steps"
+    def curve_end_text(self, statistic: str) -> str:
+        end, name = self.curve_end, CURVE_NAMES[statistic]
+        return f"{name} –" if end is None else f"{name} {end[1]:.0f} at {end[0]:,.0f} steps"
 
     @property
     def seeds(self) -> int:
@@ -76,13 +86,15 @@ class CompareFrame:
     state_colour: Colour
     status_items: tuple[tuple[str, str], ...]
     presenting: bool
+    statistic: str = "iqm"
+    """What the curves and intervals are: ``iqm`` or ``mean`` (see ``core/comparison.py``)."""
 
 
 # -- the stages ------------------------------------------------------------------------------
 
 
 class GroupStagePanel:
-    """One group's stage: its agent 0 (seed 0) playing its current policy, titled in the
+    """One group's stage: its agent 0 (the first seed) playing its current policy, titled in the
     group's colour with its difference from the other group."""
 
     def __init__(self, index: int) -> None:
@@ -101,7 +113,7 @@ class GroupStagePanel:
         title = painter.text(
             f"{group.name}: {group.label}", (rect.x + pad, rect.y + painter.px(4)), TITLE_SIZE, group.colour, bold=True
         )
-        subtitle = f"vs {group.other_label} · agent 0 (seed 0)"
+        subtitle = f"vs {group.other_label} · agent 0 (seed {group.stage_seed})"
         if title.right + painter.px(10) + painter.text_size(subtitle, 14)[0] <= rect.right - pad:
             painter.text(subtitle, (title.right + painter.px(10), title.centery), 14, palette.muted, anchor="midleft")
         area = painter.panel_area(rect)
@@ -189,7 +201,7 @@ class ComparisonReturnsPanel:
         left = area.x + on_layer.text_size("500", 13)[0] + on_layer.px(10)
         legend_row = on_layer.text_size("Ag", 15)[1] + on_layer.px(3)
         note_h = on_layer.text_size("Ag", 13)[1]
-        legend_h = len(frame.groups) * legend_row + note_h
+        legend_h = len(frame.groups) * legend_row + 2 * note_h
         dots_title_h = on_layer.text_size("Ag", 12)[1]
         row_h = on_layer.px(24)
         below_plot = label_h + on_layer.px(8) + dots_title_h + on_layer.px(4) + len(frame.groups) * row_h
@@ -259,7 +271,7 @@ class ComparisonReturnsPanel:
             band = group.band
             if band is not None and len(band.env_steps) >= 2:
                 points = [
-                    (to_x(s), to_y(v)) for s, v in zip(band.env_steps, band.mean, strict=True) if math.isfinite(v)
+                    (to_x(s), to_y(v)) for s, v in zip(band.env_steps, band.centre, strict=True) if math.isfinite(v)
                 ]
                 on_layer.polyline(points, group.colour, max(2, on_layer.px(3)))
 
@@ -271,8 +283,8 @@ class ComparisonReturnsPanel:
             swatch.centery = y + text_h // 2
             pygame.draw.rect(surface, group.colour, swatch)
             on_layer.text(
-                f"{group.name}: {group.label}   {group.curve_end_text()} · solved {group.solved}/{group.seeds}"
-                + ("" if group.running else " · done"),
+                f"{group.name}: {group.label}   {group.curve_end_text(frame.statistic)}"
+                f" · solved {group.solved}/{group.seeds}" + ("" if group.running else " · done"),
                 (swatch.right + on_layer.px(6), y),
                 15,
                 group.colour,
@@ -280,15 +292,18 @@ class ComparisonReturnsPanel:
             )
             y += text_h + on_layer.px(3)
         on_layer.text(
-            f"line: mean over {frame.groups[0].seeds} seeds · {BAND_NOTE}",
+            CURVE_NOTES[frame.statistic].format(seeds=frame.groups[0].seeds),
             (area.x, y),
             13,
             palette.muted,
         )
+        weights = " · ".join(f"{group.name}: {group.weights}" for group in frame.groups)
+        on_layer.text(f"step weights Φ_t · {weights}", (area.x, y + note_h), 13, palette.muted)
 
         # steps to solve: one row per group
         on_layer.text(
-            "steps to solve: a dot per seed · bar: median · shade: its 95% interval",
+            "steps to solve: a dot per seed · bar: median · shade: its 95% interval "
+            f"({INTERVAL_NAMES[frame.statistic]})",
             (plot.x, dots_title_y),
             12,
             palette.muted,

@@ -13,12 +13,12 @@ lesson to the comparison window and back.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import pygame
 
-from vpg_sim.core.comparison import median_with_interval
 from vpg_sim.core.gradient_noise import GradientNoise
 from vpg_sim.lessons.expectations import MET, NOT_MET, PENDING, NoiseFigure, RunFacts, Verdict
 from vpg_sim.lessons.script import Action, Compare, Lesson, Step, Wait
@@ -315,7 +315,10 @@ class LessonRunner:
         else:
             snapshot = window.session.latest()
             medians = {
-                group.group.name.lower(): median_with_interval(group.steps_to_solve).median for group in snapshot.groups
+                group.group.name.lower(): (
+                    group.median.median if group.median is not None and math.isfinite(group.median.median) else None
+                )
+                for group in snapshot.groups
             }
             facts = dataclasses.replace(facts, medians=medians, finished=snapshot.finished, solved=snapshot.finished)
         return expect.judge(facts)
