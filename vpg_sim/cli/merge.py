@@ -40,7 +40,7 @@ def add_merge_command(commands: Any) -> None:
 
 
 def merge_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli import PROG, fail
+    from vpg_sim.cli.arguments import PROG, fail
     from vpg_sim.cli.compare import report
     from vpg_sim.cli.comparison_file import ComparisonFileError, pool, read_comparison
 
