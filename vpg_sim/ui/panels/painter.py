@@ -91,6 +91,44 @@ class PanelPainter:
         """The first of ``texts`` (longest first) that fits in ``width`` px, else the last."""
         return next((text for text in texts if self.text_size(text, size)[0] <= width), texts[-1])
 
+    def wrapped(self, text: str, size: float, width: int, max_lines: int) -> list[str]:
+        """``text`` in lines at most ``width`` px wide, broken at spaces (a word longer
+        than a line, such as a path, anywhere in it); beyond ``max_lines`` the last line
+        ends in "…", so that the start, which says what happened, always shows."""
+        width = max(width, self.px(40))
+        lines: list[str] = []
+        line = ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if self.text_size(candidate, size)[0] <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while self.text_size(word, size)[0] > width:
+                cut = self._longest_fitting_prefix(word, size, width)
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+        if len(lines) > max_lines:
+            last = lines[max_lines - 1]
+            while last and self.text_size(last + "…", size)[0] > width:
+                last = last[:-1]
+            lines = [*lines[: max_lines - 1], last + "…"]
+        return lines
+
+    def _longest_fitting_prefix(self, word: str, size: float, width: int) -> int:
+        """How many of ``word``'s first characters fit in ``width`` px (at least one)."""
+        low, high = 1, len(word)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.text_size(word[:middle], size)[0] <= width:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
     def text(
         self,
         text: str,
