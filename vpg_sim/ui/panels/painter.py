@@ -3,6 +3,8 @@ cache for layers that change less often than frames."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,30 @@ def action_names(env_id: str, count: int) -> tuple[str, ...]:
         if env_id.startswith(prefix) and len(names) == count:
             return names
     return tuple(f"action {i}" for i in range(count))
+
+
+def number_text(value: float, spec: str = ".2f") -> str:
+    """``value`` formatted by ``spec``, or, when it is not finite (a NaN, an overflow in
+    training), "NaN", "∞" or "−∞": said, where a format would print "nan"."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return format(value, spec)
+
+
+def finite_runs(points: Sequence[Sequence[float]]) -> list[Sequence[Sequence[float]]]:
+    """``points`` split where one is not finite: the runs between the gaps, that point left out."""
+    if math.isfinite(sum(itertools.chain.from_iterable(points))):  # every point finite: one run (the usual case)
+        return [points]
+    runs: list[Sequence[Sequence[float]]] = []
+    start = 0
+    for index, point in enumerate(points):
+        if not all(math.isfinite(coordinate) for coordinate in point):
+            runs.append(points[start:index])
+            start = index + 1
+    runs.append(points[start:])
+    return [run for run in runs if run]
 
 
 TITLE_SIZE = 20
@@ -171,12 +197,14 @@ class PanelPainter:
         return pygame.Rect(rect.x + pad, top, rect.width - 2 * pad, rect.bottom - top - pad)
 
     def polyline(self, points: Sequence[Sequence[float]], colour: Colour, width: int = 2) -> None:
-        if len(points) < 2:
-            return
-        if width <= 1:
-            pygame.draw.aalines(self.surface, colour, False, points)
-        else:
-            pygame.draw.lines(self.surface, colour, False, points, width)
+        """A line through ``points``; where one is not finite (a NaN value), a gap."""
+        for run in finite_runs(points):
+            if len(run) < 2:
+                continue
+            if width <= 1:
+                pygame.draw.aalines(self.surface, colour, False, run)
+            else:
+                pygame.draw.lines(self.surface, colour, False, run, width)
 
 
 class LayerCache:

@@ -9,7 +9,7 @@ import pygame
 
 from vpg_sim.training.stage import EpisodeTrace, FinishedEpisode
 from vpg_sim.ui.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter
+from vpg_sim.ui.panels.painter import PanelPainter, number_text
 from vpg_sim.ui.theme import Colour
 
 GHOST_OPACITY = 0.55
@@ -108,4 +108,5 @@ def draw_value(
     for text, colour in entries:
         x = painter.text(text, (x, area.y), 12, colour).right + painter.px(12)
     if len(values):
-        painter.text(f"V = {values[-1]:.1f}", (area.right, area.y), 12, palette.value, bold=True, anchor="topright")
+        now = f"V = {number_text(values[-1], '.1f')}"
+        painter.text(now, (area.right, area.y), 12, palette.value, bold=True, anchor="topright")
