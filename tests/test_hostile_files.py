@@ -115,6 +115,7 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "weight NaN",
         "weight int8",
         "exp_avg wrong shape",
+        "critic lr 1e10",
         "resume steps 2**40",
         "cartpole weights, acrobot env",
         "valid header length 0x80",
