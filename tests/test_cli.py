@@ -55,3 +55,21 @@ def test_saving_over_an_existing_file_says_so(tmp_path, capsys):
         status, lines = run(capsys, "train", *FAST, "--log-dir", str(tmp_path / "log"), "--save", str(target))
         assert status == 0
     assert any(f"replaced the existing {target}" in line for line in lines)
+
+
+SHIPPED = "saved_models/cartpole-v1.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--load", SHIPPED, "--env", "Acrobot-v1", "--gamma", "0.5"], "--env, --gamma cannot go with it"),
+        (["--load", SHIPPED, "--config", "run.json"], "--config cannot go with it"),
+        (["--gamma", "0.5", "play", SHIPPED], "play plays the file as saved, so --gamma cannot go with it"),
+        (["--load", SHIPPED, "eval", SHIPPED], "--load trains on from a file in the window; it cannot go with eval"),
+    ],
+)
+def test_settings_a_saved_policy_would_drop_are_refused_in_one_line_not_ignored(capsys, argv, named):
+    # --run-for: were they ignored (as they were), the window would train the file and quit by itself.
+    status, lines = run(capsys, "--run-for", "2", *argv)
+    assert status == 2 and len(lines) == 1 and named in lines[0]

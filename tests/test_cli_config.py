@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import os
 import sys
 
 import pytest
@@ -126,3 +127,19 @@ def test_without_tensorboard_the_flag_says_how_to_get_it(tmp_path, capsys, monke
 def test_version_names_the_shipped_policy(capsys):
     status, out, _ = run(capsys, "--version")
     assert status == 0 and "cartpole-v1.safetensors" in out
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.mkdir(), "is a folder, not a file"),
+        (lambda path: os.mkfifo(path), "is a FIFO (named pipe), not a regular file"),  # and it does not wait on it
+        (lambda path: path.symlink_to(path.parent / "gone.json"), "is a dangling symlink"),
+        (lambda path: None, "no such file"),
+    ],
+)
+def test_a_config_path_that_is_no_file_says_what_it_is(tmp_path, capsys, make, problem):
+    path = tmp_path / "lesson.json"
+    make(path)
+    status, _, err = run(capsys, "train", "--config", path, "--log-dir", tmp_path / "log")
+    assert status == 2 and err.strip() == f"vpg-sim: error: --config {path}: {problem}"

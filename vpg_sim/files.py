@@ -6,9 +6,19 @@ the recorder and the command line can all share it without depending on each oth
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+SPECIAL_FILES = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+"""What a path that is neither a file nor a folder is, in words for a message."""
 
 
 def _read_umask() -> int:
@@ -57,3 +67,43 @@ def unused_path(folder: Path, stem: str, suffix: str) -> Path:
         candidate = folder / f"{stem}-{number}{suffix}"
         number += 1
     return candidate
+
+
+class NotAFile(ValueError):
+    """A path that cannot be read as a file; the message says why in a few words ("no such
+    file", "is a folder, not a file", "is a FIFO (named pipe), not a regular file")."""
+
+
+def read_small_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``path`` (a symlink to one is fine), at most ``max_bytes``.
+
+    Opened with ``O_NONBLOCK``: a FIFO opens at once (it would wait for a writer for ever)
+    and is then refused, as a folder, a device or a socket is, by what the open file is.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise NotAFile("is a dangling symlink" if os.path.islink(path) else "no such file") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotAFile("is a symlink loop") from None
+        raise NotAFile(f"cannot be read ({error.strerror or error})") from None
+    try:
+        mode, size = (status := os.fstat(fd)).st_mode, status.st_size
+        if stat.S_ISDIR(mode):
+            raise NotAFile("is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"is {SPECIAL_FILES.get(stat.S_IFMT(mode), 'a special file')}, not a regular file")
+        if size > max_bytes:
+            raise NotAFile(f"is too large ({size:,} bytes; at most {max_bytes:,})")
+        chunks, read = [], 0
+        while read <= max_bytes and (chunk := os.read(fd, max_bytes + 1 - read)):
+            chunks.append(chunk)
+            read += len(chunk)
+        if read > max_bytes:  # it grew since it was measured
+            raise NotAFile(f"is too large (over {max_bytes:,} bytes)")
+        return b"".join(chunks)
+    except OSError as error:
+        raise NotAFile(f"cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
