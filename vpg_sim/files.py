@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 SPECIAL_FILES = {
@@ -39,7 +41,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temp_files(folder)
+    # The writer's process id in the name: a temp file whose writer is gone is known stale.
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); what we write is for sharing, so give it
         # the mode any new file gets here (0644 under the usual umask 022).
@@ -57,6 +61,59 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+OUR_TEMP_FILE = re.compile(r"\..+\.(?:(?P<pid>[0-9]+)-)?[a-z0-9_]{8}\.tmp")
+"""The name of :func:`write_atomically`'s temp file: ``.<name>.<pid>-<8 random>.tmp``
+(``.<name>.<8 random>.tmp`` before the process id was in it)."""
+QUIET_SECONDS = 60.0
+"""A temp file unchanged this long, whose writer's process is gone, is stale (a kill -9 or
+a power cut during a save): a save writes its file and renames it within seconds."""
+STALE_SECONDS = 600.0
+"""A temp file unchanged this long is stale whoever wrote it (its process id may have been
+reused, or it is another machine's on a shared folder)."""
+
+
+def remove_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the temp files :func:`write_atomically` left in ``folder`` when its process
+    died mid-write, and return them. Only ours (by name, regular files, never a symlink),
+    only stale (:data:`QUIET_SECONDS`, :data:`STALE_SECONDS`); a folder that cannot be read
+    or a file that cannot be removed is left as it is. ``now``: ``time.time()``."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        match = OUR_TEMP_FILE.fullmatch(entry.name)
+        try:
+            if match is None or not entry.is_file(follow_symlinks=False):
+                continue
+            pid = int(match["pid"]) if match["pid"] else None
+            if pid == os.getpid():  # this process's own: a save in progress
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            writer_gone = pid is not None and not _running(pid)
+            if age > STALE_SECONDS or (writer_gone and age > QUIET_SECONDS):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0 checks without signalling)."""
+    if pid > 2**22:  # above Linux's largest pid_max: no process has it
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def unused_path(folder: Path, stem: str, suffix: str) -> Path:

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 import pygame
 import pygame_gui
 
+from vpg_sim.files import remove_stale_temp_files
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, read_metadata
 from vpg_sim.policy_files.errors import one_line
 from vpg_sim.resources import shipped_policy
@@ -45,8 +46,10 @@ def list_policies(folder: Path, env_id: str | None = None) -> list[Choice[Path]]
 
     Each entry is read in its own guard, so no file (a FIFO, a symlink loop, one deleted
     since the listing, JSON that trips the parser) keeps the list from opening; reading
-    the header never blocks (see ``read_metadata``).
+    the header never blocks (see ``read_metadata``). A save's temp file left by a killed
+    vpg-sim is removed once stale (see ``remove_stale_temp_files``).
     """
+    remove_stale_temp_files(folder)
     try:
         paths = list(folder.glob(f"*{SUFFIX}"))
     except OSError:  # the folder is gone, unreadable or a symlink loop: nothing to list
