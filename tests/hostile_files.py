@@ -24,6 +24,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as save_tensors
 
+from vpg_sim.core.config import config_for
+
 VALID = "valid"
 """Loads, trains on and plays."""
 REFUSED = "refused"
@@ -389,6 +391,11 @@ def _optimizer(corpus: Corpus) -> None:
     edit("lr negative", REFUSED, "lr", groups=_set("policy_optimizer.0.lr", -1.0))
     edit("lr a string", REFUSED, "lr", groups=_set("policy_optimizer.0.lr", "fast"))
     edit("lr NaN", REFUSED, "NaN", groups=_set("policy_optimizer.0.lr", float("nan")))
+    # A rate training never reaches: the critic's at 1e10 overflowed V to infinity, then NaN.
+    edit("critic lr 1e10", REFUSED, "value_optimizer[0].lr must be from", groups=_set("value_optimizer.0.lr", 1e10))
+    edit("lr 1e10", REFUSED, "policy_optimizer[0].lr must be from", groups=_set("policy_optimizer.0.lr", 1e10))
+    ceiling = config_for("CartPole-v1").policy_lr * 10  # the KL-adaptive step's highest
+    edit("lr at the adaptive ceiling", VALID, groups=_set("policy_optimizer.0.lr", ceiling))
     edit("betas 2 and 3", REFUSED, "betas", groups=_set("policy_optimizer.0.betas", [2, 3]))
     edit("amsgrad on", REFUSED, "amsgrad", groups=_set("value_optimizer.0.amsgrad", True))
     edit("params wrong", REFUSED, "params", groups=_set("policy_optimizer.0.params", [0, 1]))

@@ -1,11 +1,18 @@
 """The command line: bad flags are one line and exit 2; a full disk loses the log, not the run."""
 
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from vpg_sim.cli import main
 from vpg_sim.policy_files import load_policy
 
 FAST = ["--steps", "256"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(capsys, *argv):
@@ -55,3 +62,50 @@ def test_saving_over_an_existing_file_says_so(tmp_path, capsys):
         status, lines = run(capsys, "train", *FAST, "--log-dir", str(tmp_path / "log"), "--save", str(target))
         assert status == 0
     assert any(f"replaced the existing {target}" in line for line in lines)
+
+
+SHIPPED = "saved_models/cartpole-v1.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--load", SHIPPED, "--env", "Acrobot-v1", "--gamma", "0.5"], "--env, --gamma cannot go with it"),
+        (["--load", SHIPPED, "--config", "run.json"], "--config cannot go with it"),
+        (["--gamma", "0.5", "play", SHIPPED], "play plays the file as saved, so --gamma cannot go with it"),
+        (["--load", SHIPPED, "eval", SHIPPED], "--load trains on from a file in the window; it cannot go with eval"),
+    ],
+)
+def test_settings_a_saved_policy_would_drop_are_refused_in_one_line_not_ignored(capsys, argv, named):
+    # --run-for: were they ignored (as they were), the window would train the file and quit by itself.
+    status, lines = run(capsys, "--run-for", "2", *argv)
+    assert status == 2 and len(lines) == 1 and named in lines[0]
+
+
+FILLS_AT = 2_000
+"""Bytes the log may hold: the header and a few rows, then the next row meets a full disk."""
+
+
+def test_a_disk_that_fills_mid_row_leaves_whole_rows_only(tmp_path):
+    # A file-size limit (RLIMIT_FSIZE) is a disk that fills at a byte of our choosing: the
+    # write that crosses it is cut short, the next fails, as on a full disk. A process of
+    # its own, since the limit holds for every file the process writes.
+    script = f"""
+import resource, signal, sys
+from vpg_sim.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write instead of a killed process
+resource.setrlimit(resource.RLIMIT_FSIZE, ({FILLS_AT}, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+sys.exit(main(["train", "--steps", "4096", "--num-envs", "4", "--steps-per-update", "256", "--log-dir", sys.argv[1]]))
+"""
+    command = [sys.executable, "-c", script, str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "the log stopped at update" in line]
+    assert len(warnings) == 1 and "File too large" in warnings[0]
+    data = (tmp_path / "progress.csv").read_bytes()
+    assert 0 < len(data) <= FILLS_AT and data.endswith(b"\r\n")
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    assert len(rows) >= 3 and all(len(row) == len(rows[0]) for row in rows)
+    updates = [int(row[0]) for row in rows[1:]]
+    assert updates == list(range(1, len(updates) + 1))
+    assert f"at update {len(updates) + 1}:" in warnings[0]  # the row that did not fit is the one said

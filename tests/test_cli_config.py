@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -145,3 +146,19 @@ def test_an_env_module_in_the_current_folder_is_imported_by_the_command_line(tmp
     env = "walk_here:WalkHere-v0"
     status, out, _ = run(capsys, "train", "--env", env, *FAST, "--steps", "128", "--log-dir", tmp_path)
     assert status == 0 and "WalkHere-v0" in out and sys.path[0] == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.mkdir(), "is a folder, not a file"),
+        (lambda path: os.mkfifo(path), "is a FIFO (named pipe), not a regular file"),  # and it does not wait on it
+        (lambda path: path.symlink_to(path.parent / "gone.json"), "is a dangling symlink"),
+        (lambda path: None, "no such file"),
+    ],
+)
+def test_a_config_path_that_is_no_file_says_what_it_is(tmp_path, capsys, make, problem):
+    path = tmp_path / "lesson.json"
+    make(path)
+    status, _, err = run(capsys, "train", "--config", path, "--log-dir", tmp_path / "log")
+    assert status == 2 and err.strip() == f"vpg-sim: error: --config {path}: {problem}"

@@ -115,6 +115,7 @@ def test_corpus_covers_every_class_of_hostile_file(corpus):
         "weight NaN",
         "weight int8",
         "exp_avg wrong shape",
+        "critic lr 1e10",
         "resume steps 2**40",
         "cartpole weights, acrobot env",
         "valid header length 0x80",
@@ -327,3 +328,37 @@ def test_the_l_dialog_draws_unusable_files_grey(valid_files, tmp_path):
     grey = manager.get_theme().get_colour("disabled_text")
     assert colours[f"empty{SUFFIX}  ·  unusable: is empty"] == grey
     assert [colour for text, colour in colours.items() if text.startswith("good")] != [grey]
+
+
+def test_the_l_dialog_shows_a_name_that_is_not_utf8_escaped(valid_files, tmp_path):
+    import pygame
+    import pygame_gui
+
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/bad-\xff\xfe" + SUFFIX.encode()))
+    save_policy(path, load_policy(valid_files[0]).checkpoint)
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        screen = pygame.display.set_mode((1280, 720))
+        manager = pygame_gui.UIManager(screen.get_size())
+        dialog = dialogs.load_dialog(manager, screen.get_rect(), tmp_path, 1.0)  # raised UnicodeEncodeError
+        manager.update(0.0)
+        manager.draw_ui(screen)
+        texts = [item["text"] for item in dialog.list.item_list]
+    finally:
+        pygame.font.quit()
+        pygame.display.quit()
+    assert len(texts) == 2 and texts[0].startswith(f"bad-\\xff\\xfe{SUFFIX}  ·  CartPole-v1")
+    assert dialog.choices[0].value == path and dialog.choices[0].usable  # the real name, to load from
+
+
+def test_the_l_list_greys_a_policy_for_another_env_than_the_one_training(valid_files, tmp_path):
+    for source in valid_files:
+        save_policy(tmp_path / source.name, load_policy(source).checkpoint)
+    choices = {choice.value.name: choice for choice in dialogs.list_policies(tmp_path, "CartPole-v1")}
+    assert choices["cartpole.safetensors"].usable
+    pendulum = choices["pendulum.safetensors"]
+    assert not pendulum.usable
+    assert "is a policy for Pendulum-v1, not CartPole-v1" in pendulum.label
+    with pytest.raises(PolicyFileError, match="is a policy for Pendulum-v1, not CartPole-v1"):
+        load_policy(pendulum.value, expected_env="CartPole-v1")  # what loading it would say

@@ -15,6 +15,7 @@ from vpg_sim.cli.arguments import (
     PROG,
     add_config_flags,
     add_window_options,
+    config_flags_given,
     config_from_args,
     fail,
     import_env_module,
@@ -108,11 +109,35 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def settings_not_taken(args: argparse.Namespace) -> str | None:
+    """Why the command line asks for something the command would drop without a word, or
+    None: ``--load`` (the window, training on from a file) and ``play`` use the file's own
+    settings, so a training flag beside them is refused, never ignored; ``--load`` goes
+    with the window alone."""
+    if args.load is not None and args.command is not None:
+        return f"--load trains on from a file in the window; it cannot go with {args.command}"
+    given = config_flags_given(args)
+    if args.command == "play":
+        given = [flag for flag in given if flag != "--env"]  # play's own --env: a custom env's module
+    if not given or (args.load is None and args.command != "play"):
+        return None
+    flags = ", ".join(given)
+    if args.command == "play":
+        return f"play plays the file as saved, so {flags} cannot go with it"
+    return (
+        f"--load trains on with the file's own settings, so {flags} cannot go with it: "
+        "turn the live knobs in the window (K), or train afresh without --load"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2: a bad flag, file or env)."""
     args = parse_arguments(argv)
     if args.command != "compare" and ("group_a" in args or "group_b" in args):
         return fail("--a and --b go with compare: vpg-sim compare --a KEY=VALUE ... --b KEY=VALUE ...")
+    problem = settings_not_taken(args)
+    if problem is not None:
+        return fail(problem)
     if args.command in ("train", "eval"):
         import torch
 

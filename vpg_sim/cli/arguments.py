@@ -16,6 +16,7 @@ from typing import Any
 
 from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
 from vpg_sim.core.envs import UnsupportedEnvError, one_line
+from vpg_sim.files import NotAFile, read_small_file
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
 from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
 
@@ -204,6 +205,13 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def config_flags_given(args: argparse.Namespace) -> list[str]:
+    """The training-config flags on the command line (``--env``, ``--gamma``, ``--config``...),
+    as their first name, in the config's order."""
+    given = [f"--{name}" for name in ("config", "preset") if name in args]
+    return given + [config_flag_names(field.name)[0] for field in dataclasses.fields(VPGConfig) if field.name in args]
+
+
 class ConfigFileError(ValueError):
     """A --config file that cannot be used; the message is one line."""
 
@@ -216,12 +224,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
     ``config`` table (as in a run's ``config.json``). A module prefix in its env id is
     refused by the config: only ``--env`` on the command line may import a module."""
     try:
-        if not path.is_file():
-            raise ConfigFileError(f"--config {path}: no such file")
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigFileError(f"--config {path}: too large for a config ({path.stat().st_size:,} bytes)")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8")
+    except NotAFile as problem:  # a folder or a FIFO is named as such, and a FIFO never waits
+        raise ConfigFileError(f"--config {path}: {problem}") from None
+    except UnicodeDecodeError as error:
         raise ConfigFileError(f"--config {path}: cannot be read ({error})") from None
     try:
         values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)

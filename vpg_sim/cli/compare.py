@@ -36,6 +36,7 @@ from vpg_sim.cli.arguments import (
     seed_number,
     whole_number,
 )
+from vpg_sim.cli.memory import COMPARE_PROCESS_MB, MEMORY_BUDGET_MB, agent_megabytes, most_within_budget
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
 
@@ -104,7 +105,9 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
         type=seed_range,
         default=range(16),
         metavar="N|FIRST-LAST",
-        help="seeds per group: N is 0..N-1, FIRST-LAST a range such as 100-149 (default: 16)",
+        help="seeds per group: N is 0..N-1, FIRST-LAST a range such as 100-149 (default: 16); at most what "
+        f"stays under {MEMORY_BUDGET_MB / 1024:g} GB of memory: {DEFAULT_MOST_SEEDS} for CartPole's default config, "
+        "fewer for larger batches or networks",
     )
     compare.add_argument(
         "--stat",
@@ -245,6 +248,7 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
     try:
         if not hasattr(env.action_space, "n"):
             raise ValueError(f"{base.env_id} has continuous actions; a comparison trains populations, Discrete only")
+        check_memory(len(args.seeds), configs, int(env.observation_space.shape[0]), int(env.action_space.n))
     finally:
         close_env_keeping_window(env)
     dicts = [config.to_dict() for config in configs]
@@ -254,6 +258,24 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
         difference = {k: v for k, v in dicts[index].items() if v != other[k]}
         groups.append(Group(name, configs[index], labels[index], difference))
     return groups
+
+
+def check_memory(seeds: int, configs: list[VPGConfig], observation_dim: int, actions: int) -> None:
+    """ValueError (one line, with the most seeds that fit) if ``seeds`` per group of
+    ``configs`` would take more memory than ``memory.MEMORY_BUDGET_MB``."""
+    per_seed = sum(agent_megabytes(config, observation_dim, actions) for config in configs)
+    most = most_within_budget(per_seed, COMPARE_PROCESS_MB)
+    if seeds > most:
+        needed = (COMPARE_PROCESS_MB + seeds * per_seed) / 1024
+        raise ValueError(
+            f"--seeds {seeds} would take about {needed:.1f} GB ({per_seed:.1f} MB a seed: both groups' networks "
+            f"and batches), over the {MEMORY_BUDGET_MB / 1024:g} GB compare allows; at most {most} seeds here "
+            "(smaller batches or networks fit more)"
+        )
+
+
+DEFAULT_MOST_SEEDS = most_within_budget(2 * agent_megabytes(VPGConfig(), 4, 2), COMPARE_PROCESS_MB)
+"""For the help: CartPole's default config in both groups."""
 
 
 # -- the command -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import math
 import sys
@@ -31,16 +32,21 @@ def run_record(config: VPGConfig, env_typed: str) -> dict[str, Any]:
 class RunLog:
     """A run's folder: ``config.json`` at the start, a CSV row per update, TensorBoard
     scalars if asked. A write that fails (a full disk) stops the log with one warning;
-    training goes on."""
+    training goes on, and the CSV keeps whole rows only."""
 
     def __init__(self, folder: Path, config: VPGConfig, env_typed: str, tensorboard: Path | None) -> None:
         self.folder = folder
         self.problem: str | None = None
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / "config.json", json.dumps(run_record(config, env_typed), indent=2).encode())
-        self._file: IO[str] = (folder / "progress.csv").open("w", newline="")
-        self._csv = csv.DictWriter(self._file, fieldnames=list(UpdateStats.__dataclass_fields__))
-        self._csv.writeheader()
+        # Unbuffered: each row is one write of its own, so that a disk filling in the middle
+        # of one leaves a known end to cut back to (a buffer flushed the first part of a row).
+        self._file: IO[bytes] = (folder / "progress.csv").open("wb", buffering=0)
+        self._fields = list(UpdateStats.__dataclass_fields__)
+        self._whole = 0
+        """Bytes of whole rows written."""
+        self._pending = self._rows(None)
+        """The header, written with the first row."""
         self._tensorboard = None
         if tensorboard is not None:
             from torch.utils.tensorboard import SummaryWriter  # raises ImportError without tensorboard
@@ -54,8 +60,8 @@ class RunLog:
         if self.problem is not None:
             return
         try:
-            self._csv.writerow(stats.to_dict())
-            self._file.flush()
+            self._append(self._pending + self._rows(stats))
+            self._pending = b""
             if self._tensorboard is not None:
                 for name, value in stats.to_dict().items():
                     if name != "update":
@@ -64,8 +70,33 @@ class RunLog:
             self.problem = f"the log stopped at update {stats.update}: {error.strerror or error}"
             warn(f"{PROG}: warning: {self.problem}")
 
+    def _rows(self, stats: UpdateStats | None) -> bytes:
+        """The CSV of one update's row (None: the header), as it goes into the file."""
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=self._fields)
+        if stats is None:
+            writer.writeheader()
+        else:
+            writer.writerow(stats.to_dict())
+        return text.getvalue().encode()
+
+    def _append(self, data: bytes) -> None:
+        """Write ``data`` whole, or, if the disk fills, cut what part of it got in back off."""
+        try:
+            done = 0
+            while done < len(data):  # a write cut short by a full disk returns less; the next one raises
+                done += self._file.write(data[done:])
+        except OSError:
+            with contextlib.suppress(OSError):  # /dev/full cannot be truncated, nor needs to be
+                self._file.truncate(self._whole)
+            raise
+        self._whole += len(data)
+
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # after a full disk, closing flushes the failed rows again
+        with contextlib.suppress(OSError):  # a run without one update still gets its header
+            if self.problem is None and self._pending:
+                self._append(self._pending)
+        with contextlib.suppress(OSError):
             self._file.close()
         if self._tensorboard is not None:
             with contextlib.suppress(OSError):

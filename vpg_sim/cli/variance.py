@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import seed_number, whole_number
+from vpg_sim.cli.memory import MEMORY_BUDGET_MB, VARIANCE_PROCESS_MB, batch_megabytes, most_within_budget
 from vpg_sim.core.advantages import ESTIMATORS, TRUNCATION_NOTE
 from vpg_sim.core.config import MAX_STEPS, VPGConfig
 
@@ -31,6 +32,7 @@ which lags, says solved (a median 59,904)."""
 DEFAULT_BATCHES = 16
 """K (``gradient_noise.DEFAULT_BATCHES``, repeated here to keep torch out of the parser)."""
 MAX_BATCHES = 1024
+"""What the flag takes; what fits in memory is less (:func:`most_batches`)."""
 
 batch_count = whole_number(2, MAX_BATCHES)
 step_number = whole_number(0, MAX_STEPS)
@@ -42,6 +44,27 @@ def step_list(text: str) -> tuple[int, ...]:
     if not parts:
         raise argparse.ArgumentTypeError(f"expected env steps such as 0,10000,20000, got {text!r}")
     return tuple(sorted({step_number(part) for part in parts}))
+
+
+CARTPOLE_EPISODE_STEPS = 500
+DEFAULT_MOST_BATCHES = most_within_budget(batch_megabytes(VPGConfig(), CARTPOLE_EPISODE_STEPS), VARIANCE_PROCESS_MB)
+"""For the help: CartPole's default config."""
+
+
+def batches_problem(batches: int, config: VPGConfig, max_episode_steps: int | None) -> str | None:
+    """Why ``batches`` per measurement would take too much memory (one line, with the most
+    that fit), or None."""
+    per_batch = batch_megabytes(config, max_episode_steps)
+    most = most_within_budget(per_batch, VARIANCE_PROCESS_MB)
+    if batches <= most:
+        return None
+    needed = (VARIANCE_PROCESS_MB + batches * per_batch) / 1024
+    episodes = f"{max_episode_steps:,}-step episodes" if max_episode_steps else "episodes without a time limit"
+    return (
+        f"--batches {batches} would take about {needed:.1f} GB ({per_batch:.1f} MB a batch of {config.num_envs} "
+        f"envs' {episodes}), over the {MEMORY_BUDGET_MB / 1024:g} GB variance allows; at most {most} "
+        f"for {config.env_id}"
+    )
 
 
 def add_variance_command(commands: Any) -> None:
@@ -75,7 +98,9 @@ def add_variance_command(commands: Any) -> None:
         type=batch_count,
         default=DEFAULT_BATCHES,
         metavar="K",
-        help=f"independent batches per measurement, 2 to {MAX_BATCHES} (default: %(default)s)",
+        help="independent batches per measurement (default: %(default)s), from 2 to what stays under "
+        f"{MEMORY_BUDGET_MB / 1024:g} GB of memory: {DEFAULT_MOST_BATCHES} for CartPole, whose batches take "
+        f"up to {batch_megabytes(VPGConfig(), CARTPOLE_EPISODE_STEPS):.1f} MB each once its episodes last 500 steps",
     )
     variance.add_argument(
         "--json", action="store_true", help="one JSON object per line, one line per point, instead of a table"
@@ -192,7 +217,7 @@ def variance_command(args: argparse.Namespace) -> int:
 
     from vpg_sim.cli.arguments import fail, import_env_module
     from vpg_sim.core.config import config_for
-    from vpg_sim.core.envs import UnsupportedEnvError
+    from vpg_sim.core.envs import UnsupportedEnvError, env_spec
     from vpg_sim.core.trainer import VPGTrainer
 
     # As main() does for train and eval: torch's default, a thread per core, makes this
@@ -200,6 +225,9 @@ def variance_command(args: argparse.Namespace) -> int:
     torch.set_num_threads(VPGConfig.torch_threads)
     try:
         config = config_for(import_env_module(args.env_id), seed=args.seed)
+        problem = batches_problem(args.batches, config, env_spec(config.env_id).max_episode_steps)
+        if problem is not None:
+            return fail(problem)
         trainer = VPGTrainer(config)
     except (UnsupportedEnvError, ValueError) as error:
         return fail(str(error))

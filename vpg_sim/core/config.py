@@ -213,6 +213,9 @@ FIELD_RULES: dict[str, Rule] = {
     "gae_lambda": _real(0.0, 1.0),
     "normalize_advantages": _flag,
     "advantage_std_floor": _real(0.0, 1e6),
+    # Learning rates up to 10, far past any that trains (CartPole's best: 2e-2, 3e-3) so that
+    # a lesson can show a rate that ruins training; not past the overflow: with the critic's
+    # Adam at 1e6 V overflows to infinity within 8 updates and every later batch is NaN.
     "policy_lr": _real(0.0, 10.0, low_open=True),
     "entropy_coef": _real(0.0, 10.0),
     "target_kl": _real(0.0, 10.0, low_open=True, optional=True),

@@ -45,11 +45,17 @@ def adapted_learning_rate(
     whose step was small by design: a rate grown on such batches (up to 10x) made the next
     real step overshoot.
     """
+    lowest, highest = adaptive_rate_range(base)
     if approx_kl > 2.0 * target_kl:
-        return max(current / KL_STEP_FACTOR, base / 100)
+        return max(current / KL_STEP_FACTOR, lowest)
     if approx_kl < 0.5 * target_kl and may_grow:
-        return min(current * KL_STEP_FACTOR, base * 10)
+        return min(current * KL_STEP_FACTOR, highest)
     return current
+
+
+def adaptive_rate_range(base: float) -> tuple[float, float]:
+    """Where the KL-adaptive step keeps a learning rate configured as ``base``: 1/100 to 10x."""
+    return base / 100, base * 10
 
 
 def normalized_advantages(advantages: np.ndarray, std_floor: float = 0.0) -> np.ndarray:

@@ -166,7 +166,7 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         expected = layout(metadata, config)
         strings = reader.header.metadata
         try:
-            groups = checked_param_groups(strings.get(PARAM_GROUPS_KEY), expected)
+            groups = checked_param_groups(strings.get(PARAM_GROUPS_KEY), expected, config)
         except Invalid as error:
             raise PolicyFileError(path, f"has invalid optimizer settings: {error}") from None
         try:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
+from vpg_sim.files import SPECIAL_FILES
 from vpg_sim.policy_files.errors import PolicyFileError
 
 MAX_HEADER_BYTES = 8 * 1024 * 1024
@@ -40,12 +41,6 @@ MAX_JSON_DEPTH = 32
 """The deepest JSON nesting read (a policy file's deepest is 7). Deeper is refused before
 parsing: neither ``json`` nor anything that walks the result meets Python's recursion limit."""
 
-_SPECIAL_FILES = {
-    stat.S_IFIFO: "a FIFO (named pipe)",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
@@ -173,7 +168,7 @@ def _refuse_special(path: Path, mode: int) -> None:
     if stat.S_ISDIR(mode):
         raise PolicyFileError(path, "is a directory, not a policy file")
     if not stat.S_ISREG(mode):
-        kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), "a special file")
+        kind = SPECIAL_FILES.get(stat.S_IFMT(mode), "a special file")
         raise PolicyFileError(path, f"is {kind}, not a regular file")
 
 

@@ -40,7 +40,8 @@ MAX_CONFIG_CHANGES = 10_000
 MAX_LOG_STD = 20.0
 """A Gaussian policy's log std: e^20 is 5e8, a std no policy learns; e^89 overflows float32."""
 MAX_MAGNITUDE = 1e15
-"""Of a plain number in the metadata (a return, a learning rate, a knob's value)."""
+"""Of a plain number in the metadata (a return, a knob's value). Adam's learning rates are
+held closer, to where training keeps them (``tensors._learning_rate``)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.stabilisers import adaptive_rate_range
 from vpg_sim.policy_files.errors import PolicyFileError
 from vpg_sim.policy_files.reading import PolicyFileReader, parse_json
 from vpg_sim.policy_files.schema import (
@@ -143,9 +144,14 @@ _OFF = ("amsgrad", "maximize", "capturable", "differentiable")
 _EITHER = ("foreach", "fused")
 
 
-def checked_param_groups(text: str | None, expected: Layout) -> dict[str, dict[str, Any]]:
-    """Each Adam's param group from the header's JSON, checked: a finite positive learning
-    rate, betas in [0, 1), ``params`` that index the network's parameters."""
+RATE_FIELDS = {"policy_optimizer": "policy_lr", "value_optimizer": "value_lr"}
+"""The config field each Adam's learning rate is set from."""
+
+
+def checked_param_groups(text: str | None, expected: Layout, config: VPGConfig) -> dict[str, dict[str, Any]]:
+    """Each Adam's param group from the header's JSON, checked: a learning rate where
+    training keeps it (:func:`_learning_rate`), betas in [0, 1), ``params`` that index the
+    network's parameters."""
     if text is None:
         return {}
     try:
@@ -153,17 +159,35 @@ def checked_param_groups(text: str | None, expected: Layout) -> dict[str, dict[s
     except ValueError as error:
         raise Invalid(str(error)) from None
     record(groups, "it", (), OPTIMIZERS)
-    return {prefix: _param_group(value, prefix, expected.parameters[prefix]) for prefix, value in groups.items()}
+    return {
+        prefix: _param_group(value, prefix, expected.parameters[prefix], config) for prefix, value in groups.items()
+    }
 
 
-def _param_group(value: Any, prefix: str, parameters: int) -> dict[str, Any]:
+def _learning_rate(value: Any, place: str, field: str, config: VPGConfig) -> None:
+    """Adam's rate must lie where vpg-sim's training keeps it: within the KL-adaptive
+    step's range around the config's rate (1/100 to 10x ``policy_lr``; the critic's is
+    ``value_lr`` itself, allowed the same range). Any other rate was not written by
+    training, and a far larger one is no policy to train on: the shipped CartPole policy
+    with its critic's Adam at 1e6 (the config allows ``value_lr`` up to 10) overflows V to
+    infinity within 8 updates, after which every batch is NaN and rolled back for good
+    (at 1e5: not within 80 updates)."""
+    base = getattr(config, field)
+    low, high = adaptive_rate_range(base)
+    if not low <= number(value, f"{place}.lr", 0, MAX_MAGNITUDE) <= high:
+        raise Invalid(
+            f"{place}.lr must be from {low:g} to {high:g} (1/100 to 10x the config's {field} {base:g}, "
+            f"where training keeps it), not {shown(value)}"
+        )
+
+
+def _param_group(value: Any, prefix: str, parameters: int, config: VPGConfig) -> dict[str, Any]:
     (group,) = listed(value, prefix, length=1)  # one group: all of a network's parameters
     place = f"{prefix}[0]"
     group = record(
         group, place, ("lr", "betas", "eps", "weight_decay", "params"), (*_OFF, *_EITHER, "decoupled_weight_decay")
     )
-    if not number(group["lr"], f"{place}.lr", 0, MAX_MAGNITUDE) > 0:
-        raise Invalid(f"{place}.lr must be above 0")
+    _learning_rate(group["lr"], place, RATE_FIELDS[prefix], config)
     for index, beta in enumerate(listed(group["betas"], f"{place}.betas", length=2)):
         if not number(beta, f"{place}.betas[{index}]", 0, 1) < 1:
             raise Invalid(f"{place}.betas[{index}] must be below 1")

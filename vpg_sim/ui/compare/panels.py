@@ -156,6 +156,10 @@ class GroupStagePanel:
 # -- the returns panel -----------------------------------------------------------------------
 
 
+def _any_finite(band: Band | None, bound: str) -> bool:
+    return band is not None and bool(np.isfinite(getattr(band, bound)).any())
+
+
 def nice_step(span: float, ticks: int) -> float:
     """A round tick spacing (1, 2 or 5 times a power of ten) giving about ``ticks`` ticks over ``span``."""
     raw = max(span, 1e-9) / max(ticks, 1)
@@ -211,13 +215,12 @@ class ComparisonReturnsPanel:
         dots = pygame.Rect(plot.x, dots_title_y + dots_title_h + on_layer.px(4), plot.width, len(frame.groups) * row_h)
 
         x_max = frame.env_steps_axis
+        # Over finite values only: one infinite bound would make the axis (and its ticks) infinite.
         highs = [
-            float(np.nanmax(g.band.high)) for g in frame.groups if g.band is not None and np.isfinite(g.band.high).any()
+            float(g.band.high[np.isfinite(g.band.high)].max()) for g in frame.groups if _any_finite(g.band, "high")
         ]
         y_top = max([*highs, frame.reward_threshold or 0.0, 10.0]) * 1.05
-        lows = [
-            float(np.nanmin(g.band.low)) for g in frame.groups if g.band is not None and np.isfinite(g.band.low).any()
-        ]
+        lows = [float(g.band.low[np.isfinite(g.band.low)].min()) for g in frame.groups if _any_finite(g.band, "low")]
         y_bottom = min([*lows, 0.0])
 
         def to_x(steps: float) -> float:

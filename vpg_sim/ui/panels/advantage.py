@@ -17,23 +17,24 @@ def _draw_advantage_bars(
     surface: pygame.Surface, finished: FinishedEpisode, scale: float, palette: Palette, strip_h: int
 ) -> None:
     """One bar per step of ``finished`` (height by advantage on a +-``scale`` axis, colour
-    by sign) and an action strip below, filling ``surface``."""
+    by sign; a gap where it is not finite) and an action strip below, filling ``surface``."""
     bars = surface.get_rect()
     adv = finished.advantages
     mid = (bars.height - strip_h) / 2
     half = mid - 2
     step_w = bars.width / max(len(adv), 1)
     pygame.draw.line(surface, palette.grid, (0, mid), (bars.right, mid))
-    for i, a in enumerate(adv):
+    for i, a in enumerate(adv.tolist()):
         x0 = i * step_w
-        height = min(max(a / scale, -1.0), 1.0) * half
-        bar = pygame.Rect(
-            round(x0),
-            round(min(mid, mid - height)),
-            max(1, math.ceil(step_w) - (1 if step_w > 3 else 0)),
-            max(1, round(abs(height))),
-        )
-        pygame.draw.rect(surface, palette.positive if a >= 0 else palette.negative, bar)
+        if math.isfinite(a):
+            height = min(max(a / scale, -1.0), 1.0) * half
+            bar = pygame.Rect(
+                round(x0),
+                round(min(mid, mid - height)),
+                max(1, math.ceil(step_w) - (1 if step_w > 3 else 0)),
+                max(1, round(abs(height))),
+            )
+            pygame.draw.rect(surface, palette.positive if a >= 0 else palette.negative, bar)
         if finished.actions[i] >= 0:
             pygame.draw.rect(
                 surface,
@@ -43,9 +44,9 @@ def _draw_advantage_bars(
 
 
 def _draw_advantage_histogram(surface: pygame.Surface, advantages: np.ndarray, palette: Palette) -> None:
-    """The spread of a batch's advantages ``(B,)``: horizontal bars, one per bin."""
+    """The spread of a batch's finite advantages ``(B,)``: horizontal bars, one per bin."""
     hist = surface.get_rect()
-    counts, edges = np.histogram(advantages, bins=24)
+    counts, edges = np.histogram(advantages[np.isfinite(advantages)], bins=24)
     top = max(int(counts.max()), 1)
     bin_h = hist.height / len(counts)
     for i, count in enumerate(counts):
@@ -85,8 +86,11 @@ class AdvantagePanel:
         if finished is None or not len(finished.advantages):
             painter.text("waiting for the first episode to end…", bars.center, 12, palette.muted, anchor="center")
         else:
-            episode_max = max(float(np.abs(finished.advantages).max()), 1e-9)
-            scale = max(frame.stage.largest_advantage, episode_max) if self.fixed_scale else episode_max
+            magnitudes = np.abs(finished.advantages[np.isfinite(finished.advantages)])
+            episode_max = max(float(magnitudes.max()) if len(magnitudes) else 0.0, 1e-9)
+            largest = frame.stage.largest_advantage  # NaN once an episode's advantages were
+            run_max = max(largest, episode_max) if math.isfinite(largest) else episode_max
+            scale = run_max if self.fixed_scale else episode_max
             how = "fixed: largest this run" if self.fixed_scale else "fitted to this episode"
             strip_h = painter.px(5)
             image = self.layers[0].get(
@@ -96,14 +100,25 @@ class AdvantagePanel:
                 lambda surface: _draw_advantage_bars(surface, finished, scale, palette, strip_h),
             )
             painter.surface.blit(image, bars)
-            painter.text(f"scale ±{scale:.2g} ({how}; A toggles)", (area.x, area.y), 11, palette.muted)
+            missing = len(finished.advantages) - len(magnitudes)
+            labels = [f"scale ±{scale:.2g} ({how}; A toggles)"]
+            if missing:  # drawn as gaps: said, since a gap alone could pass for a zero
+                labels = [f"{labels[0]} · {missing} not finite", f"scale ±{scale:.2g} · {missing} not finite"]
+            painter.text(painter.fitting(labels, 11, bars.width), (area.x, area.y), 11, palette.muted)
         if len(batch_advantages) > 1:
-            image = self.layers[1].get(
-                (batch_advantages,),
-                (palette.name,),
-                hist.size,
-                lambda surface: _draw_advantage_histogram(surface, batch_advantages, palette),
-            )
-            painter.surface.blit(image, hist)
-            std = float(np.std(batch_advantages))
-            painter.text(f"batch σ {std:.2g}", (area.right, area.y), 11, palette.muted, anchor="topright")
+            finite = batch_advantages[np.isfinite(batch_advantages)]
+            if len(finite):
+                image = self.layers[1].get(
+                    (batch_advantages,),
+                    (palette.name,),
+                    hist.size,
+                    lambda surface: _draw_advantage_histogram(surface, batch_advantages, palette),
+                )
+                painter.surface.blit(image, hist)
+            else:
+                painter.text("not finite", hist.center, 11, palette.warning, anchor="center")
+            spread = f"batch σ {float(np.std(finite)):.2g}" if len(finite) else "batch"
+            missing = len(batch_advantages) - len(finite)
+            labels = [spread] if not missing else [f"{spread} · {missing} not finite", f"{missing} not finite"]
+            width = hist.width + painter.px(12)
+            painter.text(painter.fitting(labels, 11, width), (area.right, area.y), 11, palette.muted, anchor="topright")

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 
 import pygame
 
+from vpg_sim.policy_files.errors import one_line
 from vpg_sim.ui.panels.painter import PanelPainter
 
 TOAST_SECONDS = 3.5
 MAX_TOASTS = 4
+MAX_TOAST_LINES = 3
+"""A longer message is cut at its end: its start says what happened and to which file."""
+TOAST_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class Toasts:
         self._clock = clock
 
     def add(self, text: str, error: bool = False) -> None:
-        self.items.append(Toast(text, self._clock() + TOAST_SECONDS, error))
+        """Show ``text`` for a few seconds; a newline or a byte that is not UTF-8 in it (a
+        file's name, quoted) is escaped: the font draws one line, and cannot draw those."""
+        self.items.append(Toast(one_line(text), self._clock() + TOAST_SECONDS, error))
         self.items = self.items[-MAX_TOASTS:]
 
     def expire(self) -> None:
@@ -49,21 +55,30 @@ class Toasts:
 
     def draw(self, painter: PanelPainter, corner: tuple[int, int], downwards: bool = False) -> None:
         """Right-aligned at ``corner``: stacked upwards from it (newest lowest), or with
-        ``downwards`` hanging from it (newest highest)."""
-        palette = painter.palette
+        ``downwards`` hanging from it (newest highest). Each stays inside the painter's
+        region (the stage): a long one wraps, and an older one that no longer fits is not
+        drawn (it expires soon anyway)."""
+        palette, region = painter.palette, painter.region_rect
         x, y = corner
-        for toast in reversed(self.items):
-            width, height = painter.text_size(toast.text, 16)
-            box = pygame.Rect(0, 0, width + painter.px(24), height + painter.px(12))
+        pad_x, pad_y, gap = painter.px(12), painter.px(6), painter.px(6)
+        for index, toast in enumerate(reversed(self.items)):
+            lines = painter.wrapped(toast.text, TOAST_SIZE, x - region.x - gap - 2 * pad_x, MAX_TOAST_LINES)
+            sizes = [painter.text_size(line, TOAST_SIZE) for line in lines]
+            box = pygame.Rect(0, 0, max(w for w, _ in sizes) + 2 * pad_x, sum(h for _, h in sizes) + 2 * pad_y)
             if downwards:
                 box.topright = (x, y)
             else:
                 box.bottomright = (x, y)
+            if index and not region.contains(box):  # the newest always shows, however small the window
+                break
             colour = palette.warning if toast.error else palette.panel_border
             pygame.draw.rect(painter.surface, palette.panel, box, border_radius=painter.px(6))
             pygame.draw.rect(painter.surface, colour, box, width=max(1, painter.px(2)), border_radius=painter.px(6))
-            painter.text(toast.text, box.center, 16, anchor="center")
-            y = box.bottom + painter.px(6) if downwards else box.top - painter.px(6)
+            line_y = box.y + pad_y
+            for line, (_, height) in zip(lines, sizes, strict=True):
+                painter.text(line, (box.x + pad_x, line_y), TOAST_SIZE)
+                line_y += height
+            y = box.bottom + gap if downwards else box.top - gap
 
 
 def draw_recording_dot(painter: PanelPainter) -> None:

@@ -3,6 +3,8 @@ cache for layers that change less often than frames."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,30 @@ def action_names(env_id: str, count: int) -> tuple[str, ...]:
         if env_id.startswith(prefix) and len(names) == count:
             return names
     return tuple(f"action {i}" for i in range(count))
+
+
+def number_text(value: float, spec: str = ".2f") -> str:
+    """``value`` formatted by ``spec``, or, when it is not finite (a NaN, an overflow in
+    training), "NaN", "∞" or "−∞": said, where a format would print "nan"."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return format(value, spec)
+
+
+def finite_runs(points: Sequence[Sequence[float]]) -> list[Sequence[Sequence[float]]]:
+    """``points`` split where one is not finite: the runs between the gaps, that point left out."""
+    if math.isfinite(sum(itertools.chain.from_iterable(points))):  # every point finite: one run (the usual case)
+        return [points]
+    runs: list[Sequence[Sequence[float]]] = []
+    start = 0
+    for index, point in enumerate(points):
+        if not all(math.isfinite(coordinate) for coordinate in point):
+            runs.append(points[start:index])
+            start = index + 1
+    runs.append(points[start:])
+    return [run for run in runs if run]
 
 
 TITLE_SIZE = 20
@@ -91,6 +117,44 @@ class PanelPainter:
         """The first of ``texts`` (longest first) that fits in ``width`` px, else the last."""
         return next((text for text in texts if self.text_size(text, size)[0] <= width), texts[-1])
 
+    def wrapped(self, text: str, size: float, width: int, max_lines: int) -> list[str]:
+        """``text`` in lines at most ``width`` px wide, broken at spaces (a word longer
+        than a line, such as a path, anywhere in it); beyond ``max_lines`` the last line
+        ends in "…", so that the start, which says what happened, always shows."""
+        width = max(width, self.px(40))
+        lines: list[str] = []
+        line = ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if self.text_size(candidate, size)[0] <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while self.text_size(word, size)[0] > width:
+                cut = self._longest_fitting_prefix(word, size, width)
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+        if len(lines) > max_lines:
+            last = lines[max_lines - 1]
+            while last and self.text_size(last + "…", size)[0] > width:
+                last = last[:-1]
+            lines = [*lines[: max_lines - 1], last + "…"]
+        return lines
+
+    def _longest_fitting_prefix(self, word: str, size: float, width: int) -> int:
+        """How many of ``word``'s first characters fit in ``width`` px (at least one)."""
+        low, high = 1, len(word)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.text_size(word[:middle], size)[0] <= width:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
     def text(
         self,
         text: str,
@@ -133,12 +197,14 @@ class PanelPainter:
         return pygame.Rect(rect.x + pad, top, rect.width - 2 * pad, rect.bottom - top - pad)
 
     def polyline(self, points: Sequence[Sequence[float]], colour: Colour, width: int = 2) -> None:
-        if len(points) < 2:
-            return
-        if width <= 1:
-            pygame.draw.aalines(self.surface, colour, False, points)
-        else:
-            pygame.draw.lines(self.surface, colour, False, points, width)
+        """A line through ``points``; where one is not finite (a NaN value), a gap."""
+        for run in finite_runs(points):
+            if len(run) < 2:
+                continue
+            if width <= 1:
+                pygame.draw.aalines(self.surface, colour, False, run)
+            else:
+                pygame.draw.lines(self.surface, colour, False, run, width)
 
 
 class LayerCache:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pygame
 from gymnasium import spaces
 
 from vpg_sim.training.stage import StepView
 from vpg_sim.ui.panels.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter, action_names
+from vpg_sim.ui.panels.painter import PanelPainter, action_names, number_text
 
 
 class PolicyPanel:
@@ -42,10 +44,11 @@ def draw_probabilities(painter: PanelPainter, area: pygame.Rect, env_id: str, de
         painter.text(names[i], (area.x, y + bar_h / 2), 13, colour, bold=chosen, anchor="midleft")
         track = pygame.Rect(area.x + label_w, round(y), area.width - label_w - painter.px(56), round(bar_h))
         pygame.draw.rect(painter.surface, palette.grid, track, border_radius=painter.px(4))
-        filled = track.copy()
-        filled.width = max(1, round(track.width * float(p)))
-        pygame.draw.rect(painter.surface, palette.action(i), filled, border_radius=painter.px(4))
-        painter.text(f"{p:.2f}", (track.right + painter.px(8), y + bar_h / 2), 14, bold=True, anchor="midleft")
+        if math.isfinite(p):  # else an empty track, and the label says what it holds
+            filled = track.copy()
+            filled.width = max(1, round(track.width * min(max(float(p), 0.0), 1.0)))
+            pygame.draw.rect(painter.surface, palette.action(i), filled, border_radius=painter.px(4))
+        painter.text(number_text(p), (track.right + painter.px(8), y + bar_h / 2), 14, bold=True, anchor="midleft")
 
 
 def draw_gaussian(painter: PanelPainter, area: pygame.Rect, decision: StepView, action_space: spaces.Space) -> None:
@@ -57,8 +60,13 @@ def draw_gaussian(painter: PanelPainter, area: pygame.Rect, decision: StepView, 
     low, high = float(action_space.low[0]), float(action_space.high[0])
     margin = 0.15 * (high - low)
     left, right = low - margin, high + margin
-    header = painter.text(f"mean {mean:+.2f}   std {std:.2f}", (area.x, area.y), 13, palette.muted)
+    header = painter.text(
+        f"mean {number_text(mean, '+.2f')}   std {number_text(std)}", (area.x, area.y), 13, palette.muted
+    )
     plot = pygame.Rect(area.x, header.bottom + painter.px(4), area.width, area.bottom - header.bottom - painter.px(22))
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        painter.text("not finite: no distribution to draw", plot.center, 12, palette.warning, anchor="center")
+        return
 
     def x_of(value: float) -> float:
         return plot.x + (min(max(value, left), right) - left) / (right - left) * plot.width
@@ -76,8 +84,8 @@ def draw_gaussian(painter: PanelPainter, area: pygame.Rect, decision: StepView, 
     points = np.column_stack([[x_of(x) for x in xs], plot.bottom - heights]).tolist()
     painter.polyline(points, palette.action(0), painter.px(2))
     pygame.draw.line(painter.surface, palette.action(0), (x_of(mean), plot.bottom), (x_of(mean), plot.y), 1)
-    if decision.action is not None:
-        sampled = float(np.asarray(decision.action).reshape(-1)[0])
+    sampled = math.nan if decision.action is None else float(np.asarray(decision.action).reshape(-1)[0])
+    if math.isfinite(sampled):
         applied = min(max(sampled, low), high)
         x = x_of(applied)
         pygame.draw.line(painter.surface, palette.action(1), (x, plot.y), (x, plot.bottom), painter.px(3))

@@ -137,7 +137,7 @@ class MapPanel:
         half = (area.width - gap) // 2
         top = header.bottom + painter.px(4)
         body = pygame.Rect(area.x, top, area.width, area.bottom - top)
-        titles = (shown.policy_label, f"V(s): {float(shown.value.min()):.0f} … {float(shown.value.max()):.0f}")
+        titles = (shown.policy_label, _value_title(shown.value))
         for index, (image, title) in enumerate(zip(self._images, titles, strict=True)):
             box = pygame.Rect(body.x + index * (half + gap), body.y, half, body.height)
             self._draw_map(painter, box, image, title, shown, frame)
@@ -214,10 +214,27 @@ class MapPanel:
             painter.text(label, (box.centerx, below + row * line_h), 11, muted, anchor="midtop")
 
 
+def _value_title(value: np.ndarray) -> str:
+    """V's range over the map ``(N, N)``, and how many cells hold no finite V (drawn in the warning colour)."""
+    finite = value[np.isfinite(value)]
+    if not len(finite):
+        return "V(s): not finite"
+    title = f"V(s): {float(finite.min()):.0f} … {float(finite.max()):.0f}"
+    return title if len(finite) == value.size else f"{title} · {value.size - len(finite)} not finite"
+
+
 def _mix(low: Colour, high: Colour, fraction: np.ndarray) -> np.ndarray:
-    """Colours between ``low`` and ``high`` for fractions ``(N, N)`` in [0, 1]: ``(N, N, 3)``."""
-    fraction = np.clip(fraction, 0.0, 1.0)[..., None]
+    """Colours between ``low`` and ``high`` for fractions ``(N, N)`` in [0, 1]: ``(N, N, 3)``
+    (NaN: ``low``; the callers colour such cells apart)."""
+    fraction = np.clip(np.nan_to_num(fraction, nan=0.0), 0.0, 1.0)[..., None]
     return (np.asarray(low) * (1 - fraction) + np.asarray(high) * fraction).astype(np.uint8)
+
+
+def _marked(rgb: np.ndarray, values: np.ndarray, palette: Palette) -> np.ndarray:
+    """``rgb`` ``(N, N, 3)`` with the cells whose ``values`` ``(N, N)`` are not finite in the warning colour."""
+    rgb = rgb.copy()
+    rgb[~np.isfinite(values)] = palette.warning
+    return rgb
 
 
 def _surface(rgb: np.ndarray) -> pygame.Surface:
@@ -233,7 +250,8 @@ def _policy_image(shown: PolicyMap, palette: Palette) -> pygame.Surface:
         colours = np.array([palette.action(i) for i in range(int(shown.policy.max()) + 1)], dtype=np.uint8)
         return _surface(colours[shown.policy])
     if shown.policy_kind == MEAN_ACTION:
-        extent = float(np.abs(shown.policy).max()) or 1.0
+        finite = np.abs(shown.policy[np.isfinite(shown.policy)])
+        extent = (float(finite.max()) if len(finite) else 0.0) or 1.0
         signed = shown.policy / extent
     else:
         signed = 2.0 * shown.policy - 1.0
@@ -242,10 +260,14 @@ def _policy_image(shown: PolicyMap, palette: Palette) -> pygame.Surface:
         _mix(palette.panel, palette.action(1), signed),
         _mix(palette.panel, palette.action(0), -signed),
     )
-    return _surface(rgb.astype(np.uint8))
+    return _surface(_marked(rgb.astype(np.uint8), shown.policy, palette))
 
 
 def _value_image(shown: PolicyMap, palette: Palette) -> pygame.Surface:
-    """V(s) from its lowest on the map (the panel's colour) to its highest (the value colour)."""
-    low, high = float(shown.value.min()), float(shown.value.max())
-    return _surface(_mix(palette.panel, palette.value, (shown.value - low) / max(high - low, 1e-9)))
+    """V(s) from its lowest on the map (the panel's colour) to its highest (the value
+    colour); a cell where it is not finite in the warning colour."""
+    finite = shown.value[np.isfinite(shown.value)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    with np.errstate(invalid="ignore"):  # inf - inf in a non-finite cell: marked below
+        fraction = (shown.value - low) / max(high - low, 1e-9)
+    return _surface(_marked(_mix(palette.panel, palette.value, fraction), shown.value, palette))

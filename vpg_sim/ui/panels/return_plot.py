@@ -43,10 +43,17 @@ class PlotImage:
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over up to ``window`` values, same length as ``values`` ``(E,)``."""
-    cumulative = np.cumsum(np.insert(values.astype(np.float64), 0, 0.0))
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return (cumulative[1:] - cumulative[np.arange(1, len(values) + 1) - counts]) / counts
+    """Trailing mean over up to ``window`` values, same length as ``values`` ``(E,)``. A
+    value that is not finite is left out of the means (one NaN return would otherwise
+    blank the curve for good); NaN where a window holds no finite value."""
+    finite = np.isfinite(values)
+    cumulative = np.cumsum(np.insert(np.where(finite, values, 0.0).astype(np.float64), 0, 0.0))
+    counted = np.cumsum(np.insert(finite, 0, False))
+    ends = np.arange(1, len(values) + 1)
+    starts = ends - np.minimum(ends, window)
+    counts = counted[ends] - counted[starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (cumulative[ends] - cumulative[starts]) / counts
 
 
 class ReturnPlotRenderer:
@@ -191,12 +198,14 @@ class _ReturnFigure:
         # At most ~2 points per pixel: a 5,000-episode line looks the same and draws 5x faster.
         stride = max(1, int(len(returns) // (2 * width_px)))
         episodes = np.arange(1, len(returns) + 1)
-        self.raw_line.set_data(episodes[::stride], returns[::stride])
+        finite = np.isfinite(returns)
+        # A return that is not finite is a gap in the line (matplotlib leaves NaN out).
+        self.raw_line.set_data(episodes[::stride], np.where(finite, returns, np.nan)[::stride])
         self.mean_line.set_data(episodes[::stride], moving_average(returns, MOVING_AVERAGE)[::stride])
         self.axes.set_xlim(0, max(10, len(returns)))
         # 0 is always in range: returns are measured from it, and a lone threshold with no
         # episodes yet would otherwise make a range of nothing.
-        values = [0.0, *returns.tolist(), *([self.threshold] if self.threshold is not None else [])]
+        values = [0.0, *returns[finite].tolist(), *([self.threshold] if self.threshold is not None else [])]
         low, high = min(values), max(values)
         pad = max(high - low, 1.0) * 0.06
         self.axes.set_ylim(low - pad, high + pad)

@@ -13,7 +13,7 @@ import pygame
 from vpg_sim.core.nudge import MAX_IMPULSE
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.panels.frame import Frame
-from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
+from vpg_sim.ui.panels.painter import LayerCache, PanelPainter, number_text
 from vpg_sim.ui.theme import Colour, Palette
 
 
@@ -65,7 +65,7 @@ class StagePanel:
         self._draw_header(painter, regions.header, frame)
         if stage.hold_remaining > 0 and stage.finished is not None:
             finished = stage.finished
-            banner = f"episode over: return {finished.total_return:.0f} · {finished.end_reason}"
+            banner = f"episode over: return {number_text(finished.total_return, '.0f')} · {finished.end_reason}"
             _boxed_text(painter, banner, (scene.centerx, scene.y + painter.px(6)), 18, palette.realised)
         if frame.presenting:
             self._draw_presenter_figures(painter, regions.lower_third, frame)
@@ -75,7 +75,9 @@ class StagePanel:
         steps = len(stage.trace.rewards)
         line = painter.text(f"episode {stage.episode_number + 1}", (header.x, header.y + painter.px(2)), 22, bold=True)
         line = painter.text(
-            f"step {steps}   return {stage.trace.total_return:.0f}", (header.x, line.bottom + painter.px(2)), 22
+            f"step {steps}   return {number_text(stage.trace.total_return, '.0f')}",
+            (header.x, line.bottom + painter.px(2)),
+            22,
         )
         if stage.pushes:
             painter.text(f"pushes {stage.pushes}", (header.x, line.bottom + painter.px(2)), 16, palette.push, bold=True)
@@ -113,6 +115,9 @@ def draw_scene(painter: PanelPainter, stage: StagePlayer, scene: pygame.Rect, tr
     """The env on stage in ``scene``: CartPole drawn from its state (the arrow: the action of
     this episode's last step), any other env as its own frame."""
     if stage.is_cartpole:
+        if not np.isfinite(stage.observation).all():  # a cart at NaN metres has no place to be drawn
+            painter.text("the state is not finite", scene.center, 14, painter.palette.warning, anchor="center")
+            return
         action = stage.decision.action if stage.trace.rewards else None
         draw_cartpole(
             painter.surface,

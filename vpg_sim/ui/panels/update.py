@@ -38,6 +38,9 @@ class UpdatePanel:
         summary = "correlation –" if math.isnan(correlation) else f"correlation {correlation:+.2f}"
         if not math.isnan(agreeing):
             summary += f" · {agreeing:.0%} moved the way their advantage says"
+        missing = len(dissection.weights) - int(_finite(dissection).sum())
+        if missing:  # left out of the scatter: said, so that fewer dots are not taken for the batch
+            summary = painter.fitting([f"{missing} not finite · {summary}", f"{missing} not finite"], 12, area.width)
         painter.text(summary, (area.x, area.y), 12, palette.muted)
         x_extent, y_extent = _extents(dissection)
         y_labels = (f"+{y_extent:.2g}", "Δ log π", f"−{y_extent:.2g}")
@@ -64,11 +67,19 @@ class UpdatePanel:
         painter.text(bottom, (left, plot.bottom), 11, muted, anchor="bottomright")
 
 
+def _finite(dissection: UpdateDissection) -> np.ndarray:
+    """``(B,)`` True for the samples whose weight and change are both finite numbers."""
+    return np.isfinite(dissection.weights) & np.isfinite(dissection.log_prob_change)
+
+
 def _extents(dissection: UpdateDissection) -> tuple[float, float]:
-    """Symmetric half-widths of both axes: 0 stays in the middle, where the signs change."""
-    x = float(np.abs(dissection.weights).max()) or 1.0
-    y = float(np.abs(dissection.log_prob_change).max()) or 1e-9
-    return x, y
+    """Symmetric half-widths of both axes over the finite samples: 0 stays in the middle,
+    where the signs change."""
+    finite = _finite(dissection)
+    weights, changes = np.abs(dissection.weights[finite]), np.abs(dissection.log_prob_change[finite])
+    x = float(weights.max()) if len(weights) else 0.0
+    y = float(changes.max()) if len(changes) else 0.0
+    return x or 1.0, y or 1e-9
 
 
 def _draw_scatter(surface: pygame.Surface, dissection: UpdateDissection, palette: Palette, radius: int) -> None:
@@ -78,9 +89,10 @@ def _draw_scatter(surface: pygame.Surface, dissection: UpdateDissection, palette
     pygame.draw.line(surface, palette.grid, (0, height / 2), (width, height / 2))
     pygame.draw.line(surface, palette.grid, (width / 2, 0), (width / 2, height))
     x_extent, y_extent = _extents(dissection)
-    stride = max(1, len(dissection.weights) // MAX_POINTS)
-    weights = dissection.weights[::stride]
-    changes = dissection.log_prob_change[::stride]
+    finite = _finite(dissection)
+    stride = max(1, int(finite.sum()) // MAX_POINTS)
+    weights = dissection.weights[finite][::stride]
+    changes = dissection.log_prob_change[finite][::stride]
     xs = (0.5 + 0.5 * weights / x_extent) * (width - 2 * radius) + radius
     ys = (0.5 - 0.5 * changes / y_extent) * (height - 2 * radius) + radius
     agree = np.sign(weights) * np.sign(changes) > 0

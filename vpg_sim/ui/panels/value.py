@@ -9,7 +9,7 @@ import pygame
 
 from vpg_sim.training.stage import EpisodeTrace, FinishedEpisode
 from vpg_sim.ui.panels.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter
+from vpg_sim.ui.panels.painter import PanelPainter, number_text
 from vpg_sim.ui.theme import Colour, Palette
 
 GHOST_OPACITY = 0.55
@@ -104,7 +104,7 @@ def draw_value(
     else:
         painter.polyline(points(realised), palette.realised, painter.px(2))
 
-    value_label = f"V = {values[-1]:.1f}" if len(values) else ""
+    value_label = f"V = {number_text(values[-1], '.1f')}" if len(values) else ""
     room = area.width - (painter.text_size(value_label, 12, bold=True)[0] + painter.px(12) if value_label else 0)
     x = area.x
     for text, colour in _fitting_legend(painter, _legends(palette, finished if show_finished else None, ghost), room):

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 import pygame
 import pygame_gui
 
+from vpg_sim.files import remove_stale_temp_files
 from vpg_sim.policy_files import SUFFIX, PolicyFileError, read_metadata
 from vpg_sim.policy_files.errors import one_line
 from vpg_sim.resources import shipped_policy
@@ -38,30 +39,33 @@ class Action:
     needs_choice: bool = True
 
 
-def list_policies(folder: Path) -> list[Choice[Path]]:
+def list_policies(folder: Path, env_id: str | None = None) -> list[Choice[Path]]:
     """Every ``*.safetensors`` in ``folder``, newest first; one that cannot be used is
-    listed greyed (``usable=False``) with the reason.
+    listed greyed (``usable=False``) with the reason: with ``env_id`` (the env being
+    trained), a policy for another env too, as loading would refuse it.
 
     Each entry is read in its own guard, so no file (a FIFO, a symlink loop, one deleted
     since the listing, JSON that trips the parser) keeps the list from opening; reading
-    the header never blocks (see ``read_metadata``).
+    the header never blocks (see ``read_metadata``). A save's temp file left by a killed
+    vpg-sim is removed once stale (see ``remove_stale_temp_files``).
     """
+    remove_stale_temp_files(folder)
     try:
         paths = list(folder.glob(f"*{SUFFIX}"))
     except OSError:  # the folder is gone, unreadable or a symlink loop: nothing to list
         return []
-    entries = [(_modified(path), path.name, _choice(path)) for path in paths]
+    entries = [(_modified(path), path.name, _choice(path, env_id)) for path in paths]
     entries.sort(key=lambda entry: (-entry[0], entry[1]))
     return [choice for _, _, choice in entries]
 
 
-def policy_choices(folder: Path) -> list[Choice[Path]]:
+def policy_choices(folder: Path, env_id: str | None = None) -> list[Choice[Path]]:
     """The policies saved in ``folder`` (newest first), and the one that ships with
-    vpg-sim last, wherever vpg-sim runs from."""
-    choices = list_policies(folder)
+    vpg-sim last, wherever vpg-sim runs from (see :func:`list_policies` for ``env_id``)."""
+    choices = list_policies(folder, env_id)
     shipped = shipped_policy()
     if shipped.is_file() and not any(_same_file(choice.value, shipped) for choice in choices):
-        choice = _choice(shipped)
+        choice = _choice(shipped, env_id)
         label = choice.label.replace(shipped.name, f"{shipped.name} (ships with vpg-sim)", 1)
         choices.append(Choice(shipped, label, choice.usable))
     return choices
@@ -84,10 +88,14 @@ def _modified(path: Path) -> float:
     return 0.0
 
 
-def _choice(path: Path) -> Choice[Path]:
-    name = one_line(path.name)
+def _choice(path: Path, env_id: str | None = None) -> Choice[Path]:
+    name = one_line(path.name)  # escaped: a name's newline or non-UTF-8 byte is no font's to draw
     try:
         meta = read_metadata(path)
+        if env_id is not None and meta.env_id != env_id:
+            switch = " (E switches to it)" if any(env.value == meta.env_id for env in ENVIRONMENTS) else ""
+            reason = f"is a policy for {meta.env_id}, not {env_id}, which this run trains{switch}"
+            return Choice(path, one_line(f"{name}  ·  unusable: {reason}"), usable=False)
         mean = "–" if meta.mean_return_100 is None else f"{meta.mean_return_100:.0f}"
         date = time.strftime("%Y-%m-%d %H:%M", time.localtime(_modified(path)))
         return Choice(path, f"{name}  ·  {meta.env_id}  ·  {meta.update} updates  ·  return {mean}  ·  {date}")
@@ -236,13 +244,16 @@ def _theme_unusable_items(manager: pygame_gui.UIManager) -> None:
     theme.update_theming({UNUSABLE_ITEM: {"colours": {f"{state}_text": colour for state in states}}}, rebuild_all=False)
 
 
-def load_dialog(manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float) -> ChoiceDialog:
-    """L: the policies of :func:`policy_choices`; Enter trains from the chosen one, P plays it."""
+def load_dialog(
+    manager: pygame_gui.UIManager, screen_rect: pygame.Rect, folder: Path, unit: float, env_id: str | None = None
+) -> ChoiceDialog:
+    """L: the policies of :func:`policy_choices` (with ``env_id``, the env being trained,
+    another env's are greyed); Enter trains from the chosen one, P plays it."""
     return ChoiceDialog(
         manager,
         screen_rect,
-        f"Load a policy from {folder}/",
-        policy_choices(folder),
+        f"Load a policy from {one_line(str(folder))}/",
+        policy_choices(folder, env_id),
         (Action("train", "Load and train  Enter", pygame.K_RETURN), Action("play", "Play  P", pygame.K_p)),
         unit,
         empty_text="No saved policies yet: press S in the window to save one.",

@@ -25,6 +25,7 @@ import pygame_gui
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig, config_for
 from vpg_sim.core.trainer import VPGTrainer
+from vpg_sim.files import remove_stale_temp_files
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
 from vpg_sim.training.pacing import PACES
 from vpg_sim.training.process_session import (
@@ -84,6 +85,7 @@ class App(WindowBasics):
 
     def __init__(self, options: WindowOptions, clock: Callable[[], float] = time.monotonic) -> None:
         self._start_basics(options, clock)
+        remove_stale_temp_files(options.models_dir)  # what a save cut by kill -9 left
         self.view = View(theme=options.theme, presenting=options.present, pace=options.pace)
         self.palette = THEMES[options.theme]
         # Both may raise (UnsupportedEnvError, PolicyFileError, WorkerError) before the
@@ -197,7 +199,8 @@ class App(WindowBasics):
     def open_dialog(self, kind: str) -> None:
         """Open the ``"load"`` list (saved policies) or the ``"envs"`` list."""
         if kind == "load":
-            dialog = load_dialog(self.ui, self.screen.get_rect(), self.options.models_dir, self.layout.scale)
+            folder, scale = self.options.models_dir, self.layout.scale
+            dialog = load_dialog(self.ui, self.screen.get_rect(), folder, scale, self.session.env_id)
         elif kind == "envs":
             dialog = env_dialog(self.ui, self.screen.get_rect(), self.session.env_id, self.layout.scale)
         else:
