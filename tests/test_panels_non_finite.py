@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pygame
 import pytest
-from vpg_sim.ui.panels.comparison import CompareFrame, ComparisonReturnsPanel, GroupView
+from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupView
 
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.checkpoint import Checkpoint, UpdateDissection
