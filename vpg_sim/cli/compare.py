@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import PARSERS, add_config_flags, add_window_options, config_from_args, whole_number
+from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_setting, student_settings
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
 
@@ -63,7 +64,8 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
             action="extend",
             default=[],
             metavar="KEY=VALUE",
-            help=f"group {side.upper()}'s settings: config fields (policy_lr=0.01) or preset=textbook",
+            help=f"group {side.upper()}'s settings: config fields (policy_lr=0.01), preset=textbook, "
+            "or your functions (advantages=mycode:reward_to_go, gae=..., loss=...)",
         )
     compare.add_argument("--seeds", type=seed_count, default=16, help="seeds per group, 0..N-1 (default: %(default)s)")
     compare.add_argument(
@@ -79,6 +81,7 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     compare.add_argument("--json", action="store_true", help="headless: print one JSON object per group")
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
+    add_student_flags(compare)
     pace = next(action for action in compare._actions if action.dest == "pace")
     pace.help = f"training pace, in rounds: an update of every agent (default: {COMPARE_PACE})"
 
@@ -162,20 +165,22 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
     if "seed" in args:
         raise ValueError(f"--seed: {SHARED_ONLY['seed']}")
     base = config_from_args(args)
-    configs, labels = [], []
+    configs, labels, students = [], [], []
     for side in ("a", "b"):
         items = []
         for text in getattr(args, f"group_{side}"):
             try:
-                items.append(parse_setting(text))
-            except SettingError as error:
+                items.append(student_setting(text) or parse_setting(text))
+            except (SettingError, argparse.ArgumentTypeError) as error:
                 raise ValueError(f"--{side} {text}: {error}") from None
+        settings, student = student_settings(items, student_code_from_args(args))
         try:
-            configs.append(group_config(base, items))
+            configs.append(group_config(base, settings))
         except ValueError as error:
             raise ValueError(f"--{side} {' '.join(getattr(args, f'group_{side}'))}: {error}") from None
         labels.append(describe(items))
-    if configs[0] == configs[1]:
+        students.append(student)
+    if configs[0] == configs[1] and students[0] == students[1]:
         raise ValueError("--a and --b give the same config: nothing to compare")
     env = make_single_env(base.env_id)
     try:
@@ -188,7 +193,9 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
     for index, name in enumerate(("A", "B")):
         other = dicts[1 - index]
         difference = {k: v for k, v in dicts[index].items() if v != other[k]}
-        groups.append(Group(name, configs[index], labels[index], difference))
+        if students[index] != students[1 - index] and students[index] is not None:
+            difference.update(students[index].functions)
+        groups.append(Group(name, configs[index], labels[index], difference, students[index]))
     return groups
 
 
@@ -212,6 +219,7 @@ def compare_command(args: argparse.Namespace) -> int:
 
     import torch
 
+    from vpg_sim.core.student import StudentCodeError
     from vpg_sim.training.comparison_run import ComparisonRun
 
     torch.set_num_threads(VPGConfig.torch_threads)
@@ -230,6 +238,8 @@ def compare_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted after {run.rounds} rounds", file=sys.stderr)
         return 130
+    except StudentCodeError as error:
+        return fail(f"compare: round {run.rounds + 1}: {error}")
     finally:
         run.close()
     for group, summary in zip(groups, summaries, strict=True):

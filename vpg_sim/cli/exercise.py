@@ -1,8 +1,8 @@
-'''``vpg-sim exercise new reward-to-go|gae|loss [--out FILE]``: a starter file for one of
+"""``vpg-sim exercise new reward-to-go|gae|loss [--out FILE]``: a starter file for one of
 the functions a student may plug in (``vpg_sim/core/student.py``): the signature, a
 docstring that sets the task with a tiny worked example, and ``raise NotImplementedError``.
 The examples' numbers are the check's own cases (``core/student_check.py``).
-'''
+"""
 
 from __future__ import annotations
 

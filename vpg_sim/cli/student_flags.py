@@ -66,13 +66,25 @@ def student_timeout(args: argparse.Namespace) -> float:
     return getattr(args, "student_timeout", DEFAULT_TIMEOUT)
 
 
-def student_settings(items: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]], StudentCode | None]:
-    """A compare group's ``KEY=VALUE`` items split into config settings and the student's
-    functions (``advantages=mycode:reward_to_go``); ValueError (one line) for a bad one."""
-    settings, functions = [], []
+def student_setting(text: str) -> tuple[str, str] | None:
+    """A compare group's ``advantages=mycode:reward_to_go`` as ``("advantages", spec)``;
+    None for any other ``KEY=VALUE``. ArgumentTypeError (one line) for a bad name."""
+    key, _, value = text.partition("=")
+    slot = key.strip()
+    return (slot, function_spec(value.strip())) if slot in SLOTS else None
+
+
+def student_settings(
+    items: list[tuple[str, Any]], shared: StudentCode | None
+) -> tuple[list[tuple[str, Any]], StudentCode | None]:
+    """A compare group's items split into config settings and its student's functions:
+    ``shared`` (the flags given to both groups) overridden by the group's own; ValueError
+    (one line) if two give Phi_t."""
+    functions = dict(shared.functions) if shared is not None else {}
+    settings = []
     for name, value in items:
         if name in SLOTS:
-            functions.append((name, value))
+            functions[name] = value
         else:
             settings.append((name, value))
-    return settings, (StudentCode(tuple(functions)) if functions else None)
+    return settings, (StudentCode(tuple(functions.items())) if functions else None)

@@ -24,6 +24,8 @@ from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.population.trainer import PopulationTrainer
+from vpg_sim.core.student import StudentCode
+from vpg_sim.training.student_population import TrainerPopulation, group_population
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Group:
     config: VPGConfig
     label: str
     difference: dict[str, object]
+    student: StudentCode | None = None
+    """A student's functions in the group's updates (``training/student_population.py``)."""
 
 
 class AgentRecord:
@@ -61,10 +65,10 @@ class ComparisonRun:
         self.groups = list(groups)
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
-        self.populations: dict[str, PopulationTrainer] = {}
+        self.populations: dict[str, PopulationTrainer | TrainerPopulation] = {}
         try:
             for group in self.groups:
-                self.populations[group.name] = PopulationTrainer.from_groups({group.name: group.config}, self.seeds)
+                self.populations[group.name] = group_population(group.name, group.config, self.seeds, group.student)
         except BaseException:
             self.close()
             raise
