@@ -108,3 +108,26 @@ def test_train_with_a_students_functions_says_so(tmp_path, capsys):
         "advantages": "tests.student_solutions:reward_to_go",
         "loss": "tests.student_solutions:pg_loss",
     }
+
+
+def test_variance_measures_along_a_run_trained_with_the_students_code(capsys):
+    argv = [
+        "variance",
+        "--advantages",
+        "tests.student_solutions:reward_to_go",
+        "--at-steps",
+        "0,1000",
+        "--batches",
+        "2",
+    ]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert out[0] == "trained with advantages=tests.student_solutions:reward_to_go; measured: " + (
+        "vpg-sim's four estimators along that run"
+    )
+    # The run's updates call the student's function: one that raises stops it after the first point.
+    argv = ["variance", "--advantages", "tests.student_solutions:raises", "--at-steps", "0,1000", "--batches", "2"]
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and "update 1: tests.student_solutions:raises raised IndexError" in err[-1]
+    status, _, err = run(capsys, "variance", "--advantages", "nowhere:f", "--at-steps", "0", "--batches", "2")
+    assert status == 2 and "cannot import 'nowhere'" in err[-1]

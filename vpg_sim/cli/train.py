@@ -20,7 +20,7 @@ from vpg_sim.cli.student_flags import student_code_from_args, student_timeout
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError
 from vpg_sim.core.student import StudentCode, StudentCodeError
-from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.files import write_atomically
 
 TENSORBOARD_HINT = "TensorBoard logs need the tensorboard package: pip install 'vpg-sim[tensorboard]'"
@@ -92,7 +92,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     from vpg_sim.policy_files import save_policy
     from vpg_sim.training.headless import run_headless
-    from vpg_sim.training.student_code import StudentProcess, with_student_code
+    from vpg_sim.training.student_code import trainer_with_student_code
 
     if args.save_best and args.save is None:
         return fail("--save-best needs --save PATH")
@@ -102,18 +102,10 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         student_code = student_code_from_args(args)
-        trainer = VPGTrainer(config)
+        # A student's module is imported here: its failure is said before anything is written.
+        trainer, student = trainer_with_student_code(config, student_code, student_timeout(args))
     except (UnsupportedEnvError, ConfigFileError, ValueError) as error:
         return fail(str(error))
-    student = None
-    if student_code is not None:
-        student = StudentProcess(student_code, student_timeout(args))
-        try:
-            student.start()  # the import, said before anything is written
-        except StudentCodeError as error:
-            trainer.close()
-            return fail(str(error))
-        with_student_code(trainer, student)
     env_typed = getattr(args, "env_id", config.env_id)
 
     log_dir = args.log_dir or Path("runs") / (

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import seed_number, whole_number
+from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_timeout
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.config import MAX_STEPS, VPGConfig
 
@@ -77,6 +78,7 @@ def add_variance_command(commands: Any) -> None:
     variance.add_argument(
         "--json", action="store_true", help="one JSON object per line, one line per point, instead of a table"
     )
+    add_student_flags(variance)  # the run trains with them; the four estimators are measured along it
 
 
 @dataclass(frozen=True)
@@ -157,16 +159,20 @@ def variance_command(args: argparse.Namespace) -> int:
     from vpg_sim.cli import fail  # here: vpg_sim.cli imports this module
     from vpg_sim.core.config import config_for
     from vpg_sim.core.envs import UnsupportedEnvError, import_env_module
-    from vpg_sim.core.trainer import VPGTrainer
+    from vpg_sim.core.student import StudentCodeError
+    from vpg_sim.training.student_code import trainer_with_student_code
 
     # As main() does for train and eval: torch's default, a thread per core, makes this
     # model's small tensors several times slower.
     torch.set_num_threads(VPGConfig.torch_threads)
     try:
         config = config_for(import_env_module(args.env_id), seed=args.seed)
-        trainer = VPGTrainer(config)
-    except (UnsupportedEnvError, ValueError) as error:
+        student_code = student_code_from_args(args)
+        trainer, student = trainer_with_student_code(config, student_code, student_timeout(args))
+    except (UnsupportedEnvError, ValueError) as error:  # a student's module that cannot be imported too
         return fail(str(error))
+    if student_code is not None and not args.json:
+        print(f"trained with {student_code.label()}; measured: vpg-sim's four estimators along that run")
     if not args.json:
         print("\n".join(table_header(config, args.batches)), flush=True)
     try:
@@ -175,8 +181,12 @@ def variance_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted after {trainer.env_steps:,} env steps", file=sys.stderr)
         return 130
+    except StudentCodeError as error:
+        return fail(f"update {trainer.updates + 1}: {error}")
     finally:
         trainer.close()
+        if student is not None:
+            student.close()
     if not args.json:
         print(table_note(args.batches))
     return 0

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.student import Call, StudentCode, StudentCodeError, StudentTimeout
 from vpg_sim.core.student_step import StudentStep
 from vpg_sim.core.trainer import VPGTrainer
@@ -170,3 +171,21 @@ def with_reference_code(trainer: VPGTrainer, code: StudentCode) -> VPGTrainer:
     student's, the same path through the update."""
     trainer.student = StudentStep(code.slots, None)
     return trainer
+
+
+def trainer_with_student_code(
+    config: VPGConfig, code: StudentCode | None, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[VPGTrainer, StudentProcess | None]:
+    """A trainer of ``config`` with the student's functions ``code`` (if any) in their slots,
+    and their process, started: StudentCodeError (one line) if their module cannot be
+    imported, before anything is trained."""
+    trainer = VPGTrainer(config)
+    if code is None:
+        return trainer, None
+    process = StudentProcess(code, timeout)
+    try:
+        process.start()
+    except BaseException:
+        trainer.close()
+        raise
+    return with_student_code(trainer, process), process
