@@ -131,3 +131,9 @@ def test_variance_measures_along_a_run_trained_with_the_students_code(capsys):
     assert status == 2 and "update 1: tests.student_solutions:raises raised IndexError" in err[-1]
     status, _, err = run(capsys, "variance", "--advantages", "nowhere:f", "--at-steps", "0", "--batches", "2")
     assert status == 2 and "cannot import 'nowhere'" in err[-1]
+
+
+def test_a_students_flag_with_a_command_that_does_not_train_is_refused(capsys):
+    for argv in (["--advantages", "mine:rtg"], ["--loss", "mine:pg_loss", "eval", "policy.safetensors"]):
+        status, _, err = run(capsys, *argv)
+        assert status == 2 and "go with train, compare and variance" in err[-1]

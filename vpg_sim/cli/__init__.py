@@ -31,6 +31,8 @@ from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
 
 PROG = "vpg-sim"
+STUDENT_COMMANDS = ("train", "compare", "variance")
+"""Commands that train with a student's functions (``--advantages`` ...)."""
 
 
 def fail(message: str) -> int:
@@ -125,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     if args.command != "compare" and ("group_a" in args or "group_b" in args):
         return fail("--a and --b go with compare: vpg-sim compare --a KEY=VALUE ... --b KEY=VALUE ...")
+    student_flags = any(f"student_{slot}" in args for slot in ("advantages", "gae", "loss"))
+    if student_flags and args.command not in STUDENT_COMMANDS:
+        # The window's side (StudentSession in its trainer process, the panel) is still to be wired.
+        return fail("--advantages, --gae and --loss go with train, compare and variance (not yet the window)")
     if args.command in ("train", "eval"):
         import torch
 
