@@ -137,3 +137,27 @@ def test_a_students_flag_with_a_command_that_does_not_train_is_refused(capsys):
     for argv in (["--advantages", "mine:rtg"], ["--loss", "mine:pg_loss", "eval", "policy.safetensors"]):
         status, _, err = run(capsys, *argv)
         assert status == 2 and "go with train, compare and variance" in err[-1]
+
+
+def test_a_policy_trained_with_a_students_code_is_labelled_and_imports_nothing(tmp_path, capsys):
+    from dataclasses import replace
+
+    from vpg_sim.core.trainer import VPGTrainer
+    from vpg_sim.policy_files import PolicyFileError, load_policy, read_metadata, save_policy
+
+    target = tmp_path / "policy.safetensors"
+    argv = ["train", "--advantages", "tests.student_solutions:reward_to_go", "--steps", "1024", "--save", str(target)]
+    assert run(capsys, *argv, "--log-dir", str(tmp_path / "log"))[0] == 0
+    loaded = load_policy(target)
+    assert loaded.checkpoint.student_code == "advantages=tests.student_solutions:reward_to_go"
+    status, out, _ = run(capsys, "eval", str(target), "--episodes", "1")
+    assert status == 0 and out[-1].endswith("(trained with advantages=tests.student_solutions:reward_to_go)")
+    # Trained on from the file without the flag: vpg-sim's own code, the label kept.
+    trainer = VPGTrainer.from_checkpoint(loaded.checkpoint)
+    assert trainer.student is None and trainer.checkpoint().student_code == loaded.checkpoint.student_code
+    plain = save_policy(tmp_path / "plain.safetensors", replace(loaded.checkpoint, student_code=""))
+    trainer.close()
+    assert "student_code" not in read_metadata(plain).to_json()  # older vpg-sims read such files as before
+    hostile = save_policy(tmp_path / "hostile.safetensors", replace(loaded.checkpoint, student_code="os.system('ls')"))
+    with pytest.raises(PolicyFileError, match="student_code must be a label such as"):
+        load_policy(hostile)

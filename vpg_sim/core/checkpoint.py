@@ -49,6 +49,9 @@ class Checkpoint:
     """Raw advantages of the batch update ``update`` learned from, ``(B,)`` (not stored in files)."""
     last_step: UpdateDissection | None = field(default=None, repr=False)
     """What update ``update``'s policy step did to each of its batch's samples (not stored)."""
+    student_code: str = ""
+    """A student's functions that made updates of this run (``advantages=mycode:rtg``): a
+    label, stored in files and shown; never imported (only the command line names code)."""
     yours_vs_reference: YoursVsReference | None = field(default=None, repr=False)
     """A student's run: update ``update``'s code against vpg-sim's own on its batch (not stored)."""
 

@@ -120,6 +120,8 @@ class VPGTrainer:
         """Every :meth:`reconfigure` of this run, oldest first."""
         self.student: StudentStep | None = None
         """A student's functions in the update, if any (set by ``training/student_code.py``)."""
+        self.student_code = ""
+        """Which student's functions made updates of this run (``Checkpoint.student_code``)."""
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> VPGTrainer:
@@ -141,6 +143,7 @@ class VPGTrainer:
             trainer.updates = checkpoint.update
             trainer.collector.env_steps = checkpoint.env_steps
             trainer.config_changes = list(checkpoint.config_changes)
+            trainer.student_code = checkpoint.student_code
             if checkpoint.resume is not None:
                 trainer.collector.restore(checkpoint.resume["collector"])
                 trainer.minibatch_rng.bit_generator.state = checkpoint.resume["minibatch_rng"]
@@ -175,6 +178,7 @@ class VPGTrainer:
             resume=resume,
             last_advantages=self.last_advantages,
             last_step=self.last_step,
+            student_code=self.student_code,
             yours_vs_reference=None if self.student is None else self.student.comparison,
         )
 

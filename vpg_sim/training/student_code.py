@@ -163,6 +163,9 @@ class StudentProcess:
 def with_student_code(trainer: VPGTrainer, process: StudentProcess) -> VPGTrainer:
     """``trainer`` with the student's functions of ``process`` in their slots."""
     trainer.student = StudentStep(process.code.slots, process.call)
+    label = process.code.label()
+    if label not in trainer.student_code.split("; "):  # a run resumed from a file keeps the file's label
+        trainer.student_code = "; ".join(filter(None, (trainer.student_code, label)))
     return trainer
 
 
