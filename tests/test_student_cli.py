@@ -161,3 +161,11 @@ def test_a_policy_trained_with_a_students_code_is_labelled_and_imports_nothing(t
     hostile = save_policy(tmp_path / "hostile.safetensors", replace(loaded.checkpoint, student_code="os.system('ls')"))
     with pytest.raises(PolicyFileError, match="student_code must be a label such as"):
         load_policy(hostile)
+
+
+def test_long_flags_are_shown_as_where_they_are_set():
+    from vpg_sim.cli.check import shown
+
+    assert shown([False] * 29 + [True], 0) == "T at step 29  (30)"
+    assert shown([1.0, 2.5, 4.0], 1) == "[1, 2.5, 4]  (3)"
+    assert shown(list(range(30)), 20) == "[..., 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, ...]  (30)"

@@ -65,6 +65,10 @@ def shown(values: list[Any], around: int | None) -> str:
     def number(value: Any) -> str:
         return ("T" if value else "F") if isinstance(value, bool) else f"{value:.6g}"
 
+    if len(values) > SHOWN and all(isinstance(value, bool) for value in values):  # flags: where they are set
+        steps = [str(step) for step, value in enumerate(values) if value]
+        return f"T at step {', '.join(steps)}  ({len(values)})" if steps else f"all F  ({len(values)})"
+
     start = 0 if around is None else max(0, min(around - SHOWN // 2, len(values) - SHOWN))
     stop = min(len(values), start + SHOWN)
     inner = ", ".join(number(value) for value in values[start:stop])
