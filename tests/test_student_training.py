@@ -183,3 +183,20 @@ def test_a_function_that_hangs_is_said_and_the_window_would_not_wait(tmp_path, m
     finally:
         assert session.close(timeout=5.0)
     assert math.isnan(session.latest_snapshot().mean_return_100)
+
+
+def test_a_session_from_a_checkpoint_trains_both_runs_on_from_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(solutions.__file__, tmp_path / "mine.py")
+    trainer = VPGTrainer(config_for("CartPole-v1", **SMALL))
+    trainer.train_update()
+    checkpoint = trainer.checkpoint()
+    trainer.close()
+    session = StudentSession.for_student(checkpoint, StudentCode((("advantages", "mine:reward_to_go"),)))
+    try:
+        session.start(paused=True)
+        session.step()
+        assert wait_until(lambda: session.latest_snapshot().update == 2)
+        assert wait_until(lambda: getattr(session.reference_latest_stats(), "update", 0) == 2)
+    finally:
+        assert session.close(timeout=5.0)

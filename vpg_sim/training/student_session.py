@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.student import StudentCode, StudentCodeError
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer
@@ -61,17 +62,27 @@ class StudentSession(TrainingSession):
         self._reference_history: collections.deque[UpdateStats] = collections.deque(maxlen=STATS_KEPT)
 
     @classmethod
-    def for_student(cls, config: VPGConfig, code: StudentCode, timeout: float = DEFAULT_TIMEOUT) -> StudentSession:
-        """A session training ``code`` with ``config`` beside vpg-sim's own code. The
-        student's module is imported at the first update (a failure is then ``error``)."""
+    def for_student(
+        cls,
+        start: VPGConfig | Checkpoint,
+        code: StudentCode,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> StudentSession:
+        """A session training ``code`` beside vpg-sim's own code, both from ``start``: a
+        config (a new run) or a checkpoint (both train on from it). The student's module
+        is imported at the first update (a failure is then ``error``)."""
+
+        def trainer() -> VPGTrainer:
+            return VPGTrainer.from_checkpoint(start) if isinstance(start, Checkpoint) else VPGTrainer(start)
+
         process = StudentProcess(code, timeout)
-        trainer = with_student_code(VPGTrainer(config), process)
+        student = with_student_code(trainer(), process)
         try:
-            reference = with_reference_code(VPGTrainer(config), code)
+            reference = with_reference_code(trainer(), code)
         except BaseException:
-            trainer.close()
+            student.close()
             raise
-        return cls(trainer, reference, process)
+        return cls(student, reference, process)
 
     # -- reading ------------------------------------------------------------------------
 
