@@ -44,7 +44,7 @@ def add_student_flags(parser: argparse.ArgumentParser) -> None:
             type=function_spec,
             metavar="MODULE:FUNCTION",
             default=argparse.SUPPRESS,
-            help=f"{slot.role} (exercise: {slot.exercise}); trains beside vpg-sim's own in the window",
+            help=f"{slot.role} (vpg-sim exercise new {slot.exercise}; vpg-sim check MODULE:FUNCTION)",
         )
     group.add_argument(
         "--student-timeout",
