@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 import pygame
 import pytest
-from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupView
 
 from vpg_sim.core.advantages import ESTIMATORS
 from vpg_sim.core.checkpoint import Checkpoint, UpdateDissection
@@ -23,6 +22,7 @@ from vpg_sim.core.state_space import TYPICAL, AxisRange
 from vpg_sim.core.trainer import UpdateStats, VPGTrainer
 from vpg_sim.training.noise_monitor import NoiseReading
 from vpg_sim.training.stage import StagePlayer
+from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupView
 from vpg_sim.ui.layout import compute_layout
 from vpg_sim.ui.panels import AdvantagePanel, PanelPainter, PolicyPanel, StagePanel, StatusBar, ValuePanel
 from vpg_sim.ui.panels.frame import Frame

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -66,6 +68,10 @@ class Countdown(gym.Env):
 
 class NanRewardCartPole(gym.Wrapper):
     """CartPole whose 20th step (counted over the env's life) pays a NaN reward."""
+
+    # Declared, as an env class does: gymnasium < 1.3 reads it from the class before making
+    # one, where a Wrapper's is a property (InvalidMetadata).
+    metadata: ClassVar[dict] = {"render_modes": [], "render_fps": 50}
 
     def __init__(self):
         super().__init__(gym.make("CartPole-v1"))

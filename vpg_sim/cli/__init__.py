@@ -1,5 +1,5 @@
 """The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``, ``map``,
-``variance``, ``compare``, ``merge``.
+``variance``, ``compare``, ``merge``, ``check``, ``exercise``.
 
 ``python main.py`` in a checkout is the same program.
 """
@@ -22,13 +22,19 @@ from vpg_sim.cli.arguments import (
     positive_int,
     seed_number,
 )
+from vpg_sim.cli.check import add_check_command
 from vpg_sim.cli.compare import add_compare_command
+from vpg_sim.cli.exercise import add_exercise_command
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.merge import add_merge_command
+from vpg_sim.cli.student_flags import add_student_flags
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
+
+STUDENT_COMMANDS = ("train", "compare", "variance")
+"""Commands that train with a student's functions (``--advantages`` ...)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_window_options(parser)
     parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
     add_config_flags(parser)
+    add_student_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train headless, with a progress bar and a CSV log")
@@ -73,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
     add_config_flags(train)
+    add_student_flags(train)
 
     play = commands.add_parser("play", help="open the window and play a saved policy (no training)")
     play.add_argument("path", type=Path, metavar="PATH", nargs="?", help="a .safetensors policy file")
@@ -97,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_variance_command(commands)
     add_compare_command(commands, parser)
     add_merge_command(commands)
+    add_check_command(commands)
+    add_exercise_command(commands)
     return parser
 
 
@@ -138,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = settings_not_taken(args)
     if problem is not None:
         return fail(problem)
+    student_flags = any(f"student_{slot}" in args for slot in ("advantages", "gae", "loss"))
+    if student_flags and args.command not in STUDENT_COMMANDS:
+        # The window's side (StudentSession in its trainer process, the panel) is still to be wired.
+        return fail("--advantages, --gae and --loss go with train, compare and variance (not yet the window)")
     if args.command in ("train", "eval"):
         import torch
 
@@ -177,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.merge import merge_command
 
         return merge_command(args)
+    if args.command == "check":
+        from vpg_sim.cli.check import check_command
+
+        return check_command(args)
+    if args.command == "exercise":
+        from vpg_sim.cli.exercise import exercise_command
+
+        return exercise_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

@@ -37,6 +37,7 @@ from vpg_sim.cli.arguments import (
     whole_number,
 )
 from vpg_sim.cli.memory import COMPARE_PROCESS_MB, MEMORY_BUDGET_MB, agent_megabytes, most_within_budget
+from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_setting, student_settings
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
 
@@ -98,7 +99,8 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
             action="extend",
             default=[],
             metavar="KEY=VALUE",
-            help=f"group {side.upper()}'s settings: config fields (policy_lr=0.01) or preset=textbook",
+            help=f"group {side.upper()}'s settings: config fields (policy_lr=0.01), preset=textbook, "
+            "or your functions (advantages=mycode:reward_to_go, gae=..., loss=...)",
         )
     compare.add_argument(
         "--seeds",
@@ -146,6 +148,7 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     )
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
+    add_student_flags(compare)
     pace = next(action for action in compare._actions if action.dest == "pace")
     pace.help = f"training pace, in rounds: an update of every agent (default: {COMPARE_PACE})"
 
@@ -229,20 +232,22 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
     if "seed" in args:
         raise ValueError(f"--seed: {SHARED_ONLY['seed']}")
     base = config_from_args(args)
-    configs, labels = [], []
+    configs, labels, students = [], [], []
     for side in ("a", "b"):
         items = []
         for text in getattr(args, f"group_{side}"):
             try:
-                items.append(parse_setting(text))
-            except SettingError as error:
+                items.append(student_setting(text) or parse_setting(text))
+            except (SettingError, argparse.ArgumentTypeError) as error:
                 raise ValueError(f"--{side} {text}: {error}") from None
+        settings, student = student_settings(items, student_code_from_args(args))
         try:
-            configs.append(group_config(base, items))
+            configs.append(group_config(base, settings))
         except ValueError as error:
             raise ValueError(f"--{side} {' '.join(getattr(args, f'group_{side}'))}: {error}") from None
         labels.append(describe(items))
-    if configs[0] == configs[1]:
+        students.append(student)
+    if configs[0] == configs[1] and students[0] == students[1]:
         raise ValueError("--a and --b give the same config: nothing to compare")
     env = make_single_env(base.env_id)
     try:
@@ -256,7 +261,9 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
     for index, name in enumerate(("A", "B")):
         other = dicts[1 - index]
         difference = {k: v for k, v in dicts[index].items() if v != other[k]}
-        groups.append(Group(name, configs[index], labels[index], difference))
+        if students[index] != students[1 - index] and students[index] is not None:
+            difference.update(students[index].functions)
+        groups.append(Group(name, configs[index], labels[index], difference, students[index]))
     return groups
 
 
@@ -309,6 +316,7 @@ def compare_command(args: argparse.Namespace) -> int:
             planned_looks(args.seeds, args.max_seeds)
         except ValueError as error:
             return fail(f"compare: {error}")
+    from vpg_sim.core.student import StudentCodeError
 
     torch.set_num_threads(VPGConfig.torch_threads)
     env_id = groups[0].config.env_id
@@ -323,6 +331,8 @@ def compare_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except StudentCodeError as error:
+        return fail(f"compare: {error}")
     wall_seconds = round(time.monotonic() - started, 1)
     status = report(comparison, args, out, {"wall_seconds": wall_seconds}, fail)
     if status == 0:

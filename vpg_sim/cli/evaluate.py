@@ -29,11 +29,14 @@ def eval_command(args: argparse.Namespace) -> int:
         "min": float(returns.min()),
         "max": float(returns.max()),
     }
+    if loaded.metadata.student_code:  # a label: the file imports nothing
+        result["student_code"] = loaded.metadata.student_code
     if args.json:
         print(json.dumps(result))
     else:
         print(
             f"{args.path}: {loaded.config.env_id}, update {loaded.metadata.update}, {args.episodes} greedy episodes: "
             f"mean {result['mean']:.1f} ± {result['std']:.1f}, min {result['min']:.0f}, max {result['max']:.0f}"
+            + (f" (trained with {loaded.metadata.student_code})" if loaded.metadata.student_code else "")
         )
     return 0

@@ -16,17 +16,23 @@ from typing import IO, Any
 
 from vpg_sim import __version__
 from vpg_sim.cli.arguments import PROG, ConfigFileError, config_from_args, fail
+from vpg_sim.cli.student_flags import student_code_from_args, student_timeout
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import UnsupportedEnvError
-from vpg_sim.core.trainer import UpdateStats, VPGTrainer
+from vpg_sim.core.student import StudentCode, StudentCodeError
+from vpg_sim.core.trainer import UpdateStats
 from vpg_sim.files import write_atomically
 
 TENSORBOARD_HINT = "TensorBoard logs need the tensorboard package: pip install 'vpg-sim[tensorboard]'"
 
 
-def run_record(config: VPGConfig, env_typed: str) -> dict[str, Any]:
-    """What ``config.json`` holds: enough to repeat the run (``train --config`` reads it)."""
-    return {"vpg_sim_version": __version__, "seed": config.seed, "env": env_typed, "config": config.to_dict()}
+def run_record(config: VPGConfig, env_typed: str, student: StudentCode | None = None) -> dict[str, Any]:
+    """What ``config.json`` holds: enough to repeat the run (``train --config`` reads it;
+    a student's functions, named under ``student_code``, only their flags bring back)."""
+    record = {"vpg_sim_version": __version__, "seed": config.seed, "env": env_typed, "config": config.to_dict()}
+    if student is not None:
+        record["student_code"] = dict(student.functions)
+    return record
 
 
 class RunLog:
@@ -34,11 +40,19 @@ class RunLog:
     scalars if asked. A write that fails (a full disk) stops the log with one warning;
     training goes on, and the CSV keeps whole rows only."""
 
-    def __init__(self, folder: Path, config: VPGConfig, env_typed: str, tensorboard: Path | None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        config: VPGConfig,
+        env_typed: str,
+        tensorboard: Path | None,
+        student: StudentCode | None = None,
+    ) -> None:
         self.folder = folder
         self.problem: str | None = None
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(folder / "config.json", json.dumps(run_record(config, env_typed), indent=2).encode())
+        record = run_record(config, env_typed, student)
+        write_atomically(folder / "config.json", json.dumps(record, indent=2).encode())
         # Unbuffered: each row is one write of its own, so that a disk filling in the middle
         # of one leaves a known end to cut back to (a buffer flushed the first part of a row).
         self._file: IO[bytes] = (folder / "progress.csv").open("wb", buffering=0)
@@ -108,6 +122,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     from vpg_sim.policy_files import save_policy
     from vpg_sim.training.headless import run_headless
+    from vpg_sim.training.student_code import trainer_with_student_code
 
     if args.save_best and args.save is None:
         return fail("--save-best needs --save PATH")
@@ -116,7 +131,9 @@ def train_command(args: argparse.Namespace) -> int:
     replacing = args.save is not None and args.save.exists()
     try:
         config = config_from_args(args)
-        trainer = VPGTrainer(config)
+        student_code = student_code_from_args(args)
+        # A student's module is imported here: its failure is said before anything is written.
+        trainer, student = trainer_with_student_code(config, student_code, student_timeout(args))
     except (UnsupportedEnvError, ConfigFileError, ValueError) as error:
         return fail(str(error))
     env_typed = getattr(args, "env_id", config.env_id)
@@ -126,18 +143,23 @@ def train_command(args: argparse.Namespace) -> int:
     )
     tensorboard = (log_dir if args.tensorboard is True else args.tensorboard) if args.tensorboard else None
     try:
-        log = RunLog(log_dir, config, env_typed, tensorboard)
+        log = RunLog(log_dir, config, env_typed, tensorboard, student_code)
     except OSError as error:
         trainer.close()
+        if student is not None:
+            student.close()
         return fail(f"cannot write the log in {log_dir}: {error.strerror or error}")
     except ImportError:
         trainer.close()
+        if student is not None:
+            student.close()
         return fail(TENSORBOARD_HINT)
 
     max_steps = config.total_steps
-    with contextlib.closing(log), tqdm(
-        total=max_steps, unit="step", unit_scale=True, dynamic_ncols=True, file=sys.stderr
-    ) as bar:
+    with (
+        contextlib.closing(log),
+        tqdm(total=max_steps, unit="step", unit_scale=True, dynamic_ncols=True, file=sys.stderr) as bar,
+    ):
         best_return = -math.inf
 
         def on_update(stats: UpdateStats) -> None:
@@ -160,11 +182,21 @@ def train_command(args: argparse.Namespace) -> int:
             return 130
         except OSError as error:
             return fail(f"cannot save the policy to {args.save}: {error.strerror or error}")
+        except StudentCodeError as error:  # the run so far is kept: its log, and its policy if asked
+            bar.close()
+            kept = f"log in {log_dir}"
+            if args.save is not None and not args.save_best:
+                save_policy(args.save, trainer.checkpoint())
+                kept += f"; the policy of update {trainer.updates} in {args.save}"
+            return fail(f"update {trainer.updates + 1}: {error} ({kept})")
         finally:
             trainer.close()
+            if student is not None:
+                student.close()
 
     if args.json:
-        print(json.dumps(result.to_dict()))
+        extra = {} if student_code is None else {"student_code": dict(student_code.functions)}
+        print(json.dumps({**result.to_dict(), **extra}))
     else:
         solved = (
             f"solved after {result.steps_to_solve:,} steps in {result.seconds_to_solve:.1f} s"
@@ -172,8 +204,9 @@ def train_command(args: argparse.Namespace) -> int:
             else "not solved"
         )
         mean = "n/a" if result.mean_return_100 is None else f"{result.mean_return_100:.1f}"
+        yours = "" if student_code is None else f" with {student_code.label()}"
         print(
-            f"{result.env} seed {result.seed}: {solved}; {result.env_steps:,} steps, {result.updates} updates, "
+            f"{result.env} seed {result.seed}{yours}: {solved}; {result.env_steps:,} steps, {result.updates} updates, "
             f"mean return (last 100) {mean}, {result.env_steps_per_second:,.0f} steps/s; "
             f"log: {log_dir}" + (f"; policy: {args.save}" if args.save is not None else "")
         )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vpg_sim.cli.arguments import seed_number, whole_number
 from vpg_sim.cli.memory import MEMORY_BUDGET_MB, VARIANCE_PROCESS_MB, batch_megabytes, most_within_budget
+from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_timeout
 from vpg_sim.core.advantages import ESTIMATORS, TRUNCATION_NOTE
 from vpg_sim.core.config import MAX_STEPS, VPGConfig
 
@@ -105,6 +106,7 @@ def add_variance_command(commands: Any) -> None:
     variance.add_argument(
         "--json", action="store_true", help="one JSON object per line, one line per point, instead of a table"
     )
+    add_student_flags(variance)  # the run trains with them; the four estimators are measured along it
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,8 @@ def variance_command(args: argparse.Namespace) -> int:
     from vpg_sim.cli.arguments import fail, import_env_module
     from vpg_sim.core.config import config_for
     from vpg_sim.core.envs import UnsupportedEnvError, env_spec
-    from vpg_sim.core.trainer import VPGTrainer
+    from vpg_sim.core.student import StudentCodeError
+    from vpg_sim.training.student_code import trainer_with_student_code
 
     # As main() does for train and eval: torch's default, a thread per core, makes this
     # model's small tensors several times slower.
@@ -228,9 +231,12 @@ def variance_command(args: argparse.Namespace) -> int:
         problem = batches_problem(args.batches, config, env_spec(config.env_id).max_episode_steps)
         if problem is not None:
             return fail(problem)
-        trainer = VPGTrainer(config)
-    except (UnsupportedEnvError, ValueError) as error:
+        student_code = student_code_from_args(args)
+        trainer, student = trainer_with_student_code(config, student_code, student_timeout(args))
+    except (UnsupportedEnvError, ValueError) as error:  # a student's module that cannot be imported too
         return fail(str(error))
+    if student_code is not None and not args.json:
+        print(f"trained with {student_code.label()}; measured: vpg-sim's four estimators along that run")
     if not args.json:
         print("\n".join(table_header(config, args.batches)), flush=True)
     try:
@@ -239,8 +245,12 @@ def variance_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted after {trainer.env_steps:,} env steps", file=sys.stderr)
         return 130
+    except StudentCodeError as error:
+        return fail(f"update {trainer.updates + 1}: {error}")
     finally:
         trainer.close()
+        if student is not None:
+            student.close()
     if not args.json:
         print(table_note(args.batches))
     return 0

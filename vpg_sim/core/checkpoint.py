@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -13,6 +13,9 @@ import torch
 
 from vpg_sim.core.config import ConfigChange, VPGConfig
 from vpg_sim.core.networks import Policy, ValueNet, make_policy
+
+if TYPE_CHECKING:
+    from vpg_sim.core.student_step import YoursVsReference
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class Checkpoint:
     """Raw advantages of the batch update ``update`` learned from, ``(B,)`` (not stored in files)."""
     last_step: UpdateDissection | None = field(default=None, repr=False)
     """What update ``update``'s policy step did to each of its batch's samples (not stored)."""
+    student_code: str = ""
+    """A student's functions that made updates of this run (``advantages=mycode:rtg``): a
+    label, stored in files and shown; never imported (only the command line names code)."""
+    yours_vs_reference: YoursVsReference | None = field(default=None, repr=False)
+    """A student's run: update ``update``'s code against vpg-sim's own on its batch (not stored)."""
 
 
 @dataclass(frozen=True)

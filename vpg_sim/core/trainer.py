@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from vpg_sim.core.stabilisers import (
     check_finite,
     normalized_advantages,
 )
+
+if TYPE_CHECKING:
+    from vpg_sim.core.student_step import StudentStep
 
 __all__ = ["RolloutBatch", "TrainingInterrupted", "UpdateStats", "VPGTrainer"]
 
@@ -117,6 +120,10 @@ class VPGTrainer:
         """What the last policy step did to each sample (the window's Update panel)."""
         self.config_changes: list[ConfigChange] = []
         """Every :meth:`reconfigure` of this run, oldest first."""
+        self.student: StudentStep | None = None
+        """A student's functions in the update, if any (set by ``training/student_code.py``)."""
+        self.student_code = ""
+        """Which student's functions made updates of this run (``Checkpoint.student_code``)."""
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> VPGTrainer:
@@ -138,6 +145,7 @@ class VPGTrainer:
             trainer.updates = checkpoint.update
             trainer.collector.env_steps = checkpoint.env_steps
             trainer.config_changes = list(checkpoint.config_changes)
+            trainer.student_code = checkpoint.student_code
             if checkpoint.resume is not None:
                 trainer.collector.restore(checkpoint.resume["collector"])
                 trainer.minibatch_rng.bit_generator.state = checkpoint.resume["minibatch_rng"]
@@ -172,6 +180,8 @@ class VPGTrainer:
             resume=resume,
             last_advantages=self.last_advantages,
             last_step=self.last_step,
+            student_code=self.student_code,
+            yours_vs_reference=None if self.student is None else self.student.comparison,
         )
 
     # -- the public loop -------------------------------------------------------
@@ -274,7 +284,6 @@ class VPGTrainer:
             cfg.gamma,
             cfg.gae_lambda,
         )
-        returns = lambda_returns(gae, batch.values)
         advantages = gae
         if cfg.estimator != "gae":
             advantages = estimated_advantages(
@@ -288,6 +297,9 @@ class VPGTrainer:
                 cfg.gamma,
                 cfg.gae_lambda,
             )
+        if self.student is not None:  # a student's function in place of ours (core/student_step.py)
+            advantages, gae = self.student.weights(batch, cfg, advantages, gae)
+        returns = lambda_returns(gae, batch.values)
 
         # Flatten (T, N) to (B,) over the valid steps only.
         valid = batch.valid
@@ -328,7 +340,11 @@ class VPGTrainer:
         log_probs, entropy = log_prob_and_entropy(self.policy, observations, actions)
         old_log_probs = log_probs.detach()
         mean_entropy = entropy.mean()
-        loss = policy_gradient_loss(log_probs, advantage_tensor) - cfg.entropy_coef * mean_entropy
+        if self.student is None:
+            policy_loss = policy_gradient_loss(log_probs, advantage_tensor)
+        else:
+            policy_loss = self.student.policy_loss(log_probs, advantage_tensor, list(self.policy.parameters()))
+        loss = policy_loss - cfg.entropy_coef * mean_entropy
         check_finite(loss)
         self.policy_optimizer.zero_grad()
         loss.backward()

@@ -106,6 +106,7 @@ def policy_file_bytes(checkpoint: Checkpoint) -> bytes:
         mean_return_100=None if mean_return_100 is None or not math.isfinite(mean_return_100) else mean_return_100,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         config_changes=[change.to_dict() for change in checkpoint.config_changes],
+        student_code=checkpoint.student_code,
     )
     header = {METADATA_KEY: metadata.to_json(), PARAM_GROUPS_KEY: json.dumps(groups)}
     if checkpoint.resume is not None:
@@ -194,6 +195,7 @@ def load_policy(path: Path | str, expected_env: str | None = None) -> LoadedPoli
         mean_return_100=math.nan if metadata.mean_return_100 is None else float(metadata.mean_return_100),
         config_changes=config_changes(metadata.config_changes),
         resume=resume,
+        student_code=metadata.student_code,
     )
     return LoadedPolicy(path=path, metadata=metadata, checkpoint=checkpoint)
 

@@ -60,9 +60,13 @@ class PolicyMetadata:
     created: str
     config_changes: list[dict[str, Any]] = field(default_factory=list)
     """Knobs turned during training (update, episode, changes), oldest first."""
+    student_code: str = ""
+    """A student's functions that trained it (``Checkpoint.student_code``): a label, never
+    imported. Written only when there are some, so other files stay readable by older vpg-sims."""
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        fields = {name: value for name, value in self.__dict__.items() if name != "student_code" or value}
+        return json.dumps(fields, sort_keys=True)
 
 
 def describe_space(space: gym.Space) -> dict[str, Any]:

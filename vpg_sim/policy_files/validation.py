@@ -110,6 +110,8 @@ def listed(value: Any, place: str, length: int | None = None, max_length: int | 
 ENV_ID = re.compile(r"[A-Za-z0-9_./-]{1,128}")
 """No ":": Gymnasium would import the module before it (a file must never make vpg-sim run code)."""
 PRINTABLE = re.compile(r"[ -~]{0,64}")
+STUDENT_CODE = re.compile(r"[A-Za-z0-9_.:=,; ]{0,500}")
+"""The label of a student's functions: names only (it is shown, never imported)."""
 _REQUIRED = [f.name for f in dataclasses.fields(PolicyMetadata) if f.default is dataclasses.MISSING]
 _OPTIONAL = [f.name for f in dataclasses.fields(PolicyMetadata) if f.default is not dataclasses.MISSING]
 
@@ -146,6 +148,7 @@ def checked_metadata(metadata_json: str) -> tuple[PolicyMetadata, VPGConfig]:
         number(fields["mean_return_100"], "mean_return_100", -MAX_MAGNITUDE, MAX_MAGNITUDE)
     matching(fields["created"], "created", PRINTABLE, "a date such as '2025-01-31T12:00:00+0000'")
     config_changes(fields.get("config_changes", []))
+    matching(fields.get("student_code", ""), "student_code", STUDENT_CODE, "a label such as 'advantages=mycode:rtg'")
     return PolicyMetadata(**fields), config
 
 

@@ -29,6 +29,8 @@ from vpg_sim.core.comparison import Curve, GroupResult, first_crossing
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.population.trainer import PopulationTrainer
 from vpg_sim.core.rollout import RECENT_EPISODES
+from vpg_sim.core.student import StudentCode
+from vpg_sim.training.student_population import TrainerPopulation, group_population
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Group:
     config: VPGConfig
     label: str
     difference: dict[str, object]
+    student: StudentCode | None = None
+    """A student's functions in the group's updates (``training/student_population.py``)."""
 
 
 class AgentRecord:
@@ -89,10 +93,10 @@ class ComparisonRun:
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
         self.stop_when_all_solved = stop_when_all_solved
-        self.populations: dict[str, PopulationTrainer] = {}
+        self.populations: dict[str, PopulationTrainer | TrainerPopulation] = {}
         try:
             for group in self.groups:
-                self.populations[group.name] = PopulationTrainer.from_groups({group.name: group.config}, self.seeds)
+                self.populations[group.name] = group_population(group.name, group.config, self.seeds, group.student)
         except BaseException:
             self.close()
             raise

@@ -175,6 +175,11 @@ class TrainingSession(PacedThread, NoiseWatching):
 
     # -- the thread -----------------------------------------------------------------
 
+    def _run_update(self) -> UpdateStats | None:
+        """One update of the run, outside the lock; a subclass may do more around it, or
+        return None when there is nothing to publish."""
+        return self._trainer.train_update(should_stop=self._stop.is_set)
+
     def _loop(self) -> None:
         try:
             while True:
@@ -192,7 +197,11 @@ class TrainingSession(PacedThread, NoiseWatching):
                     if self._pending_changes:  # validated when requested
                         self._trainer.reconfigure(**self._pending_changes)
                         self._pending_changes = {}
-                stats = self._trainer.train_update(should_stop=self._stop.is_set)
+                stats = self._run_update()
+                if stats is None:  # nothing to publish (a subclass paused instead)
+                    with self._lock:
+                        self._updating = False
+                    continue
                 snapshot = self._trainer.checkpoint()
                 solved = self._trainer.solved
                 new_returns = self._trainer.take_new_returns()
