@@ -190,12 +190,16 @@ def test_the_status_bar_shows_a_dash_for_figures_that_are_not_finite(painter, po
 
 
 def test_the_noise_panel_draws_nan_and_infinite_figures_as_labels(painter, poisoned_stage, cartpole):
-    variances = dict(zip(ESTIMATORS, (NAN, INF, 2.0, NAN), strict=True))
-    figures = {name: EstimatorNoise(variance, NAN, 1.0, 1.0) for name, variance in variances.items()}
-    reading = NoiseReading(1, "gae", GradientNoise(figures, 16, NAN, 1024, 1.0))
+    # signal |g|^2 and noise tr Cov: NaN, infinite noise, a resolved signal, NaN noise.
+    measured = dict(zip(ESTIMATORS, ((NAN, 1.0), (1.0, INF), (1.0, 2.0), (1.0, NAN)), strict=True))
+    figures = {
+        name: EstimatorNoise(noise / signal, NAN, signal, noise, 16) for name, (signal, noise) in measured.items()
+    }
+    reading = NoiseReading(1, "gae", GradientNoise(figures, figures, 16, NAN, 1024, 1.0))
     frame = dataclasses.replace(poisoned_frame(poisoned_stage, cartpole), noise=reading)
     shown = draw(painter, NoisePanel(), "value", frame)
-    assert "∞" in shown and "–" in shown
+    assert "–" in shown  # the NaN cosines and figures, as a dash
+    assert any("undecided" in text for text in shown)  # no resolvable signal is said, not drawn as a number
 
 
 def test_the_map_colours_cells_that_are_not_finite_in_the_warning_colour(painter):
@@ -235,10 +239,10 @@ def test_the_return_curve_renders_returns_with_nan_and_infinities():
 
 def test_the_comparison_plot_keeps_a_finite_axis_beside_infinite_bands(painter, poisoned_stage):
     steps = np.linspace(0.0, 10_000.0, 8)
-    band = Band(
-        steps, poisoned(np.linspace(10.0, 200.0, 8)), poisoned(np.full(8, 5.0)), poisoned(np.full(8, 250.0)), steps
-    )
-    group = GroupView("A", "default", "gamma=0.9", PALETTE.action(0), band, (None, 4000), None, 1, poisoned_stage)
+    centre, low, high = poisoned(np.linspace(10.0, 200.0, 8)), poisoned(np.full(8, 5.0)), poisoned(np.full(8, 250.0))
+    band = Band(steps, centre, low, high, steps, "iqm")
+    colour = PALETTE.action(0)
+    group = GroupView("A", "default", "gamma=0.9", colour, band, "R(tau)", (None, 4000), None, 1, poisoned_stage)
     frame = CompareFrame("CartPole-v1", 3, (group,), 500.0, 10_000.0, "training", PALETTE.positive, (), False)
     rect = painter.layout.returns
     painter.begin("returns", rect)

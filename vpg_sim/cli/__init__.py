@@ -25,6 +25,7 @@ from vpg_sim.cli.arguments import (
 from vpg_sim.cli.check import add_check_command
 from vpg_sim.cli.compare import add_compare_command
 from vpg_sim.cli.exercise import add_exercise_command
+from vpg_sim.cli.lesson import add_lesson_command, add_recording_flags, check_recording_flags
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.merge import add_merge_command
 from vpg_sim.cli.student_flags import add_student_flags
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"vpg-sim {__version__} (shipped policy: {shipped_policy()})",
     )
     add_window_options(parser)
+    add_recording_flags(parser)
     parser.add_argument("--load", type=Path, metavar="PATH", help="start from a saved policy and keep training it")
     add_config_flags(parser)
     add_student_flags(parser)
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_merge_command(commands)
     add_check_command(commands)
     add_exercise_command(commands)
+    add_lesson_command(commands)
     return parser
 
 
@@ -195,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.check import check_command
 
         return check_command(args)
+    if args.command == "lesson":
+        from vpg_sim.cli.lesson import lesson_command
+
+        return lesson_command(args)
     if args.command == "exercise":
         from vpg_sim.cli.exercise import exercise_command
 
@@ -204,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail("play: give a policy file, or --shipped (not both)")
         if args.shipped:
             args.path = shipped_policy()
+    problem = check_recording_flags(args, "--run-for SECONDS")
+    if problem is not None:
+        return fail(problem)
     from vpg_sim.ui.launch import run_window  # the window needs pygame; training does not
 
     def make_config() -> VPGConfig | None:

@@ -23,9 +23,10 @@ def _shipped_path(name: str) -> Path | None:
     return next((path for path in sorted(SHIPPED.glob(f"*{SUFFIX}")) if path.stem.split("-", 1)[1] == name), None)
 
 
-def read_lesson_file(path: Path) -> Lesson:
-    """The lesson in ``path``; LessonError (one line) for a missing, special, huge or
-    malformed file (a FIFO or a device is never opened: it could block for ever)."""
+def read_lesson_file(path: Path, name: str | None = None) -> Lesson:
+    """The lesson in ``path`` (called ``name``, default the file's stem); LessonError (one
+    line) for a missing, special, huge or malformed file (a FIFO or a device is never
+    opened: it could block for ever)."""
     try:
         info = path.stat()
     except OSError as error:
@@ -44,7 +45,7 @@ def read_lesson_file(path: Path) -> Lesson:
     except UnicodeDecodeError as error:
         raise LessonError(f"{path} is not UTF-8 text (byte {error.start})") from None
     try:
-        return parse_lesson(text, path.stem)
+        return parse_lesson(text, name or path.stem)
     except LessonError as error:
         raise LessonError(f"{path.name}: {error}") from None
 
@@ -53,7 +54,7 @@ def find_lesson(name_or_path: str) -> Lesson:
     """A shipped lesson by name, or the lesson in a file; LessonError (one line) if neither."""
     shipped = _shipped_path(name_or_path)
     if shipped is not None:
-        return read_lesson_file(shipped)
+        return read_lesson_file(shipped, name_or_path)
     path = Path(name_or_path)
     if path.suffix == SUFFIX or os.sep in name_or_path or path.exists():
         return read_lesson_file(path)

@@ -48,7 +48,7 @@ class RunFacts:
     update: int = 0
     solved: bool = False
     mean_returns: Mapping[int, float] = field(default_factory=dict)
-    """The mean of the last 100 returns after each update seen during the step."""
+    """The mean of the last 100 returns after each update of the run (as far as it is kept)."""
     noise: Mapping[str, NoiseFigure] | None = None
     """The newest gradient-noise measurement taken during the step, or None."""
     medians: Mapping[str, float | None] = field(default_factory=dict)

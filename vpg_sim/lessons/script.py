@@ -226,6 +226,10 @@ def _check_action(where: str, kind: str, value: Any) -> Any:
         return float(value)
     if kind == "compare":
         return _compare(where, value)
+    if kind == "key":
+        if not isinstance(value, str) or not value.replace("_", "").isalpha():
+            raise LessonError(f'{where}: expected a command\'s name, such as "map" (the key M), got {value!r}')
+        return value
     raise AssertionError(kind)
 
 
@@ -245,12 +249,14 @@ ACTIONS = (
     "greedy",
     "present",
     "compare",
+    "key",
 )
 """What a step may do: train a config from scratch (``train``: env, seed, preset, any
 config field), play a policy file (``play = "shipped"``), set the pace, pause or resume,
 wait, open or close a panel, push the cart, move the timeline to an update (or
-``"live"``), turn live knobs, set the stage's speed, greedy actions, presenter mode, or
-start a comparison of two configs over seeds."""
+``"live"``), turn live knobs, set the stage's speed, greedy actions, presenter mode,
+start a comparison of two configs over seeds, or press a key (``key = "map"``: the
+command a key of the window runs, by its name)."""
 
 STEP_KEYS = ("caption", "do", "expect", "otherwise", "hold")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from vpg_sim.core.config import VPGConfig
 from vpg_sim.ui.options import WindowOptions, open_display
 
 if TYPE_CHECKING:
+    from vpg_sim.lessons.script import Lesson
     from vpg_sim.training.comparison_run import Group
 
 
@@ -66,6 +68,35 @@ def open_starting_window(args: argparse.Namespace, prefix: str, no_display_hint:
     return True
 
 
+def prepare_display(args: argparse.Namespace, prefix: str, no_display_hint: str, fallback: str) -> bool:
+    """With ``--headless``: SDL's dummy driver (no display, no X server; the frames go to
+    ``--record``). Else the "starting" window (see :func:`open_starting_window`)."""
+    if getattr(args, "headless", False) and getattr(args, "command", None) != "compare":
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        return True
+    return open_starting_window(args, prefix, no_display_hint, fallback)
+
+
+def window_options(args: argparse.Namespace, config: VPGConfig | None) -> WindowOptions:
+    """The window's options from the command line."""
+    record = getattr(args, "record", None)
+    return WindowOptions(
+        config=config,
+        pace=args.pace,
+        theme=args.theme,
+        size=args.size,
+        run_for=args.run_for,
+        screenshot=args.screenshot,
+        load=args.path if args.command == "play" else getattr(args, "load", None),
+        playback=args.command == "play",
+        play_episodes=getattr(args, "episodes", None),
+        record_format=record.suffix.lstrip(".").lower() if record is not None else args.record_format,
+        present=args.present,
+        headless=getattr(args, "headless", False),
+        record_to=record,
+    )
+
+
 def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | None]) -> int:
     """The window's command: open it, run until quit, return the exit status.
 
@@ -73,7 +104,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
         the window shows "starting"; its ValueError (an invalid config, a bad config file)
         or UnsupportedEnvError is one line and exit 2.
     """
-    if not open_starting_window(args, "vpg-sim: error: ", NO_WINDOW_HINT, ""):
+    if not prepare_display(args, "vpg-sim: error: ", NO_WINDOW_HINT, ""):
         return 2
     import pygame
     import torch
@@ -82,6 +113,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
     from vpg_sim.policy_files import PolicyFileError
     from vpg_sim.training.process_session import StartCancelled, WorkerError
     from vpg_sim.ui.window.app import App
+    from vpg_sim.ui.window.basics import FrameClock
 
     try:
         config = make_config()
@@ -89,21 +121,10 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
         print(f"vpg-sim: error: {error}", file=sys.stderr)
         return 2
     torch.set_num_threads(config.torch_threads if config is not None else 1)
-    options = WindowOptions(
-        config=config,
-        pace=args.pace,
-        theme=args.theme,
-        size=args.size,
-        run_for=args.run_for,
-        screenshot=args.screenshot,
-        load=args.path if args.command == "play" else args.load,
-        playback=args.command == "play",
-        play_episodes=getattr(args, "episodes", None),
-        record_format=args.record_format,
-        present=args.present,
-    )
+    options = window_options(args, config)
+    frames = FrameClock() if options.headless else None
     try:
-        app = App(options)
+        app = App(options, frames.now if frames is not None else time.monotonic)
     except (UnsupportedEnvError, PolicyFileError, ValueError, WorkerError) as error:  # ValueError: an invalid config
         print(f"vpg-sim: error: {error}", file=sys.stderr)
         return 2
@@ -113,7 +134,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
     except StartCancelled:  # Q, Esc or the close button while the training process started
         return 0
     try:
-        app.run()
+        app.run(frames)
     except KeyboardInterrupt:
         return 130
     return app.exit_status
@@ -156,3 +177,45 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
     except KeyboardInterrupt:
         return 130
     return app.exit_status
+
+
+def run_lesson(args: argparse.Namespace, lesson: Lesson) -> int:
+    """``vpg-sim lesson``: the lesson in the window (or, ``--headless``, straight to
+    ``--record``) until it ends or the window is closed; the exit status."""
+    if not prepare_display(args, "vpg-sim: error: lesson: ", NO_WINDOW_HINT, ""):
+        return 2
+    import pygame
+    import torch
+
+    from vpg_sim.core.envs import UnsupportedEnvError
+    from vpg_sim.policy_files import PolicyFileError
+    from vpg_sim.training.process_session import StartCancelled, WorkerError
+    from vpg_sim.ui.lesson.runner import LessonRunner
+    from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, FrameClock
+
+    torch.set_num_threads(1)
+    options = window_options(args, None)
+    frames = FrameClock() if options.headless else None
+    auto = options.headless or args.auto
+    try:
+        runner = LessonRunner(lesson, options, auto, frames.now if frames is not None else time.monotonic)
+    except (UnsupportedEnvError, PolicyFileError, ValueError, WorkerError) as error:
+        print(f"vpg-sim: error: lesson: {error}", file=sys.stderr)
+        return 2
+    except pygame.error as error:
+        print(f"vpg-sim: error: cannot open a window ({error})", file=sys.stderr)
+        return 2
+    except StartCancelled:
+        return 0
+    clock = pygame.time.Clock()
+
+    def frame_seconds() -> float:
+        if frames is None:
+            return clock.tick(FRAMES_PER_SECOND) / 1000.0
+        frames.advance()
+        return 1 / FRAMES_PER_SECOND
+
+    try:
+        return runner.run(frame_seconds)
+    except KeyboardInterrupt:
+        return 130

@@ -14,30 +14,48 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pygame
 
 from vpg_sim.core.gradient_noise import GradientNoise
-from vpg_sim.lessons.expectations import MET, NOT_MET, PENDING, NoiseFigure, RunFacts, Verdict
-from vpg_sim.lessons.script import Action, Compare, Lesson, Step, Wait
+from vpg_sim.lessons.expectations import MET, NOT_MET, PENDING, NoiseFigure, Quieter, RunFacts, Verdict
+from vpg_sim.lessons.script import Action, Compare, Lesson, LessonError, Step, Wait
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.comparison_run import Group
 from vpg_sim.training.population_session import ComparisonSession
 from vpg_sim.ui.compare.app import CompareApp
+from vpg_sim.ui.compare.commands import COMPARE_CONTROLS
 from vpg_sim.ui.lesson.caption import draw_caption
 from vpg_sim.ui.options import WindowOptions
 from vpg_sim.ui.recording.desk import RecordingDesk
 from vpg_sim.ui.window.app import App
+from vpg_sim.ui.window.input import ALL_CONTROLS
 from vpg_sim.ui.window.view import WindowView
 
 PENDING_GRACE_SECONDS = 60.0
 """Playing by itself, a step whose expectation is still undecided waits this much longer
 than its caption's reading time before it moves on (saying it could not tell)."""
 KEYS = "PgDn next · PgUp back · Home again"
+NOISE_WAIT_SECONDS = 120.0
 
 Window = App | CompareApp
+COMPARE_COMMANDS = {control.command for control in COMPARE_CONTROLS}
+
+
+def check_keys(lesson: Lesson) -> None:
+    """LessonError (one line naming the step) for a ``key`` action that names no command
+    of the window: said before any window opens."""
+    known = {control.command for control in ALL_CONTROLS} | COMPARE_COMMANDS
+    for number, step in enumerate(lesson.steps, start=1):
+        for index, action in enumerate(step.actions, start=1):
+            if action.kind == "key" and action.value not in known:
+                raise LessonError(
+                    f"step {number}.do[{index}].key: {action.value!r} is no command of the window "
+                    f"(one of {', '.join(sorted(known))})"
+                )
 
 
 def noise_figures(noise: GradientNoise, normalize_advantages: bool) -> dict[str, NoiseFigure]:
@@ -60,8 +78,6 @@ class StepState:
     episodes_at_wait: int = 0
     done_at: float | None = None
     first_update: int = 0
-    mean_returns: dict[int, float] = dataclasses.field(default_factory=dict)
-    stats_seen: int = -1
     verdict: Verdict = dataclasses.field(default_factory=lambda: Verdict(PENDING))
 
 
@@ -84,6 +100,10 @@ class LessonRunner:
         self.finished = False
         """Playing by itself: the last step's caption has been read."""
         self._switch_to: Callable[[], Window] | None = None
+        self._mean_returns: dict[int, float] = {}
+        """The mean of the last 100 returns after each update of the run in the window."""
+        self._history_of: object = None
+        self._stats_seen = -1
         self._caption_cache: tuple[tuple, pygame.Surface] | None = None
         self.recording = RecordingDesk(options.recordings_dir, options.record_format, 60)
         first = lesson.steps[0].actions[0] if lesson.steps[0].actions else None
@@ -166,7 +186,6 @@ class LessonRunner:
         self.state = StepState(
             action=1 if skip_first else 0, started=self.now(), wait_started=self.now(), first_update=update
         )
-        self.state.stats_seen = update
         self.finished = False
 
     def next_step(self) -> None:
@@ -210,11 +229,26 @@ class LessonRunner:
             state.episodes_at_wait = self._episodes()
         if state.action >= len(actions) and state.done_at is None:
             state.done_at = self.now()
+            if self.options.headless and isinstance(self.step.expect, Quieter):
+                self._wait_for_a_noise_reading()
         state.verdict = self._judge()
         if self.auto and state.done_at is not None:
             read = self.now() - state.done_at >= self.step.hold
             if read and (state.verdict.state != PENDING or self.now() - state.done_at >= PENDING_GRACE_SECONDS):
                 self.next_step()
+
+    def _wait_for_a_noise_reading(self) -> None:
+        """Without a display the frames' time runs ahead of the wall clock, and the noise is
+        measured in wall time: wait (at most :data:`NOISE_WAIT_SECONDS`) for a reading of
+        this step, so that a recording judges the step as a live run would."""
+        if not isinstance(self.window, App):
+            return
+        deadline = time.monotonic() + NOISE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            reading = self.window.session.gradient_noise()
+            if reading is not None and reading.update >= self.state.first_update:
+                return
+            time.sleep(0.05)
 
     def _update(self) -> int:
         if isinstance(self.window, App):
@@ -227,12 +261,15 @@ class LessonRunner:
         return self.window.stages[0].episode_number
 
     def _collect(self) -> None:
-        """The mean return after each new update, for the step's expectation."""
+        """The mean return after each new update of the run (a new run starts afresh)."""
         if not isinstance(self.window, App):
             return
-        for stats in self.window.session.stats_since(self.state.stats_seen):
-            self.state.mean_returns[stats.update] = stats.mean_return_100
-            self.state.stats_seen = stats.update
+        session = self.window.session
+        if session is not self._history_of:
+            self._history_of, self._mean_returns, self._stats_seen = session, {}, -1
+        for stats in session.stats_since(self._stats_seen):
+            self._mean_returns[stats.update] = stats.mean_return_100
+            self._stats_seen = stats.update
 
     def _waited(self, wait: Wait) -> bool:
         """Is ``wait`` over (or past its ``at_most``)?"""
@@ -259,6 +296,8 @@ class LessonRunner:
         if not isinstance(window, App):
             if kind in ("train", "play"):
                 self._switch_to = lambda: self._open(action)
+            elif kind == "key" and value in COMPARE_COMMANDS:
+                window.command(value)
             elif kind in ("pace", "speed", "greedy", "present", "pause", "resume"):
                 self._run_anywhere(kind, value)
             else:
@@ -282,6 +321,8 @@ class LessonRunner:
             commands.timeline_live() if value == "live" else commands.scrub_to(value)
         elif kind == "knob":
             commands.change_knobs(**value)
+        elif kind == "key":
+            window.command(value)
         else:
             self._run_anywhere(kind, value)
 
@@ -305,7 +346,7 @@ class LessonRunner:
         if expect is None:
             return Verdict(MET)
         window, state = self.window, self.state
-        facts = RunFacts(update=self._update(), mean_returns=state.mean_returns, actions_done=state.done_at is not None)
+        facts = RunFacts(update=self._update(), mean_returns=self._mean_returns, actions_done=state.done_at is not None)
         if isinstance(window, App):
             reading = window.session.gradient_noise()
             normalised = window.session.config().normalize_advantages

@@ -44,6 +44,27 @@ def show_path(path: Path) -> str:
         return str(path)
 
 
+class FrameClock:
+    """Time without a display: the frames' own, 1/60 s each, however long one takes to
+    draw (a recording made this way plays at the speed it shows)."""
+
+    def __init__(self, per_second: float = FRAMES_PER_SECOND) -> None:
+        self.frames = 0
+        self.per_second = per_second
+        """Frames a second of this time (tests draw fewer: the same lesson, fewer frames)."""
+
+    @property
+    def seconds(self) -> float:
+        """One frame's time."""
+        return 1 / self.per_second
+
+    def now(self) -> float:
+        return self.frames / self.per_second
+
+    def advance(self) -> None:
+        self.frames += 1
+
+
 @dataclass
 class FrameTimes:
     """For benchmarks: the wall-clock start of every frame, the window's own work in it
@@ -207,15 +228,21 @@ class WindowBasics:
         self.frame_times = FrameTimes()
         self.mode: WindowMode | None = None
         """A lesson running the window, or None."""
+        self._full_pace_from: tuple[float, float] | None = None
 
     # -- the frame -----------------------------------------------------------------
 
-    def run(self) -> None:
-        """Frames at 60 per second until quit (or ``run_for`` seconds)."""
+    def run(self, frames: FrameClock | None = None) -> None:
+        """Frames at 60 per second until quit (or ``run_for`` seconds); with ``frames``
+        (the clock this window was given, without a display) as fast as they draw."""
         clock = pygame.time.Clock()
         try:
             while self.running:
-                self.step(clock.tick(FRAMES_PER_SECOND) / 1000.0)
+                if frames is None:
+                    self.step(clock.tick(FRAMES_PER_SECOND) / 1000.0)
+                else:
+                    self.step(frames.seconds)
+                    frames.advance()
         finally:
             self.close()
 
@@ -278,6 +305,7 @@ class WindowBasics:
     def update_basics(self) -> None:
         """Each frame: the mode's turn, fullscreen as the view says, old toasts gone, the
         session's errors and the recordings' outcomes said."""
+        self._keep_to_the_wall_clock()
         if self.mode is not None:
             self.mode.update()
         if self.view.fullscreen != self._fullscreen_applied:
@@ -294,6 +322,19 @@ class WindowBasics:
             self.recording.stop()
         for outcome in self.recording.take_finished():
             self.commands.toast_recording(outcome)
+
+    def _keep_to_the_wall_clock(self) -> None:
+        """Without a display the frames' time runs as fast as frames draw; training at full
+        pace runs in wall time. So at full pace no frame's time may run ahead of the wall
+        clock (counted from when full pace began): a recording shows it at its real speed."""
+        if not self.options.headless or self.view.pace != "full":
+            self._full_pace_from = None
+            return
+        if self._full_pace_from is None:
+            self._full_pace_from = (self.now(), time.monotonic())
+        ahead = (self.now() - self._full_pace_from[0]) - (time.monotonic() - self._full_pace_from[1])
+        if ahead > 0:
+            time.sleep(ahead)
 
     def apply_pace(self) -> None:
         """Tell the session the view's pace."""
