@@ -134,9 +134,9 @@ def test_variance_measures_along_a_run_trained_with_the_students_code(capsys):
 
 
 def test_a_students_flag_with_a_command_that_does_not_train_is_refused(capsys):
-    for argv in (["--advantages", "mine:rtg"], ["--loss", "mine:pg_loss", "eval", "policy.safetensors"]):
+    for argv in (["--loss", "mine:pg_loss", "eval", "policy.safetensors"], ["--advantages", "mine:rtg", "play", "p"]):
         status, _, err = run(capsys, *argv)
-        assert status == 2 and "go with train, compare and variance" in err[-1]
+        assert status == 2 and "go with the window, train, compare and variance" in err[-1]
 
 
 def test_a_policy_trained_with_a_students_code_is_labelled_and_imports_nothing(tmp_path, capsys):

@@ -28,14 +28,14 @@ from vpg_sim.cli.exercise import add_exercise_command
 from vpg_sim.cli.lesson import add_lesson_command, add_recording_flags, check_recording_flags
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.merge import add_merge_command
-from vpg_sim.cli.student_flags import add_student_flags
+from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_timeout
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
 
-STUDENT_COMMANDS = ("train", "compare", "variance")
-"""Commands that train with a student's functions (``--advantages`` ...)."""
+STUDENT_COMMANDS = (None, "train", "compare", "variance")
+"""Commands that train with a student's functions (``--advantages`` ...); None is the window."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(problem)
     student_flags = any(f"student_{slot}" in args for slot in ("advantages", "gae", "loss"))
     if student_flags and args.command not in STUDENT_COMMANDS:
-        # The window's side (StudentSession in its trainer process, the panel) is still to be wired.
-        return fail("--advantages, --gae and --loss go with train, compare and variance (not yet the window)")
+        return fail("--advantages, --gae and --loss go with the window, train, compare and variance")
     if args.command in ("train", "eval"):
         import torch
 
@@ -223,4 +222,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             import_env_module(args.env_id)
         return None  # the file's
 
-    return run_window(args, make_config)
+    return run_window(args, make_config, student_code_from_args(args), student_timeout(args))

@@ -97,7 +97,7 @@ def failure_lines(verdict: Any) -> list[str]:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli import fail  # here: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import fail
     from vpg_sim.core.student import StudentCode, StudentCodeError
     from vpg_sim.core.student_check import check
     from vpg_sim.training.student_code import StudentProcess

@@ -165,7 +165,7 @@ def starter_text(exercise: str, module: str) -> str:
 
 
 def exercise_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli import fail  # here: vpg_sim.cli imports this module
+    from vpg_sim.cli.arguments import fail
     from vpg_sim.files import write_atomically
 
     out: Path = args.out or Path(f"{STARTERS[args.name][0]}.py")

@@ -115,7 +115,13 @@ def _config(where: str, table: Any) -> VPGConfig:
     try:
         return config_for(env, preset, **settings)
     except (ValueError, TypeError) as error:
-        raise LessonError(f"{where}: {str(error).splitlines()[0]}") from None
+        said = str(error).splitlines()[0].removeprefix("invalid config: ")
+    for name, value in settings.items():  # name the field the config's rules refuse, if one alone does
+        try:
+            config_for(env, preset, **{name: value})
+        except (ValueError, TypeError):
+            raise LessonError(f"{where}.{name}: {said}") from None
+    raise LessonError(f"{where}: {said}")
 
 
 def _wait(where: str, value: Any) -> Wait:

@@ -21,7 +21,10 @@ import torch
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.student import StudentCode
 from vpg_sim.training.session import TrainingSession
+from vpg_sim.training.student_code import DEFAULT_TIMEOUT
+from vpg_sim.training.student_session import StudentSession
 
 CHILD_NICENESS = 5
 RELAY_SECONDS = 0.02
@@ -89,6 +92,24 @@ class ChildStart:
     checkpoint: Checkpoint | None
     renderer: RendererFactory | None
     torch_threads: int
+    student: StudentCode | None = None
+    """A student's functions to train with, beside a reference run (``StudentSession``)."""
+    student_timeout: float = DEFAULT_TIMEOUT
+
+
+def _session(start: ChildStart) -> TrainingSession:
+    """The session the child runs: a student's beside the reference, or an ordinary one."""
+    from vpg_sim.core.trainer import VPGTrainer
+
+    begin: VPGConfig | Checkpoint
+    if start.checkpoint is not None:
+        begin = unpacked(start.checkpoint)
+    else:
+        assert start.config is not None
+        begin = start.config
+    if start.student is not None:
+        return StudentSession.for_student(begin, start.student, start.student_timeout)
+    return TrainingSession(VPGTrainer.from_checkpoint(begin) if isinstance(begin, Checkpoint) else VPGTrainer(begin))
 
 
 def child_main(start: ChildStart, commands: Any, results: Any) -> None:
@@ -98,29 +119,31 @@ def child_main(start: ChildStart, commands: Any, results: Any) -> None:
         # Below the window and the X server: they need a few milliseconds on time each
         # frame, the trainer all the rest. Equal, a busy core woke the window ~3 ms late.
         os.nice(CHILD_NICENESS)
-    from vpg_sim.core.trainer import VPGTrainer
-
     try:
-        if start.checkpoint is not None:
-            trainer = VPGTrainer.from_checkpoint(unpacked(start.checkpoint))
-        else:
-            assert start.config is not None
-            trainer = VPGTrainer(start.config)
-    except Exception as error:  # a bad file or env: the window says why, in one line
+        session = _session(start)
+    except Exception as error:  # a bad file, env or student's module: the window says why, in one line
         text = str(error).splitlines()[0] if str(error) else ""
         # An invalid config or env explains itself; anything else is named by its type.
         results.put(("failed", text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}"))
         results.close()
         results.join_thread()  # the window is waiting for exactly this: flush it before exiting
         return
-    session = TrainingSession(trainer)
     renderer = start.renderer() if start.renderer is not None else None
+    label = session.student_label if isinstance(session, StudentSession) else ""
     results.put(
-        ("ready", packed(session.latest_snapshot()), session.env_id, session.reward_threshold, session.first_episode)
+        (
+            "ready",
+            packed(session.latest_snapshot()),
+            session.env_id,
+            session.reward_threshold,
+            session.first_episode,
+            label,
+        )
     )
     session.start(paused=True)  # the window resumes it once it has set the pace
     window_pid = os.getppid()
-    last_update, returns_sent, updating = session.latest_snapshot().update, 0, False
+    last_update, returns_sent, reference_sent, updating = session.latest_snapshot().update, 0, 0, False
+    paused = True
     try:
         while True:
             try:
@@ -156,6 +179,13 @@ def child_main(start: ChildStart, commands: Any, results: Any) -> None:
                 new_returns = session.episode_returns(returns_sent)
                 returns_sent += len(new_returns)
                 results.put(("returns", new_returns))
+                if isinstance(session, StudentSession):
+                    reference = session.reference_episode_returns(reference_sent)
+                    reference_sent += len(reference)
+                    results.put(("reference_returns", reference))
+            if session.paused != paused:  # a student's function that failed pauses the run by itself
+                paused = session.paused
+                results.put(("paused", paused))
             if session.updating != updating:
                 updating = session.updating
                 results.put(("updating", updating))

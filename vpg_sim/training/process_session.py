@@ -29,10 +29,13 @@ import numpy as np
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import ConfigChange, VPGConfig, with_live_changes
 from vpg_sim.core.envs import env_spec
-from vpg_sim.core.trainer import UpdateStats
+from vpg_sim.core.student import StudentCode
+from vpg_sim.core.trainer import UpdateStats, VPGTrainer
 from vpg_sim.training.noise_monitor import NoiseWatch, NoiseWatching
 from vpg_sim.training.process_child import ChildStart, Renderer, RendererFactory, child_main, packed, unpacked
 from vpg_sim.training.session import STATS_KEPT, ReturnHistory, TrainingSession
+from vpg_sim.training.student_code import DEFAULT_TIMEOUT
+from vpg_sim.training.student_session import StudentSession
 from vpg_sim.training.timeline import Timeline
 
 READY_SECONDS = 120.0
@@ -93,17 +96,20 @@ class ProcessSession(NoiseWatching):
         torch_threads: int = 1,
         renderer: RendererFactory | None = None,
         while_waiting: Callable[[], None] | None = None,
+        student: StudentCode | None = None,
+        student_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds a window
         self._commands = context.Queue()
         self._results = context.Queue()
         start_from = packed(checkpoint) if checkpoint is not None else None
-        self._start = ChildStart(config, start_from, renderer, torch_threads)
+        self._start = ChildStart(config, start_from, renderer, torch_threads, student, student_timeout)
         self._process: Any = None
         self._context = context
         self._lock = threading.Lock()
         self._history: collections.deque[UpdateStats] = collections.deque(maxlen=STATS_KEPT)
         self._returns = ReturnHistory()
+        self._reference_returns = ReturnHistory()
         self._timeline: Timeline[Checkpoint] = Timeline()
         self._pending: dict[str, object] = {}
         self._paused = True  # until start(): the child waits for the window's pace
@@ -135,7 +141,7 @@ class ProcessSession(NoiseWatching):
         if message[0] == "failed":
             self._process.join(timeout=5.0)
             raise WorkerError(message[1])
-        _, snapshot, self.env_id, self.reward_threshold, self.first_episode = message
+        _, snapshot, self.env_id, self.reward_threshold, self.first_episode, self.student_label = message
         self._snapshot = unpacked(snapshot)
         self._first_update = self._snapshot.update
         self._timeline.add(self._snapshot)
@@ -191,6 +197,10 @@ class ProcessSession(NoiseWatching):
                         self._pending = {}  # the child has applied them
                 elif kind == "returns":
                     self._returns.extend(list(message[1]))
+                elif kind == "reference_returns":
+                    self._reference_returns.extend(list(message[1]))
+                elif kind == "paused":
+                    self._paused = message[1]
                 elif kind == "updating":
                     self._updating = message[1]
                 elif kind == "image":
@@ -328,6 +338,11 @@ class ProcessSession(NoiseWatching):
         with self._lock:
             return self._returns.values(start)
 
+    def reference_episode_returns(self, start: int = 0) -> np.ndarray:
+        """With a student's code: the reference run's episode returns from ``start`` on."""
+        with self._lock:
+            return self._reference_returns.values(start)
+
     def _take_image(self) -> Any | None:
         with self._lock:
             image, self._image = self._image, None
@@ -358,22 +373,35 @@ class _RendererChannel:
 
 
 Session = TrainingSession | ProcessSession
-"""Either runs the same training; the window uses only their common public methods."""
+"""Either runs the same training (a ``StudentSession`` is a ``TrainingSession``); the window
+uses only their common public methods."""
 
 
 def start_session(
-    config: VPGConfig,
+    start: VPGConfig | Checkpoint,
     in_process: bool = True,
     renderer: RendererFactory | None = None,
     while_waiting: Callable[[], None] | None = None,
+    student: StudentCode | None = None,
+    student_timeout: float = DEFAULT_TIMEOUT,
 ) -> Session:
-    """A session training ``config``: in a process of its own (the window's default), or in
-    a thread of this one (tests: a process costs seconds of start-up). WorkerError (one
-    line) if the process cannot build its trainer."""
+    """A session training ``start`` (a config: a new run; a checkpoint: on from it), with a
+    student's functions beside a reference run if ``student`` is given: in a process of its
+    own (the window's default), or in a thread of this one (tests: a process costs seconds
+    of start-up). WorkerError (one line) if the process cannot build its trainer."""
+    config = start.config if isinstance(start, Checkpoint) else start
     if in_process:
         env_spec(config.env_id)  # an unknown env: said at once, not after a process has started
-        return ProcessSession(config, None, config.torch_threads, renderer, while_waiting)
-    return TrainingSession.from_config(config)
+        checkpoint = start if isinstance(start, Checkpoint) else None
+        return ProcessSession(
+            None if checkpoint else config, checkpoint, config.torch_threads, renderer, while_waiting, student,
+            student_timeout,
+        )
+    if student is not None:
+        return StudentSession.for_student(start, student, student_timeout)
+    if isinstance(start, Checkpoint):
+        return TrainingSession(VPGTrainer.from_checkpoint(start))
+    return TrainingSession.from_config(start)
 
 
 class SessionStart:

@@ -85,6 +85,14 @@ class TrainingSession(PacedThread, NoiseWatching):
         """Why training stopped without being asked to (one line), or None while it can go on."""
         self._noise = NoiseWatch()
 
+    student_label = ""
+    """Names the student's functions a run trains with (a ``StudentSession``); empty here."""
+
+    def reference_episode_returns(self, start: int = 0) -> np.ndarray:
+        """The episode returns of a reference run beside this one (a ``StudentSession``'s):
+        none here, ``(0,)``."""
+        return np.zeros(0)
+
     @classmethod
     def from_config(cls, config: VPGConfig) -> TrainingSession:
         return cls(VPGTrainer(config))

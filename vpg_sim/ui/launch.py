@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.student import StudentCode
+from vpg_sim.training.student_code import DEFAULT_TIMEOUT
 from vpg_sim.ui.options import WindowOptions, open_display
 
 if TYPE_CHECKING:
@@ -77,8 +79,14 @@ def prepare_display(args: argparse.Namespace, prefix: str, no_display_hint: str,
     return open_starting_window(args, prefix, no_display_hint, fallback)
 
 
-def window_options(args: argparse.Namespace, config: VPGConfig | None) -> WindowOptions:
-    """The window's options from the command line."""
+def window_options(
+    args: argparse.Namespace,
+    config: VPGConfig | None,
+    student: StudentCode | None = None,
+    student_timeout: float = DEFAULT_TIMEOUT,
+) -> WindowOptions:
+    """The window's options from the command line (``student``: a student's functions to
+    train with, beside a reference run)."""
     record = getattr(args, "record", None)
     return WindowOptions(
         config=config,
@@ -94,15 +102,23 @@ def window_options(args: argparse.Namespace, config: VPGConfig | None) -> Window
         present=args.present,
         headless=getattr(args, "headless", False),
         record_to=record,
+        student=student,
+        student_timeout=student_timeout,
     )
 
 
-def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | None]) -> int:
+def run_window(
+    args: argparse.Namespace,
+    make_config: Callable[[], VPGConfig | None],
+    student: StudentCode | None = None,
+    student_timeout: float = DEFAULT_TIMEOUT,
+) -> int:
     """The window's command: open it, run until quit, return the exit status.
 
     :param make_config: the config to train with (None: the policy file's), called once
         the window shows "starting"; its ValueError (an invalid config, a bad config file)
         or UnsupportedEnvError is one line and exit 2.
+    :param student: a student's functions to train with (``--advantages`` ...).
     """
     if not prepare_display(args, "vpg-sim: error: ", NO_WINDOW_HINT, ""):
         return 2
@@ -121,7 +137,7 @@ def run_window(args: argparse.Namespace, make_config: Callable[[], VPGConfig | N
         print(f"vpg-sim: error: {error}", file=sys.stderr)
         return 2
     torch.set_num_threads(config.torch_threads if config is not None else 1)
-    options = window_options(args, config)
+    options = window_options(args, config, student, student_timeout)
     frames = FrameClock() if options.headless else None
     try:
         app = App(options, frames.now if frames is not None else time.monotonic)

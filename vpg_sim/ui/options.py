@@ -10,7 +10,9 @@ from pathlib import Path
 import pygame
 
 from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.student import StudentCode
 from vpg_sim.training.pacing import DEFAULT_PACE
+from vpg_sim.training.student_code import DEFAULT_TIMEOUT
 from vpg_sim.ui.theme import ICON
 
 WINDOW_TITLE = "vpg-sim · watch policy gradient learn"
@@ -48,6 +50,10 @@ class WindowOptions:
     frame."""
     record_to: Path | None = None
     """Record from the first frame to this file (with ``headless``, no frame dropped)."""
+    student: StudentCode | None = None
+    """A student's functions to train with (``--advantages`` ...), beside a reference run."""
+    student_timeout: float = DEFAULT_TIMEOUT
+    """Seconds one update's calls of the student's functions may take."""
     training_process: bool = True
     """Train (and draw the return curve) in a child process, off the render loop's GIL;
     False keeps them in threads of this process (tests: no seconds of start-up each)."""

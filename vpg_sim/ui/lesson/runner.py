@@ -75,7 +75,8 @@ class StepState:
     """The next action to run (all done when it equals the step's count)."""
     started: float = 0.0
     wait_started: float = 0.0
-    episodes_at_wait: int = 0
+    episode_at_wait: object = None
+    """The stage's last finished episode when the current wait began."""
     done_at: float | None = None
     first_update: int = 0
     verdict: Verdict = dataclasses.field(default_factory=lambda: Verdict(PENDING))
@@ -157,6 +158,7 @@ class LessonRunner:
             setattr(self.window.view, name, value)
         self.state.action += 1  # the switch was that action
         self.state.wait_started = self.now()
+        self.state.episode_at_wait = self._last_episode()
 
     @property
     def running(self) -> bool:
@@ -184,7 +186,11 @@ class LessonRunner:
         self.index = index
         update = self._update()
         self.state = StepState(
-            action=1 if skip_first else 0, started=self.now(), wait_started=self.now(), first_update=update
+            action=1 if skip_first else 0,
+            started=self.now(),
+            wait_started=self.now(),
+            episode_at_wait=self._last_episode(),
+            first_update=update,
         )
         self.finished = False
 
@@ -226,7 +232,7 @@ class LessonRunner:
                     return
             state.action += 1
             state.wait_started = self.now()
-            state.episodes_at_wait = self._episodes()
+            state.episode_at_wait = self._last_episode()
         if state.action >= len(actions) and state.done_at is None:
             state.done_at = self.now()
             if self.options.headless and isinstance(self.step.expect, Quieter):
@@ -255,10 +261,10 @@ class LessonRunner:
             return self.window.session.latest_snapshot().update
         return self.window.session.latest().rounds
 
-    def _episodes(self) -> int:
-        if isinstance(self.window, App):
-            return self.window.stage_episodes
-        return self.window.stages[0].episode_number
+    def _last_episode(self) -> object:
+        """The stage's last finished episode (ended, or cut for a newer policy)."""
+        stage = self.window.stage if isinstance(self.window, App) else self.window.stages[0]
+        return stage.finished
 
     def _collect(self) -> None:
         """The mean return after each new update of the run (a new run starts afresh)."""
@@ -282,7 +288,7 @@ class LessonRunner:
         if wait.update is not None:
             return self._update() >= wait.update
         if wait.episode:
-            return self._episodes() > self.state.episodes_at_wait
+            return self._last_episode() is not self.state.episode_at_wait
         if isinstance(self.window, App):
             return self.window.session.solved
         return self.window.session.latest().finished

@@ -53,3 +53,5 @@ class Frame:
     """Presenter mode: large type for the back of a hall."""
     noise: NoiseReading | None = None
     """The newest gradient-noise measurement, while the Gradient noise panel is open."""
+    student_label: str = ""
+    """The student's functions the run trains with (``advantages=mycode:rtg``), or empty."""

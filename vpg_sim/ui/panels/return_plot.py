@@ -33,6 +33,9 @@ class PlotRequest:
     """(episode index, label): knob changes, drawn as labelled vertical lines."""
     min_font_px: float = 0.0
     """No text smaller than this many pixels (presenter mode)."""
+    reference: np.ndarray | None = None
+    """(episodes,) a reference run's returns (vpg-sim's own code beside a student's), drawn
+    faint as its mean of the last 100; None when there is none."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,17 @@ class ReturnPlotRenderer:
         29-44 ms a render here (GIL held, so the trainer waited), an update ~6 ms.
         """
         width, height = max(request.size[0], 50), max(request.size[1], 50)
-        if self._figure is None or self._figure.key != ((width, height), request.threshold):
-            self._figure = _ReturnFigure(self.palette, (width, height), request.threshold, self._font_family)
-        self._figure.update(request.returns, request.markers)
+        key = ((width, height), request.threshold, request.min_font_px, request.reference is not None)
+        if self._figure is None or self._figure.key != key:
+            self._figure = _ReturnFigure(
+                self.palette,
+                (width, height),
+                request.threshold,
+                self._font_family,
+                request.min_font_px,
+                with_reference=request.reference is not None,
+            )
+        self._figure.update(request.returns, request.markers, request.reference)
         return PlotImage(self._figure.rgba(), (width, height), len(request.returns))
 
 
@@ -134,8 +145,9 @@ class _ReturnFigure:
         threshold: float | None,
         font_family: str,
         min_font_px: float = 0.0,
+        with_reference: bool = False,
     ) -> None:
-        self.key = (size, threshold, min_font_px)
+        self.key = (size, threshold, min_font_px, with_reference)
         self.palette = palette
         self.font_family = font_family
         width, height = size
@@ -168,6 +180,17 @@ class _ReturnFigure:
         (self.mean_line,) = axes.plot(
             [], [], color=palette.hex(palette.value), linewidth=2.0, label=f"mean of last {MOVING_AVERAGE}"
         )
+        self.reference_line = None
+        if with_reference:
+            (self.reference_line,) = axes.plot(
+                [],
+                [],
+                color=palette.hex(palette.muted),
+                linewidth=1.6,
+                linestyle="--",
+                alpha=0.8,
+                label="reference (same seed)",
+            )
         self.threshold = threshold
         if threshold is not None:
             axes.axhline(
@@ -180,7 +203,7 @@ class _ReturnFigure:
         legend = axes.legend(
             loc="lower left",
             bbox_to_anchor=(0.0, 1.0),
-            ncol=3,
+            ncol=4 if with_reference else 3,
             borderaxespad=0.1,
             borderpad=0.0,
             handlelength=1.5,
@@ -193,7 +216,9 @@ class _ReturnFigure:
         self.markers: list = []
         self.shown_markers: tuple[tuple[int, str], ...] = ()
 
-    def update(self, returns: np.ndarray, markers: tuple[tuple[int, str], ...]) -> None:
+    def update(
+        self, returns: np.ndarray, markers: tuple[tuple[int, str], ...], reference: np.ndarray | None = None
+    ) -> None:
         width_px = self.figure.bbox.width
         # At most ~2 points per pixel: a 5,000-episode line looks the same and draws 5x faster.
         stride = max(1, int(len(returns) // (2 * width_px)))
@@ -202,6 +227,9 @@ class _ReturnFigure:
         # A return that is not finite is a gap in the line (matplotlib leaves NaN out).
         self.raw_line.set_data(episodes[::stride], np.where(finite, returns, np.nan)[::stride])
         self.mean_line.set_data(episodes[::stride], moving_average(returns, MOVING_AVERAGE)[::stride])
+        if self.reference_line is not None and reference is not None:
+            shown = reference[: len(returns)]  # the reference trains in turn: never ahead by more than an update
+            self.reference_line.set_data(np.arange(1, len(shown) + 1), moving_average(shown, MOVING_AVERAGE))
         self.axes.set_xlim(0, max(10, len(returns)))
         # 0 is always in range: returns are measured from it, and a lone threshold with no
         # episodes yet would otherwise make a range of nothing.

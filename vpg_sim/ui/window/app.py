@@ -24,7 +24,6 @@ import pygame_gui
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.config import VPGConfig, config_for
-from vpg_sim.core.trainer import VPGTrainer
 from vpg_sim.files import remove_stale_temp_files
 from vpg_sim.policy_files import LoadedPolicy, PolicyFileError, check_env, load_policy, trainer_from_file
 from vpg_sim.training.pacing import PACES
@@ -132,11 +131,11 @@ class App(WindowBasics):
 
     def new_session(self, config: VPGConfig, while_waiting: Callable[[], None] | None = None) -> Session:
         """A session training ``config`` (see :func:`~vpg_sim.training.process_session.start_session`)."""
-        return start_session(config, self.options.training_process, self._plot_renderer(), while_waiting)
+        return self._start_session(config, while_waiting)
 
     def session_from_file(self, loaded: LoadedPolicy, while_waiting: Callable[[], None] | None = None) -> Session:
         """A session that trains on from a loaded policy file (PolicyFileError if it cannot)."""
-        if not self.options.training_process:
+        if not self.options.training_process and self.options.student is None:
             return TrainingSession(trainer_from_file(loaded))
         check_env(loaded)
         try:
@@ -150,9 +149,14 @@ class App(WindowBasics):
         self, checkpoint: Checkpoint, while_waiting: Callable[[], None] | None = None
     ) -> Session:
         """A session that trains on from ``checkpoint`` (a snapshot the window holds)."""
-        if not self.options.training_process:
-            return TrainingSession(VPGTrainer.from_checkpoint(checkpoint))
-        return ProcessSession(None, checkpoint, checkpoint.config.torch_threads, self._plot_renderer(), while_waiting)
+        return self._start_session(checkpoint, while_waiting)
+
+    def _start_session(self, start: VPGConfig | Checkpoint, while_waiting: Callable[[], None] | None) -> Session:
+        options = self.options
+        renderer = self._plot_renderer()
+        return start_session(
+            start, options.training_process, renderer, while_waiting, options.student, options.student_timeout
+        )
 
     def begin_session(
         self, make: Callable[[Callable[[], None]], Session], describe: str, then: Callable[[Session], None], failed: str
@@ -238,6 +242,8 @@ class App(WindowBasics):
         self._applied = dataclasses.replace(self.view, shown=dict(self.view.shown))
         self._apply_to_stage()
         self.apply_pace()
+        if session.student_label:  # a student's run: their numbers beside ours, from the start
+            self.view.set_open("student", True)
         session.watch_noise(self.view.noise_open)
         session.start(paused=playback)
 
@@ -345,7 +351,8 @@ class App(WindowBasics):
             markers = tuple((change.episode - first, change.describe(KNOB_LABELS)) for change in changes)
             min_font = self.layout.px(self.view.min_text_size)
             returns = self.session.episode_returns()
-            request = PlotRequest(returns, self.session.reward_threshold, plot_size, markers, min_font)
+            reference = self.session.reference_episode_returns() if self.session.student_label else None
+            request = PlotRequest(returns, self.session.reward_threshold, plot_size, markers, min_font, reference)
             self._plot_renderer_now().request(request)
             self.plotted = key
         image = self._plot_renderer_now().take_image()
@@ -404,6 +411,7 @@ class App(WindowBasics):
             drag=Drag(*drag) if drag is not None else None,
             presenting=view.presenting,
             noise=session.gradient_noise() if view.noise_open else None,
+            student_label=session.student_label,
         )
 
     def canvas(self) -> Canvas:

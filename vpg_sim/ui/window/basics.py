@@ -240,9 +240,9 @@ class WindowBasics:
             while self.running:
                 if frames is None:
                     self.step(clock.tick(FRAMES_PER_SECOND) / 1000.0)
-                else:
-                    self.step(frames.seconds)
+                else:  # the frame shows the end of its 1/60 s: the last one is at --run-for exactly
                     frames.advance()
+                    self.step(frames.seconds)
         finally:
             self.close()
 

@@ -247,6 +247,13 @@ class Commands(WindowCommands):
         """O: the Gradient noise panel in the value panel's place (measuring while open), or back."""
         self.show_panel("noise", not self.view.is_open("noise"))
 
+    def student_panel(self) -> None:
+        """Y: the Yours vs reference panel (a student's run) in the advantage panel's place, or back."""
+        if not self.window.session.student_label:
+            self.toast("Yours vs reference: start with your function, e.g. vpg-sim --advantages mycode:reward_to_go")
+            return
+        self.show_panel("student", not self.view.is_open("student"))
+
     def show_panel(self, panel: str, open_: bool = True) -> None:
         """Open (or close) ``panel``: one of :data:`PANELS`."""
         if panel not in PANELS:

@@ -50,6 +50,7 @@ KEY_ONLY_CONTROLS: tuple[Control, ...] = (
     Control("map", (pygame.K_m,), "M", "", "map: π(a|s) and V(s) over the state space (again: next pair, close)"),
     Control("update_panel", (pygame.K_u,), "U", "", "Update panel: the last policy step, sample by sample"),
     Control("noise_panel", (pygame.K_o,), "O", "", "Gradient noise: each estimator's noise, measured beside training"),
+    Control("student_panel", (pygame.K_y,), "Y", "", "Yours vs reference: your function beside ours, each batch"),
     Control("present", (pygame.K_b, pygame.K_F5), "B", "", "presenter mode: large type for a hall (F5 too)"),
     Control("escape", (pygame.K_ESCAPE,), "Esc", "", "leave fullscreen, close the help, or quit"),
     Control("push_left", (pygame.K_LEFT,), "←", "", "push the cart left (or drag on the stage)"),

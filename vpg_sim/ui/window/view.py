@@ -32,6 +32,7 @@ from vpg_sim.ui.panels.painter import LayerCache, TextBox, draw_frames
 from vpg_sim.ui.panels.policy_map import MapPanel
 from vpg_sim.ui.panels.returns import ReturnsPanel
 from vpg_sim.ui.panels.stage import stage_regions
+from vpg_sim.ui.panels.student import StudentPanel
 from vpg_sim.ui.panels.update import UpdatePanel
 from vpg_sim.ui.theme import Fonts, Palette
 from vpg_sim.ui.widgets.knobs import KNOBS, KnobsPanel
@@ -42,9 +43,10 @@ SLOTS = ("status", "stage", "timeline", "policy", "value", "advantage", "returns
 """The layout's places for panels, in drawing order."""
 MAP_SLOTS = ("value", "advantage")
 """The places the map view takes while open (two heat maps need the width and height)."""
-SWAPPABLE = {"update": "advantage", "noise": "value"}
+SWAPPABLE = {"update": "advantage", "noise": "value", "student": "advantage"}
 """Panels that show in another panel's place, and that place: U puts the Update panel
-where the advantages are, O the Gradient noise panel where the values are."""
+where the advantages are, O the Gradient noise panel where the values are, Y the Yours
+vs reference panel (a student's run) where the advantages are."""
 PRESENTER_MIN_TEXT = 16
 """Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 
@@ -148,6 +150,7 @@ class Drawing:
             "update": UpdatePanel(),
             "map": MapPanel(),
             "noise": NoisePanel(),
+            "student": StudentPanel(),
         }
         self._frames_layer = LayerCache()
         self.text_log: list[TextBox] | None = None
