@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from vpg_sim.core.checkpoint import Checkpoint
 from vpg_sim.core.comparison import Curve, GroupResult, first_crossing
@@ -166,6 +167,17 @@ class ComparisonRun:
     def stage_checkpoint(self, name: str, agent: int = 0) -> Checkpoint:
         """What the stage of group ``name`` plays: its agent's policy and critic now."""
         return self.populations[name].checkpoint_of(agent)
+
+    def agent_policies(self, name: str) -> list[dict[str, torch.Tensor]]:
+        """Every agent's policy network of group ``name`` now, in seed order (the seed wall)."""
+        population = self.populations[name]
+        if isinstance(population, PopulationTrainer):
+            return [population.policy_state_of(agent) for agent in range(len(self.seeds))]
+        return [population.checkpoint_of(agent).policy_state for agent in range(len(self.seeds))]
+
+    def means_now(self, name: str) -> list[float]:
+        """Each agent's newest mean of its last 100 returns, in seed order (NaN before any)."""
+        return [record.returns[-1] if record.returns else math.nan for record in self.records[name]]
 
     def env_steps(self, name: str) -> list[int]:
         """Each agent's env steps so far, in seed order."""

@@ -44,6 +44,10 @@ class GroupSnapshot:
     """Its median steps to solve and interval (None with fewer than 2 seeds)."""
     stage: Checkpoint
     """Agent 0's policy and critic: what the group's stage plays."""
+    means: tuple[float, ...] = ()
+    """Each seed's newest mean of its last 100 returns (the seed wall's colours)."""
+    policies: tuple[dict, ...] | None = None
+    """Every seed's policy network now, while the window shows the seed wall; else None."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class ComparisonSession(PacedThread):
         super().__init__(clock, thread_name="vpg-comparison")
         self._run = run
         self.statistic = statistic
+        self.watching_agents = False
+        """The window shows the seed wall: snapshots carry every agent's policy."""
         self._train_seconds = 0.0
         self._snapshot = self._take_snapshot()
         self.env_id = run.groups[0].config.env_id
@@ -87,6 +93,15 @@ class ComparisonSession(PacedThread):
         return cls(ComparisonRun(groups, seeds, max_steps), statistic)
 
     # -- commands (pause, resume, step, pace, lockstep, stop: PacedThread's) ----------------
+
+    def watch_agents(self, on: bool) -> None:
+        """Carry every agent's policy in the snapshots from the next round on (the seed
+        wall), or not. Turned on between rounds (paused, finished), a snapshot is taken
+        at once, so that the wall does not wait for a round that may never come."""
+        with self._changed:
+            self.watching_agents = on
+            if on and not self._updating:  # the run is not being trained: safe to read
+                self._snapshot = self._take_snapshot()
 
     def close(self, timeout: float = 1.0) -> bool:
         """Stop the thread and close the envs (left open if the thread did not end in time)."""
@@ -136,6 +151,8 @@ class ComparisonSession(PacedThread):
                     band=group_band(curves, self.statistic, LIVE_POINTS, LIVE_RESAMPLES),
                     median=median_estimate(steps, self.statistic, LIVE_RESAMPLES) if len(steps) >= 2 else None,
                     stage=run.stage_checkpoint(group.name),
+                    means=tuple(run.means_now(group.name)),
+                    policies=tuple(run.agent_policies(group.name)) if self.watching_agents else None,
                 )
             )
         return ComparisonSnapshot(

@@ -229,13 +229,18 @@ class PopulationTrainer:
         self.target_mean, self.target_std = self.target_mean[keep], self.target_std[keep]
         self.slots = [self.slots[slot] for slot in keep]
 
+    def policy_state_of(self, agent: int) -> dict[str, torch.Tensor]:
+        """Agent ``agent``'s current policy network (its final one if it stopped), as an
+        ``nn.Sequential`` state dict: no module built (the seed wall reads every agent's)."""
+        record = self.agents[agent]
+        return record.final_policy or self.policy.state_of(self.slots.index(agent))
+
     def policy_of(self, agent: int) -> CategoricalPolicy:
         """Agent ``agent``'s current policy (its final one if it stopped), as a lone policy."""
         record = self.agents[agent]
         obs_dim, n_actions = int(self.observation_space.shape[0]), int(self.action_space.n)
         policy = CategoricalPolicy(obs_dim, n_actions, record.config.hidden_sizes, record.config.activation)
-        state = record.final_policy or self.policy.state_of(self.slots.index(agent))
-        policy.logits_net.load_state_dict(state)
+        policy.logits_net.load_state_dict(self.policy_state_of(agent))
         return policy
 
     def checkpoint_of(self, agent: int) -> Checkpoint:

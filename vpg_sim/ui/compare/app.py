@@ -19,9 +19,18 @@ import pygame_gui
 
 from vpg_sim.core.comparison import estimator_weights
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
+from vpg_sim.training.seed_wall import SeedWall, agent_states
 from vpg_sim.training.stage import StagePlayer
-from vpg_sim.ui.compare.commands import COMMAND_BY_KEY, COMPARE_CONTROLS, HELP_FOOTER, KEYS_BAR, CompareCommands
+from vpg_sim.ui.compare.commands import (
+    COMMAND_BY_KEY,
+    COMPARE_CONTROLS,
+    HELP_FOOTER,
+    KEYS_BAR,
+    CompareCommands,
+    CompareView,
+)
 from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupStagePanel, GroupView
+from vpg_sim.ui.compare.seed_wall import WallPanel
 from vpg_sim.ui.layout import CompareLayout, compute_compare_layout
 from vpg_sim.ui.options import WindowOptions, open_display
 from vpg_sim.ui.panels.overlays import draw_help, draw_recording_dot
@@ -30,7 +39,6 @@ from vpg_sim.ui.panels.status import draw_status
 from vpg_sim.ui.theme import GROUP_COLOURS, THEMES, Fonts
 from vpg_sim.ui.widgets.theme import ui_theme
 from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
-from vpg_sim.ui.window.view import WindowView
 
 WINDOW_TITLE = "vpg-sim · compare two configs over seeds"
 
@@ -48,7 +56,7 @@ class CompareApp(WindowBasics):
         self, options: WindowOptions, session: ComparisonSession, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._start_basics(options, clock)
-        self.view = WindowView(theme=options.theme, presenting=options.present, pace=options.pace)
+        self.view = CompareView(theme=options.theme, presenting=options.present, pace=options.pace)
         self.session = session
         self.palette = THEMES[options.theme]
         self.colours = GROUP_COLOURS[options.theme]
@@ -59,6 +67,10 @@ class CompareApp(WindowBasics):
         self.stages = [StagePlayer(group.stage, seed=snapshot.seeds[0]) for group in snapshot.groups]
         self.stage_panels = [GroupStagePanel(index) for index in range(len(self.stages))]
         self.returns_panel = ComparisonReturnsPanel()
+        self.walls = [SeedWall(snapshot.seeds) for _ in snapshot.groups]
+        """Every agent of each group on its own small stage (shown with W)."""
+        self.wall_panels = [WallPanel() for _ in snapshot.groups]
+        self._walls_of: int | None = None
         self._frames_layer = LayerCache()
         self._views_of: tuple[int, bool] | None = None
         self._views: tuple[GroupView, ...] = ()
@@ -88,12 +100,24 @@ class CompareApp(WindowBasics):
             self.relayout()
         self.update_basics()
         snapshot = self.session.latest()
+        if self.view.seed_wall:
+            self._advance_walls(snapshot, seconds)
         for stage, group in zip(self.stages, snapshot.groups, strict=True):
             stage.speed, stage.greedy = self.view.speed, self.view.greedy
             stage.offer(group.stage)
             if stage.advance(seconds) and stage is self.stages[0] and self.view.pace == "lockstep":
                 self.session.grant_update()
             stage.skipped_from = None
+
+    def _advance_walls(self, snapshot: ComparisonSnapshot, seconds: float) -> None:
+        """The walls take each round's policies (once per snapshot) and play on."""
+        if id(snapshot) != self._walls_of:
+            self._walls_of = id(snapshot)
+            for wall, group in zip(self.walls, snapshot.groups, strict=True):
+                if group.policies is not None:
+                    wall.offer(group.policies)
+        for wall in self.walls:
+            wall.advance(seconds * self.view.speed)
 
     # -- what the panels draw ----------------------------------------------------------------
 
@@ -179,9 +203,12 @@ class CompareApp(WindowBasics):
         frame = self.frame()
         painter.begin("status", layout.status)
         draw_status(painter, layout.status, frame.status_items, frame.state, frame.state_colour)
-        for panel, rect in zip(self.stage_panels, layout.stages, strict=True):
-            painter.begin(f"stage_{panel.index}", rect)
-            panel.draw(painter, rect, frame)
+        if self.view.seed_wall:
+            self._draw_walls(painter)
+        else:
+            for panel, rect in zip(self.stage_panels, layout.stages, strict=True):
+                painter.begin(f"stage_{panel.index}", rect)
+                panel.draw(painter, rect, frame)
         painter.begin("returns", layout.returns)
         self.returns_panel.draw(painter, layout.returns, frame)
         if not self.view.caption_band:  # a lesson's caption takes the keys' place
@@ -189,6 +216,15 @@ class CompareApp(WindowBasics):
             position = (layout.buttons.x + painter.px(12), layout.buttons.centery)
             painter.text(KEYS_BAR, position, 14, self.palette.muted, anchor="midleft")
         self.ui.draw_ui(self.screen)
+
+    def _draw_walls(self, painter: PanelPainter) -> None:
+        snapshot = self.session.latest()
+        for index, (wall, group, rect) in enumerate(zip(self.walls, snapshot.groups, self.layout.stages, strict=True)):
+            painter.begin(f"wall_{index}", rect)
+            states = agent_states(group.steps_to_solve, group.means, snapshot.reward_threshold)
+            colour = self.colours[index % len(self.colours)]
+            title = f"{group.group.name}: {group.group.label}"
+            self.wall_panels[index].draw(painter, rect, title, colour, wall.states(), states, snapshot.seeds)
 
     def draw_overlays(self) -> None:
         """What only the people in the room see: toasts, the keys, the recording dot."""

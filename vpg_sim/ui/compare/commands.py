@@ -4,6 +4,7 @@ mode, escape); pause, step and quit act on both groups."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import pygame
@@ -12,6 +13,7 @@ from vpg_sim.training.population_session import ComparisonSession
 from vpg_sim.ui.panels.overlays import Control
 from vpg_sim.ui.widgets.confirm import CANCEL, Answer
 from vpg_sim.ui.window.basics import WindowActions, WindowCommands
+from vpg_sim.ui.window.view import WindowView
 
 COMPARE_CONTROLS: tuple[Control, ...] = (
     Control("pause", (pygame.K_SPACE,), "Space", "", "pause / resume training (both groups)"),
@@ -22,6 +24,7 @@ COMPARE_CONTROLS: tuple[Control, ...] = (
     Control("faster", (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS), "+", "", "stage speed up (to 8x)"),
     Control("record", (pygame.K_v,), "V", "", "record the window to recordings/ (again to stop)"),
     Control("screenshot", (pygame.K_c,), "C", "", "save a PNG screenshot to recordings/"),
+    Control("seed_wall", (pygame.K_w,), "W", "", "the seed wall: every seed of each group on a stage of its own"),
     Control("present", (pygame.K_b, pygame.K_F5), "B", "", "presenter mode: large type for a hall (F5 too)"),
     Control("fullscreen", (pygame.K_f,), "F", "", "toggle fullscreen"),
     Control("help", (pygame.K_h, pygame.K_F1), "H", "", "this help (H or F1)"),
@@ -30,7 +33,8 @@ COMPARE_CONTROLS: tuple[Control, ...] = (
 )
 COMMAND_BY_KEY = {key: control.command for control in COMPARE_CONTROLS for key in control.keys}
 KEYS_BAR = (
-    "Space pause · N step · T pace · G greedy · −/+ stage speed · V record · C shot · B presenter · H help · Esc quit"
+    "Space pause · N step · T pace · G greedy · −/+ speed · W seed wall · V record · C shot · B presenter · "
+    "H help · Esc quit"
 )
 HELP_FOOTER = (
     "Each stage plays agent 0 (the first seed) of its group. The bands are pointwise 95% intervals over seeds "
@@ -38,10 +42,19 @@ HELP_FOOTER = (
 )
 
 
+@dataclass
+class CompareView(WindowView):
+    """What the comparison window shows, besides what every window does."""
+
+    seed_wall: bool = False
+    """W: every seed of each group on a small stage of its own, in the stages' places."""
+
+
 class ComparisonWindow(WindowActions, Protocol):
     """What a command may do in the comparison window: :class:`WindowActions`, and talk to
     its session."""
 
+    view: CompareView
     session: ComparisonSession
 
 
@@ -67,6 +80,12 @@ class CompareCommands(WindowCommands):
         view = self.window.view
         view.greedy = not view.greedy
         self.toast(f"Stages: {'greedy (argmax)' if view.greedy else 'sampled'} actions")
+
+    def seed_wall(self) -> None:
+        """W: the seed wall in the stages' places (every agent's policy comes with each round), or back."""
+        view = self.window.view
+        view.seed_wall = not view.seed_wall
+        self.window.session.watch_agents(view.seed_wall)
 
     def faster(self) -> None:
         self.toast(f"Stage speed {self.window.view.step_speed(+1):g}x")
