@@ -99,7 +99,7 @@ def test_an_unknown_panel_or_pace_is_refused_and_nothing_changes(window):
     with pytest.raises(ValueError, match="unknown pace"):
         commands.set_pace("warp")
     assert window.view == View()
-    assert set(PANELS) == {"map", "update", "noise"}
+    assert set(PANELS) == {"map", "update", "noise", "student"}
 
 
 def test_pause_and_step_talk_to_the_session_but_not_during_playback(window):

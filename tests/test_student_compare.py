@@ -56,7 +56,7 @@ def test_compare_puts_a_students_function_against_the_reference_estimator(tmp_pa
     ("group", "said"),
     [
         ("advantages=not a name", "--a advantages=not a name: expected MODULE:FUNCTION"),
-        ("advantages=tests.student_solutions:raises", "compare: round 1: tests.student_solutions:raises raised"),
+        ("advantages=tests.student_solutions:raises", "compare: tests.student_solutions:raises raised"),
     ],
 )
 def test_bad_student_code_in_a_comparison_is_one_line(tmp_path, capsys, group, said):

@@ -122,8 +122,7 @@ class ProcessSession(NoiseWatching):
         # measuring process, and the monitor's thread here only waits on its pipe.
         self._noise = NoiseWatch()
         self.error: str | None = None
-        self.ended: str | None = None
-        """Why the training process ended without being asked to (one line), or None."""
+        self._ended: str | None = None
         self._closing = False
         self._launch(while_waiting)
 
@@ -208,7 +207,7 @@ class ProcessSession(NoiseWatching):
                 elif kind == "error":
                     self.error = message[1]
                 elif kind == "ended":
-                    self.ended = self.error = message[1]
+                    self._ended = self.error = message[1]
                 elif kind == "refused":
                     _, changes, reason = message
                     for name in changes:
@@ -216,10 +215,24 @@ class ProcessSession(NoiseWatching):
                     self.error = f"Not applied: {reason}"
         if not said_stopped and not self._closing:
             self._process.join(1.0)
-            self.ended = f"Training stopped: the training process ended ({exit_reason(self._process.exitcode)})"
-            self.error = self.ended
-            self._updating = False
+            self._say_ended()
         self._stopped.set()
+
+    @property
+    def ended(self) -> str | None:
+        """Why training stopped without being asked to (one line), or None. Read from the
+        child's exit too, not only from the receiving thread: a child killed in the middle
+        of a message leaves that thread waiting for the message's rest."""
+        if self._ended is None and not self._closing and self._process is not None and not self._process.is_alive():
+            self._say_ended()
+        return self._ended
+
+    def _say_ended(self) -> None:
+        with self._lock:
+            if self._ended is None:
+                self._ended = f"Training stopped: the training process ended ({exit_reason(self._process.exitcode)})"
+                self.error = self._ended
+                self._updating = False
 
     def _send(self, command: str, *arguments: object) -> None:
         self._commands.put((command, arguments))

@@ -64,6 +64,13 @@ class TrainerPopulation:
     def take_new_returns(self, agent: int) -> list[float]:
         return self.trainers[agent].take_new_returns()
 
+    def take_new_episodes(self, agent: int) -> tuple[list[float], list[int]]:
+        """As :meth:`take_new_returns`, each with the env step it counts as ending at: a lone
+        trainer does not keep each episode's end, so every episode of an update ends at the
+        update's last step (a solve point late by up to a batch, for this group alone)."""
+        returns = self.take_new_returns(agent)
+        return returns, [self.env_steps(agent)] * len(returns)
+
     def close(self) -> None:
         for trainer in self.trainers:
             trainer.close()

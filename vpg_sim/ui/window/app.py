@@ -299,10 +299,11 @@ class App(WindowBasics):
 
     def update(self, seconds: float) -> None:
         self._apply_view()
+        ended = self.session.ended  # read before the errors are said: it notices a dead child
         self.update_basics()
         self._take_started_session()
         self._grant_due_updates()
-        if self.session.ended and not self._ending_said:
+        if ended and self.session.ended and not self._ending_said:  # (a session started this frame is not it)
             self._ending_said = True
             self.commands.offer_to_resume()
         view = self.view
