@@ -53,7 +53,7 @@ from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
 from vpg_sim.ui.window.commands import Commands
 from vpg_sim.ui.window.input import ALL_CONTROLS, InputHandler, build_buttons
 from vpg_sim.ui.window.run_watch import RunWatch
-from vpg_sim.ui.window.view import Canvas, Drawing, View
+from vpg_sim.ui.window.view import KNOBS_NOTE_HEIGHT, Canvas, Drawing, View
 
 PLOT_REQUEST_SECONDS = 0.25
 """At most this often the return curve is asked for again with new episodes."""
@@ -436,9 +436,9 @@ class App(WindowBasics):
         self.knobs = None
         if self.layout.knobs is not None:
             area = self.layout.knobs.inflate(-self.layout.px(20), -self.layout.px(20))
-            title_h = self.layout.px(30)
+            title_h, note_h = self.layout.px(30), self.layout.px(KNOBS_NOTE_HEIGHT)
             area.y += title_h
-            area.height -= title_h
+            area.height -= title_h + note_h  # a line below the switches: what the estimators estimate
             font = self.fonts.get(self.layout.px(14))
             label_w = max(font.size(knob.label)[0] for knob in KNOBS) + self.layout.px(14)
             self.knobs = KnobsPanel(self.ui, area, self.session.config(), self.layout.px, label_w)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
+from vpg_sim.core.advantages import TRUNCATION_NOTE
 from vpg_sim.training.pacing import DEFAULT_PACE
 from vpg_sim.ui.layout import Layout
 from vpg_sim.ui.panels import (
@@ -47,6 +48,13 @@ SWAPPABLE = {"update": "advantage", "noise": "value", "student": "advantage"}
 """Panels that show in another panel's place, and that place: U puts the Update panel
 where the advantages are, O the Gradient noise panel where the values are, Y the Yours
 vs reference panel (a student's run) where the advantages are."""
+KNOBS_NOTE_HEIGHT = 18
+"""The knobs panel's last line (px at 1280x720): what the estimators estimate at a time limit."""
+KNOBS_NOTES = (
+    f"Estimators: {TRUNCATION_NOTE}",
+    "at a time limit: total-return and reward-to-go, the return within it; baseline and gae, past it",
+    "at a time limit the critic-free pair and the critic pair estimate different returns",
+)
 PRESENTER_MIN_TEXT = 16
 """Presenter mode's smallest label, in px at 1280x720: 24 px at 1920x1080."""
 
@@ -201,6 +209,9 @@ class Drawing:
             for knob in KNOBS:
                 x, y = knobs.label_positions[knob.field]
                 painter.text(knob.label, (x, y), 14, anchor="midleft")
+            inner = layout.knobs.inflate(-painter.px(20), -painter.px(20))
+            note = painter.fitting(KNOBS_NOTES, 12, inner.width)
+            painter.text(note, inner.bottomleft, 12, canvas.palette.muted, anchor="bottomleft")
 
     def draw_overlays(self, canvas: Canvas, view: View, toasts: Toasts, recording: bool, controls: tuple) -> None:
         """What only the people in the room see: toasts, the keys, the recording dot."""
