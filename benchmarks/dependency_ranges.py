@@ -1,11 +1,11 @@
-"""Do the dependency ranges in pyproject.toml hold at their ends? numpy, gymnasium, matplotlib.
+"""Do the dependency ranges in pyproject.toml hold at their ends? numpy, gymnasium, matplotlib, scipy.
 
     python benchmarks/dependency_ranges.py            # both ends; needs the registry
     python benchmarks/dependency_ranges.py --keep DIR # leave the venvs in DIR
 
-For each of numpy, gymnasium and matplotlib it asks the registry which versions exist
+For each of numpy, gymnasium, matplotlib and scipy it asks the registry which versions exist
 (``pip index versions``), keeps those its range in ``pyproject.toml`` allows, and takes
-the lowest and the highest. For each end it makes a fresh venv, installs those three
+the lowest and the highest. For each end it makes a fresh venv, installs those four
 versions there (binary wheels, with their own dependencies), then lets the venv see this
 interpreter's site-packages *behind* its own for everything else (torch, pygame-ce,
 pytest...: torch is pinned exactly, and copying 700 MB of it again would test nothing
@@ -32,7 +32,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("numpy", "gymnasium", "matplotlib")
+PACKAGES = ("numpy", "gymnasium", "matplotlib", "scipy")
 TESTS = [
     "tests/test_advantages.py",
     "tests/test_estimators.py",
@@ -40,6 +40,7 @@ TESTS = [
     "tests/test_population.py",
     "tests/test_policy_map.py",  # the map's matplotlib figure
     "tests/test_comparison.py",  # the comparison's matplotlib figure
+    "tests/test_statistics.py",  # scipy's bootstrap, t quantile and ranks
     "tests/test_cli.py",
     "tests/test_student_adapter.py",
     "tests/test_student_check.py",

@@ -109,3 +109,13 @@ sys.exit(main(["train", "--steps", "4096", "--num-envs", "4", "--steps-per-updat
     updates = [int(row[0]) for row in rows[1:]]
     assert updates == list(range(1, len(updates) + 1))
     assert f"at update {len(updates) + 1}:" in warnings[0]  # the row that did not fit is the one said
+
+
+def test_a_mistaken_flag_is_one_line_not_the_usage_block(capsys):
+    from vpg_sim.cli import main as run_main
+
+    with pytest.raises(SystemExit) as stopped:
+        run_main(["--gamma", "abc"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
+    assert err.startswith("vpg-sim: error: argument --gamma: not a number: 'abc'")

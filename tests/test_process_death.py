@@ -186,3 +186,21 @@ def test_the_return_curve_is_drawn_beside_the_trainer_after_a_restart_from_a_sna
     app.panels["returns"].image = None
     app.plotted = None
     assert frames(app, lambda: app.panels["returns"].image is not None)
+
+
+def test_a_child_killed_while_it_waits_for_its_checkpoint_is_said_at_once():
+    from vpg_sim.policy_files import load_policy
+
+    with pytest.raises(WorkerError, match="ended before it was ready"):
+        ProcessSession(checkpoint=load_policy(SHIPPED).checkpoint, while_waiting=kill_starting_children)
+
+
+def test_the_spawn_carries_no_checkpoint():
+    import pickle
+
+    from vpg_sim.policy_files import load_policy
+    from vpg_sim.training.process_child import ChildStart
+
+    start = ChildStart(None, True, None, 1)
+    assert len(pickle.dumps(start)) < 2_000  # Python writes this down a pipe while Process.start waits
+    assert len(pickle.dumps(load_policy(SHIPPED).checkpoint)) > 50_000  # what used to travel with it

@@ -108,3 +108,15 @@ def test_in_its_own_process_a_student_s_run_relays_its_comparison_and_the_refere
         assert len(session.reference_episode_returns()) > 0 and session.episode_count() > 0
     finally:
         session.close()
+
+
+def test_after_the_toast_the_panel_still_says_why_the_run_paused():
+    app = window_training("raises")
+    try:
+        assert frames_until(app, lambda: app.student_error is not None)
+        app.toasts.items.clear()  # the toast has gone, as it does after a few seconds
+        labels = panel_labels(app)
+        assert "Paused: your function failed" in labels
+        assert any("raised IndexError" in label for label in labels)
+    finally:
+        app.close()

@@ -13,8 +13,10 @@ from pathlib import Path
 from vpg_sim import __version__
 from vpg_sim.cli.arguments import (
     PROG,
+    OneLineParser,
     add_config_flags,
     add_window_options,
+    config_flag_names,
     config_flags_given,
     config_from_args,
     fail,
@@ -30,7 +32,7 @@ from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.merge import add_merge_command
 from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_timeout
 from vpg_sim.cli.variance import add_variance_command
-from vpg_sim.core.config import VPGConfig
+from vpg_sim.core.config import LIVE_KNOBS, VPGConfig
 from vpg_sim.resources import shipped_policy
 from vpg_sim.training.pacing import COMPARE_PACE, DEFAULT_PACE
 
@@ -39,7 +41,7 @@ STUDENT_COMMANDS = (None, "train", "compare", "variance")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description="Watch a Vanilla Policy Gradient agent learn, live. "
         "With no command, opens the window and starts learning.",
@@ -137,9 +139,15 @@ def settings_not_taken(args: argparse.Namespace) -> str | None:
     flags = ", ".join(given)
     if args.command == "play":
         return f"play plays the file as saved, so {flags} cannot go with it"
+    live = {config_flag_names(name)[0] for name in LIVE_KNOBS}
+    if set(given) <= live:  # each of them a knob the window can turn while the run goes on
+        return (
+            f"--load trains on with the file's own settings, so {flags} cannot go with it: "
+            "turn the live knobs in the window (K), or train afresh without --load"
+        )
     return (
         f"--load trains on with the file's own settings, so {flags} cannot go with it: "
-        "turn the live knobs in the window (K), or train afresh without --load"
+        "a loaded run keeps its env, seed, network and the rest; train afresh without --load to change them"
     )
 
 

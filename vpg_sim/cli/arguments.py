@@ -12,7 +12,7 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
 from vpg_sim.core.envs import UnsupportedEnvError, one_line
@@ -27,6 +27,15 @@ def fail(message: str) -> int:
     """Print one error line, argparse style, and return exit status 2."""
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, but a mistake on the command line is one line and exit 2 (its
+    usage block, seventeen lines above the error, is what ``--help`` is for); the
+    command's parsers, made by ``add_subparsers``, are of this kind too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
 
 
 def import_env_module(env: str) -> str:

@@ -181,6 +181,10 @@ def _learning_rate(value: Any, place: str, field: str, config: VPGConfig) -> Non
         )
 
 
+MAX_WEIGHT_DECAY = 1.0
+"""Adam's L2 weight decay in a file: at most this (vpg-sim's own runs use 0)."""
+
+
 def _param_group(value: Any, prefix: str, parameters: int, config: VPGConfig) -> dict[str, Any]:
     (group,) = listed(value, prefix, length=1)  # one group: all of a network's parameters
     place = f"{prefix}[0]"
@@ -193,7 +197,9 @@ def _param_group(value: Any, prefix: str, parameters: int, config: VPGConfig) ->
             raise Invalid(f"{place}.betas[{index}] must be below 1")
     if not number(group["eps"], f"{place}.eps", 0, 1) > 0:
         raise Invalid(f"{place}.eps must be above 0")
-    number(group["weight_decay"], f"{place}.weight_decay", 0, MAX_MAGNITUDE)
+    # vpg-sim trains with none; a file may carry up to 1 (at 1e15 the critic's weights grew
+    # to a value loss of 8e26 within 25 s: a run nobody can learn from, so it is refused).
+    number(group["weight_decay"], f"{place}.weight_decay", 0, MAX_WEIGHT_DECAY)
     for name in _OFF:
         if name in group and flag(group[name], f"{place}.{name}"):
             raise Invalid(f"{place}.{name} is on; vpg-sim's Adam never turns it on")

@@ -86,10 +86,13 @@ def unpacked(checkpoint: Checkpoint) -> Checkpoint:
 
 @dataclass(frozen=True)
 class ChildStart:
-    """What the child trains: a config, or a checkpoint to train on from."""
+    """What the child trains: a config, or (``from_checkpoint``) the checkpoint that comes
+    as the first message on its commands queue. Only small things travel with the spawn:
+    Python writes them down a pipe while ``Process.start`` waits, and a child killed at
+    that moment left ~100 KB of checkpoint there and the start waiting for good."""
 
     config: VPGConfig | None
-    checkpoint: Checkpoint | None
+    from_checkpoint: bool
     renderer: RendererFactory | None
     torch_threads: int
     student: StudentCode | None = None
@@ -97,13 +100,14 @@ class ChildStart:
     student_timeout: float = DEFAULT_TIMEOUT
 
 
-def _session(start: ChildStart) -> TrainingSession:
+def _session(start: ChildStart, commands: Any) -> TrainingSession:
     """The session the child runs: a student's beside the reference, or an ordinary one."""
     from vpg_sim.core.trainer import VPGTrainer
 
     begin: VPGConfig | Checkpoint
-    if start.checkpoint is not None:
-        begin = unpacked(start.checkpoint)
+    if start.from_checkpoint:
+        _, (checkpoint,) = commands.get()  # ("checkpoint", (packed,)): the window sends it right after the start
+        begin = unpacked(checkpoint)
     else:
         assert start.config is not None
         begin = start.config
@@ -120,7 +124,7 @@ def child_main(start: ChildStart, commands: Any, results: Any) -> None:
         # frame, the trainer all the rest. Equal, a busy core woke the window ~3 ms late.
         os.nice(CHILD_NICENESS)
     try:
-        session = _session(start)
+        session = _session(start, commands)
     except Exception as error:  # a bad file, env or student's module: the window says why, in one line
         text = str(error).splitlines()[0] if str(error) else ""
         # An invalid config or env explains itself; anything else is named by its type.

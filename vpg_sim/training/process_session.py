@@ -102,8 +102,8 @@ class ProcessSession(NoiseWatching):
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds a window
         self._commands = context.Queue()
         self._results = context.Queue()
-        start_from = packed(checkpoint) if checkpoint is not None else None
-        self._start = ChildStart(config, start_from, renderer, torch_threads, student, student_timeout)
+        self._checkpoint = packed(checkpoint) if checkpoint is not None else None
+        self._start = ChildStart(config, checkpoint is not None, renderer, torch_threads, student, student_timeout)
         self._process: Any = None
         self._context = context
         self._lock = threading.Lock()
@@ -131,14 +131,20 @@ class ProcessSession(NoiseWatching):
             target=child_main, args=(self._start, self._commands, self._results), name="vpg-trainer", daemon=True
         )
         self._process.start()
+        if self._checkpoint is not None:  # through the queue's own thread: this one never waits on it
+            self._send("checkpoint", self._checkpoint)
         try:
             message = self._wait_until_ready(while_waiting)
         except BaseException:
             self._process.terminate()
             self._process.join(2.0)
+            # A checkpoint the child never read stays in the queue's pipe: at exit, Python
+            # would wait for the queue's thread to write it, for ever.
+            self._commands.cancel_join_thread()
             raise
         if message[0] == "failed":
             self._process.join(timeout=5.0)
+            self._commands.cancel_join_thread()
             raise WorkerError(message[1])
         _, snapshot, self.env_id, self.reward_threshold, self.first_episode, self.student_label = message
         self._snapshot = unpacked(snapshot)

@@ -10,7 +10,7 @@ import numpy as np
 import pygame
 
 from vpg_sim.training.seed_wall import FELL_BACK, LEARNING, SOLVED, STATES
-from vpg_sim.ui.panels.painter import LayerCache, PanelPainter
+from vpg_sim.ui.panels.painter import TITLE_SIZE, LayerCache, PanelPainter
 from vpg_sim.ui.theme import Colour, Palette
 
 X_LIMIT = 2.4
@@ -18,8 +18,9 @@ X_LIMIT = 2.4
 
 
 def state_colours(palette: Palette) -> dict[str, Colour]:
-    """Learning: muted; solved: the value colour; fell back after solving: the warning colour."""
-    return {LEARNING: palette.muted, SOLVED: palette.value, FELL_BACK: palette.warning}
+    """Learning: muted; solved: the colour of the "solved" threshold line; fell back after
+    solving: the warning colour. Never a group's green or purple, which name the groups."""
+    return {LEARNING: palette.muted, SOLVED: palette.realised, FELL_BACK: palette.warning}
 
 
 def grid_shape(count: int, area: pygame.Rect) -> tuple[int, int]:
@@ -58,7 +59,10 @@ class WallPanel:
         palette = painter.palette
         counts = {state: states.count(state) for state in STATES}
         said = " · ".join(f"{counts[state]} {state}" for state in STATES)
-        area = painter.panel(rect, title, f"{said} · W: back")
+        room = rect.width - painter.px(30) - painter.text_size(title, TITLE_SIZE, bold=True)[0]
+        shortest = f"{counts[SOLVED]}/{len(states)} solved, {counts[FELL_BACK]} fell back"
+        subtitle = painter.fitting([f"{said} · W: back", said, shortest], 14, room)
+        area = painter.panel(rect, title, subtitle)
         pygame.draw.rect(painter.surface, colour, (rect.x, rect.y, painter.px(4), rect.height))
         tiles = tile_rects(len(states), area, painter.px(4))
         colours = state_colours(palette)

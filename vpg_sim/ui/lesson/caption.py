@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pygame
 
+from vpg_sim.ui.panels.painter import wrap_words
 from vpg_sim.ui.theme import Fonts, Palette
 
 CAPTION_SIZES = (24, 21, 18)
@@ -14,17 +15,8 @@ MAX_LINES = 3
 
 
 def wrap(text: str, fonts: Fonts, size: int, width: int) -> list[str]:
-    """``text`` in lines no wider than ``width`` px at ``size`` (a word longer than a line gets a line)."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}".strip()
-        if line and fonts.size(candidate, size)[0] > width:
-            lines.append(line)
-            line = word
-        else:
-            line = candidate
-    return [*lines, line] if line else lines
+    """``text`` in lines no wider than ``width`` px at ``size``."""
+    return wrap_words(text, lambda line: fonts.size(line, size)[0], width)
 
 
 def draw_caption(

@@ -374,6 +374,8 @@ class LessonRunner:
 
     def caption(self) -> tuple[str, bool]:
         """What the band says now, and whether it says an expectation was not met."""
+        if isinstance(self.window, App) and self.window.starting is not None:  # the old run is still on screen
+            return f"Starting {self.window.starting.describe}…", False
         verdict = self.state.verdict
         if verdict.state != NOT_MET:
             return self.step.caption, False

@@ -55,3 +55,5 @@ class Frame:
     """The newest gradient-noise measurement, while the Gradient noise panel is open."""
     student_label: str = ""
     """The student's functions the run trains with (``advantages=mycode:rtg``), or empty."""
+    student_error: str | None = None
+    """Why the student's run paused itself (their function failed), while it stays paused."""

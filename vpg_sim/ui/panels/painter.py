@@ -257,3 +257,17 @@ def draw_frames(painter: PanelPainter) -> None:
             pygame.draw.rect(surface, palette.panel, rect)
         else:
             painter.panel_frame(rect)
+
+
+def wrap_words(text: str, width_of: Callable[[str], int], width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` px by ``width_of`` (a word longer than a line gets a line)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and width_of(candidate) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line] if line else lines

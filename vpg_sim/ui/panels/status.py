@@ -70,7 +70,10 @@ def status_figures(
         return [("update", str(update)), *settings, clock]
 
     def number(value: float, digits: int = 2) -> str:
-        return "–" if not math.isfinite(value) else f"{value:.{digits}f}"
+        if not math.isfinite(value):
+            return "–"
+        # A huge figure (a diverging critic's loss) in at most a few characters, not 27 digits.
+        return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.2g}"
 
     figures = [
         ("update", str(stats.update)),

@@ -9,7 +9,7 @@ import pygame
 
 from vpg_sim.core.student_step import YoursVsReference
 from vpg_sim.ui.panels.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter, number_text
+from vpg_sim.ui.panels.painter import PanelPainter, number_text, wrap_words
 
 AGREE = 1e-5
 """Differences below this are float rounding: the student's answer is the reference's."""
@@ -28,6 +28,9 @@ def cosine_words(cosine: float) -> str:
     return "uphill turned away: a wrong step"
 
 
+ERROR_LINES = 4
+
+
 class StudentPanel:
     """Per pluggable function, the largest difference between the student's numbers and
     the reference's on the same batch, where, and both values; then the cosine between the
@@ -38,6 +41,9 @@ class StudentPanel:
         compared: YoursVsReference | None = frame.snapshot.yours_vs_reference
         label = frame.student_label or "no student's code"
         area = painter.panel(rect, "Yours vs reference", f"{label} · update {frame.snapshot.update} · Y: back")
+        if frame.student_error:
+            self._draw_error(painter, area, frame.student_error)
+            return
         if compared is None:
             painter.text("waiting for the first update…", area.center, 12, palette.muted, anchor="center")
             return
@@ -73,3 +79,18 @@ class StudentPanel:
         note = f"on this update's batch of {compared.steps:,} steps; the dashed curve is the reference run"
         note = painter.fitting([note, f"batch of {compared.steps:,} steps"], 11, area.width)
         painter.text(note, (area.x, area.bottom), 11, palette.muted, anchor="bottomleft")
+
+    def _draw_error(self, painter: PanelPainter, area: pygame.Rect, error: str) -> None:
+        """Why the run paused, in full (wrapped), and what to do."""
+        palette = painter.palette
+        painter.text("Paused: your function failed", (area.x, area.y), 14, palette.warning, bold=True)
+        line_h = painter.text_size("Ag", 12)[1] + painter.px(2)
+        y = area.y + painter.text_size("Ag", 14)[1] + painter.px(6)
+        for line in wrap_words(error, lambda text: painter.text_size(text, 12)[0], area.width)[:ERROR_LINES]:
+            painter.text(line, (area.x, y), 12, palette.warning)
+            y += line_h
+        painter.text(
+            "fix the file, then Space: it is imported afresh", (area.x, area.bottom), 12, palette.muted,
+            anchor="bottomleft",
+        )
+

@@ -45,7 +45,15 @@ class ValuePanel:
         stage = frame.stage
         gamma = stage.config.gamma
         best = stage.max_discounted_return
-        subtitle = f"γ = {gamma:g}" + (f" · largest possible return {best:.1f}" if best is not None else "")
+        # Training bootstraps the 500-step cut with V, so a pole that never falls is worth
+        # 1/(1 - gamma) to the critic, above the most one episode earns within the limit.
+        never_falls = f" · never falls: V → 1/(1−γ) = {1 / (1 - gamma):.0f}" if best is not None and gamma < 1 else ""
+        within = f"one episode earns at most {best:.1f}" if best is not None else ""
+        subtitle = painter.fitting(
+            [f"γ = {gamma:g}{never_falls} · {within}", f"γ = {gamma:g}{never_falls}", f"γ = {gamma:g}"],
+            14,
+            rect.width - painter.px(150),
+        )
         area = painter.panel(rect, "Value  V(s)", subtitle)
         draw_value(painter, area, stage.trace, stage.finished, stage.hold_remaining > 0)
 
@@ -104,7 +112,7 @@ def draw_value(
     else:
         painter.polyline(points(realised), palette.realised, painter.px(2))
 
-    value_label = f"V = {number_text(values[-1], '.1f')}" if len(values) else ""
+    value_label = f"V = {number_text(values[-1], '.1f' if abs(values[-1]) < 1e6 else '.2g')}" if len(values) else ""
     room = area.width - (painter.text_size(value_label, 12, bold=True)[0] + painter.px(12) if value_label else 0)
     x = area.x
     for text, colour in _fitting_legend(painter, _legends(palette, finished if show_finished else None, ghost), room):

@@ -107,6 +107,8 @@ class App(WindowBasics):
         self._on_started: Callable[[Session], None] = lambda session: None
         self._start_failed = ""
         self._ending_said = False
+        self.student_error: str | None = None
+        """Why a student's run paused itself (their function failed), while it stays paused."""
         self.dialog: ChoiceDialog | None = None
         self.dialog_kind = ""
         self.knobs: KnobsPanel | None = None
@@ -300,7 +302,12 @@ class App(WindowBasics):
     def update(self, seconds: float) -> None:
         self._apply_view()
         ended = self.session.ended  # read before the errors are said: it notices a dead child
+        said = self.session.error
         self.update_basics()
+        if not self.session.paused:
+            self.student_error = None
+        elif said and self.session.student_label:  # the toast goes; the panel keeps saying why it paused
+            self.student_error = said
         self._take_started_session()
         self._grant_due_updates()
         if ended and self.session.ended and not self._ending_said:  # (a session started this frame is not it)
@@ -413,6 +420,7 @@ class App(WindowBasics):
             presenting=view.presenting,
             noise=session.gradient_noise() if view.noise_open else None,
             student_label=session.student_label,
+            student_error=self.student_error,
         )
 
     def canvas(self) -> Canvas:

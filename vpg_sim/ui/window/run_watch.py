@@ -15,6 +15,9 @@ RATE_WINDOW_SECONDS = 3.0
 COLLAPSE_FRACTION = 0.5
 """A collapse: the mean return fell back more than this fraction of the way from where the
 run started to its best (for CartPole: from 500 to below ~260)."""
+MIN_GAIN_FRACTION = 0.25
+"""Only a run that had gained this fraction of its peak's size can collapse: a mean that
+wavers between 9 and 10 near the start (a policy stuck at the bottom) is not a collapse."""
 MIN_EPISODES_FOR_COLLAPSE = 100
 """Before a full window of 100 episodes the mean is too noisy to call anything a collapse."""
 COLLAPSED_ENTROPY = 0.01
@@ -82,7 +85,8 @@ class RunWatch:
             self._collapse_reported = False
             return None
         gained = self._peak - self._start
-        if gained > 0 and self._peak - mean > COLLAPSE_FRACTION * gained and not self._collapse_reported:
+        meaningful = gained > MIN_GAIN_FRACTION * max(abs(self._peak), abs(self._start), 1.0)
+        if meaningful and self._peak - mean > COLLAPSE_FRACTION * gained and not self._collapse_reported:
             self._collapse_reported = True
             self.collapsed_update = stats.update
             return Event(
