@@ -112,10 +112,8 @@ sys.exit(main(["train", "--steps", "4096", "--num-envs", "4", "--steps-per-updat
 
 
 def test_a_mistaken_flag_is_one_line_not_the_usage_block(capsys):
-    from vpg_sim.cli import main as run_main
-
     with pytest.raises(SystemExit) as stopped:
-        run_main(["--gamma", "abc"])
+        main(["--gamma", "abc"])
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
     assert err.startswith("vpg-sim: error: argument --gamma: not a number: 'abc'")
