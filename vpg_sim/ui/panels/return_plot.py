@@ -162,7 +162,7 @@ class _ReturnFigure:
         self.figure.subplots_adjust(
             left=min(0.3, (line * 3.6 + 6) / width),
             right=1 - (line * 1.2 + 2) / width,  # the last x tick's label
-            top=1 - min(0.3, (line * 1.5 + 4) / height),
+            top=1 - min(0.4, (line * (2.7 if with_reference else 1.5) + 4) / height),  # the legend's rows
             bottom=min(0.45, (line * 3.4 + 4) / height),
         )
         axes = self.axes = self.figure.add_subplot()
@@ -189,7 +189,7 @@ class _ReturnFigure:
                 linewidth=1.6,
                 linestyle="--",
                 alpha=0.8,
-                label="reference (same seed)",
+                label="reference run (same seed)",
             )
         self.threshold = threshold
         if threshold is not None:
@@ -203,7 +203,7 @@ class _ReturnFigure:
         legend = axes.legend(
             loc="lower left",
             bbox_to_anchor=(0.0, 1.0),
-            ncol=4 if with_reference else 3,
+            ncol=2 if with_reference else 3,  # four entries in two rows: one row would run off the panel
             borderaxespad=0.1,
             borderpad=0.0,
             handlelength=1.5,

@@ -9,7 +9,7 @@ import pygame
 
 from vpg_sim.core.student_step import YoursVsReference
 from vpg_sim.ui.panels.frame import Frame
-from vpg_sim.ui.panels.painter import PanelPainter, number_text, wrap_words
+from vpg_sim.ui.panels.painter import TITLE_SIZE, PanelPainter, number_text, wrap_words
 
 AGREE = 1e-5
 """Differences below this are float rounding: the student's answer is the reference's."""
@@ -40,7 +40,9 @@ class StudentPanel:
         palette = painter.palette
         compared: YoursVsReference | None = frame.snapshot.yours_vs_reference
         label = frame.student_label or "no student's code"
-        area = painter.panel(rect, "Yours vs reference", f"{label} · update {frame.snapshot.update} · Y: back")
+        room = rect.width - painter.px(30) - painter.text_size("Yours vs reference", TITLE_SIZE, bold=True)[0]
+        said = [f"{label} · update {frame.snapshot.update} · Y: back", label, label.rsplit(":", 1)[-1]]
+        area = painter.panel(rect, "Yours vs reference", painter.fitting(said, 14, room))
         if frame.student_error:
             self._draw_error(painter, area, frame.student_error)
             return
