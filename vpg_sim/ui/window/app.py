@@ -119,6 +119,7 @@ class App(WindowBasics):
         self._start_run(self._session, playback=options.playback)
         self._build_ui()
         self.start_recording_to()
+        self.started = self.now()  # elapsed time and --run-for count from the window, not the trainer's start-up
         # What exists now (fonts, widgets, the stage's nets) lives as long as the window:
         # out of the garbage collector's full passes, which showed as frame spikes.
         gc.freeze()
