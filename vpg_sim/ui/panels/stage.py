@@ -102,13 +102,18 @@ class StagePanel:
         update = frame.snapshot.update
         mean = "–" if stats is None or not math.isfinite(stats.mean_return_100) else f"{stats.mean_return_100:.0f}"
         figures = [("update", str(update)), ("mean return", mean)]
-        column_w = lower.width / (len(figures) + 1)
+        # Between the track's limit lines (drawn at +-x_limit, ~87% of the way out): the
+        # lines must not cross the figures.
+        inner = lower.inflate(-round(lower.width * 0.16), 0)
+        column_w = inner.width / (len(figures) + 1)
         for index, (name, value) in enumerate(figures):
-            x = lower.x + column_w * (index + 0.5)
+            x = inner.x + column_w * (index + 0.5)
             value_rect = painter.text(value, (x, lower.centery), 40, bold=True, anchor="midbottom")
             painter.text(name, (x, value_rect.bottom), 18, palette.muted, anchor="midtop")
-        x = lower.x + column_w * (len(figures) + 0.5)
-        painter.text(frame.state.upper(), (x, lower.centery), 34, frame.state_colour, bold=True, anchor="midbottom")
+        x = inner.x + column_w * (len(figures) + 0.5)
+        state = frame.state.upper()
+        size = next((size for size in (34, 28, 24) if painter.text_size(state, size, bold=True)[0] <= column_w), 20)
+        painter.text(state, (x, lower.centery), size, frame.state_colour, bold=True, anchor="midbottom")
 
 
 def draw_scene(painter: PanelPainter, stage: StagePlayer, scene: pygame.Rect, track_layer: LayerCache) -> None:
