@@ -1,11 +1,14 @@
 """A fingerprint of training, to check that a refactor changed nothing the algorithm does.
 
     python benchmarks/determinism_trace.py            # one hash per run, then one for all
+    python benchmarks/determinism_trace.py --weights  # the weights alone (statistics left out)
 
 Trains the first 70 updates of CartPole seeds 0-2, Pendulum and Acrobot with
 ``VPGTrainer``, and 30 rounds of a mixed population (gae and total-return, 4 seeds each),
 and hashes every update's statistics (timings aside) and the final weights. Two trees
-that print the same hashes train the same, bit for bit.
+that print the same hashes train the same, bit for bit. ``--weights`` hashes the networks'
+weights after each update alone: for a change that reports a statistic differently (as
+``policy_lr``, now the rate an update used) but must train the same.
 """
 
 from __future__ import annotations
@@ -36,11 +39,15 @@ def _weights_bytes(state: dict[str, torch.Tensor]) -> bytes:
     return b"".join(tensor.detach().numpy().tobytes() for _, tensor in sorted(state.items()))
 
 
-def trainer_hash(env_id: str, seed: int) -> str:
+def trainer_hash(env_id: str, seed: int, weights_only: bool = False) -> str:
     digest = hashlib.sha256()
     trainer = VPGTrainer(config_for(env_id, seed=seed))
     for _ in range(UPDATES):
-        digest.update(_stats_bytes(trainer.train_update()))
+        stats = trainer.train_update()
+        if weights_only:
+            digest.update(_weights_bytes(trainer.checkpoint().policy_state))
+        else:
+            digest.update(_stats_bytes(stats))
     checkpoint = trainer.checkpoint()
     digest.update(_weights_bytes(checkpoint.policy_state))
     digest.update(_weights_bytes(checkpoint.value_state))
@@ -48,7 +55,7 @@ def trainer_hash(env_id: str, seed: int) -> str:
     return digest.hexdigest()[:16]
 
 
-def population_hash() -> str:
+def population_hash(weights_only: bool = False) -> str:
     digest = hashlib.sha256()
     base = config_for("CartPole-v1")
     population = PopulationTrainer.from_groups(
@@ -56,19 +63,23 @@ def population_hash() -> str:
     )
     for _ in range(30):
         for agent, stats in sorted(population.train_update().items()):
-            digest.update(str(agent).encode() + _stats_bytes(stats))
+            if weights_only:
+                digest.update(str(agent).encode() + _weights_bytes(population.checkpoint_of(agent).policy_state))
+            else:
+                digest.update(str(agent).encode() + _stats_bytes(stats))
     population.close()
     return digest.hexdigest()[:16]
 
 
 def main() -> None:
+    weights_only = "--weights" in sys.argv[1:]
     torch.set_num_threads(1)
     overall = hashlib.sha256()
     for env_id, seed in RUNS:
-        value = trainer_hash(env_id, seed)
+        value = trainer_hash(env_id, seed, weights_only)
         overall.update(value.encode())
         print(f"{env_id} seed {seed}: {value}", flush=True)
-    value = population_hash()
+    value = population_hash(weights_only)
     overall.update(value.encode())
     print(f"population (gae + total-return, 4 seeds): {value}", flush=True)
     print(f"all: {overall.hexdigest()[:16]}")
