@@ -34,12 +34,18 @@ def groups():
     return [Group("A", base, "default", {}), Group("B", total_return, "estimator=total-return", {})]
 
 
-@pytest.fixture
-def app():
+def open_app(seeds: int = 2) -> CompareApp:
+    """The comparison window of :func:`groups` over ``seeds`` seeds, on a fake clock."""
     clock = FakeClock()
-    session = ComparisonSession.from_groups(groups(), range(2), max_steps=4096)
+    session = ComparisonSession.from_groups(groups(), range(seeds), max_steps=4096)
     app = CompareApp(WindowOptions(pace="full", size=(1280, 720)), session, clock=clock)
     app.fake_clock = clock
+    return app
+
+
+@pytest.fixture
+def app():
+    app = open_app()
     yield app
     if pygame.display.get_init():
         app.close()

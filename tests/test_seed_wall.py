@@ -8,13 +8,10 @@ import pygame
 import pytest
 import torch
 
-from tests.test_compare_window import FakeClock, groups
+from tests.test_compare_window import open_app
 from vpg_sim.core.networks import CategoricalPolicy
-from vpg_sim.training.population_session import ComparisonSession
 from vpg_sim.training.seed_wall import FELL_BACK, LEARNING, SOLVED, SeedWall, agent_states, logits_of, policy_layers
-from vpg_sim.ui.compare.app import CompareApp
 from vpg_sim.ui.compare.seed_wall import state_colours, tile_rects
-from vpg_sim.ui.options import WindowOptions
 from vpg_sim.ui.panels.painter import PanelPainter
 
 
@@ -50,10 +47,7 @@ def test_the_carts_play_and_start_again_when_they_fall():
 
 @pytest.fixture
 def app():
-    clock = FakeClock()
-    session = ComparisonSession.from_groups(groups(), range(4), max_steps=4096)
-    app = CompareApp(WindowOptions(pace="full", size=(1280, 720)), session, clock=clock)
-    app.fake_clock = clock
+    app = open_app(seeds=4)
     yield app
     if pygame.display.get_init():
         app.close()
