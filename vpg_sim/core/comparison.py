@@ -344,3 +344,17 @@ def steps_or_not_reached(value: float) -> int | str:
 def number(value: float, digits: int = 2) -> float | None:
     """For JSON: rounded, or None if not finite."""
     return round(float(value), digits) if math.isfinite(value) else None
+
+
+def cell_value(steps_to_solve: Sequence[int | None], end_returns: np.ndarray, statistic: str) -> tuple[float, str]:
+    """What a sweep's heat map shows for a cell, and which it is: its seeds' median steps to
+    solve (``"steps"``), or where fewer than half solved, the ``statistic`` of their returns
+    at the end ``(S,)`` (``"return"``; NaN before any). The window and the JSON read it here."""
+    median = float(np.median(as_steps(steps_to_solve))) if len(steps_to_solve) else math.inf
+    if math.isfinite(median):
+        return median, "steps"
+    finite = end_returns[np.isfinite(end_returns)]
+    if not len(finite):
+        return math.nan, "return"
+    centre = statistics.iqm(finite) if statistic == "iqm" else np.mean(finite)
+    return float(centre), "return"

@@ -168,9 +168,10 @@ def nice_step(span: float, ticks: int) -> float:
 
 
 def steps_label(value: float) -> str:
+    """``61.4k``, ``1.2M``: three figures at most."""
     if value >= 1e6:
-        return f"{value / 1e6:g}M"
-    return f"{value / 1e3:g}k" if value >= 1e3 else f"{value:g}"
+        return f"{value / 1e6:.3g}M"
+    return f"{value / 1e3:.3g}k" if value >= 1e3 else f"{value:.3g}"
 
 
 class ComparisonReturnsPanel:
@@ -300,7 +301,10 @@ class ComparisonReturnsPanel:
             13,
             palette.muted,
         )
-        weights = " · ".join(f"{group.name}: {group.weights}" for group in frame.groups)
+        if len({group.weights for group in frame.groups}) == 1:  # a sweep's cells: said once
+            weights = frame.groups[0].weights
+        else:
+            weights = " · ".join(f"{group.name}: {group.weights}" for group in frame.groups)
         on_layer.text(f"step weights Φ_t · {weights}", (area.x, y + note_h), 13, palette.muted)
 
         # steps to solve: one row per group
