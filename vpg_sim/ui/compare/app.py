@@ -252,7 +252,9 @@ class CompareApp(WindowBasics):
         """Save the --screenshot, finish a recording, stop the thread, close the window;
         safe to call twice."""
         self.close_basics()
-        self.session.close(timeout=5.0)
+        # The round under way finishes first (seconds, for many seeds): a thread still in
+        # torch when the interpreter exits can abort it ("terminate called ...").
+        self.session.close(timeout=60.0)
         for stage in self.stages:
             stage.close()
         if not keep_display:  # a lesson's next window takes it over

@@ -311,7 +311,9 @@ class SweepApp(WindowBasics):
 
     def close(self, keep_display: bool = False) -> None:
         self.close_basics()
-        self.session.close(timeout=5.0)
+        # The round under way finishes first (seconds, for many seeds): a thread still in
+        # torch when the interpreter exits can abort it ("terminate called ...").
+        self.session.close(timeout=60.0)
         self.stage.close()
         if not keep_display:
             pygame.display.quit()
