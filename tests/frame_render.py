@@ -8,6 +8,7 @@ a fixed number of fixed steps: every pixel is decided by the code, not by timing
 """
 
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -21,6 +22,9 @@ from vpg_sim.ui.window.app import App  # noqa: E402
 STAGE_STEPS = 40
 """CartPole steps the stage plays before the frame is saved (0.8 s of the episode)."""
 
+PLOT_WAIT_SECONDS = 90
+"""How long the return curve's thread may take to draw its first image."""
+
 
 def main() -> None:
     torch.set_num_threads(1)
@@ -29,12 +33,14 @@ def main() -> None:
     )
     app = App(options, clock=lambda: 1000.0)
     try:
-        for _ in range(3000):  # the return curve is drawn in a thread: wait for it, time standing still
+        # The return curve is drawn in a thread: wait for it (the app's clock stands still).
+        # Counted in wall seconds, not frames: on a loaded machine 3000 frames went by first.
+        give_up = time.monotonic() + PLOT_WAIT_SECONDS
+        while app.panels["returns"].image is None:
+            if time.monotonic() > give_up:
+                raise SystemExit(f"the return curve was not drawn in {PLOT_WAIT_SECONDS} s")
             app.step(0.0)
-            if app.panels["returns"].image is not None:
-                break
-        else:
-            raise SystemExit("the return curve was never drawn")
+            time.sleep(0.01)
         for _ in range(STAGE_STEPS):
             app.step(1 / 50)  # one CartPole step each (50 per second at speed 1)
         app.save_screenshot(Path(sys.argv[1]))
