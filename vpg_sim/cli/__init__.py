@@ -1,5 +1,5 @@
 """The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``, ``map``,
-``variance``, ``compare``.
+``variance``, ``compare``, ``sweep``.
 
 ``python main.py`` in a checkout is the same program.
 """
@@ -21,6 +21,7 @@ from vpg_sim.cli.arguments import (
 )
 from vpg_sim.cli.compare import add_compare_command
 from vpg_sim.cli.map import add_map_command
+from vpg_sim.cli.sweep import add_sweep_command
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.envs import import_env_module
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_map_command(commands)
     add_variance_command(commands)
     add_compare_command(commands, parser)
+    add_sweep_command(commands)
     return parser
 
 
@@ -153,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.compare import compare_command
 
         return compare_command(args)
+    if args.command == "sweep":
+        from vpg_sim.cli.sweep import sweep_command
+
+        return sweep_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
 
 positive_int = whole_number(1, 10**9)
+worker_count = whole_number(1, 1024)
 seed_number = whole_number(0, 2**32 - 1)
 any_whole_number = whole_number(-(10**30), 10**30)
 """For config fields: the config itself says which range is valid, in its own words."""
@@ -113,6 +115,17 @@ def add_window_options(parser: argparse.ArgumentParser, after_command: bool = Fa
         action="store_true",
         default=default(False),
         help="presenter mode: large type for the back of a hall (B toggles it)",
+    )
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``: processes to train in, by default one per core of this machine."""
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="headless: processes to train in (default: this machine's cores, %(default)s); the results are the same",
     )
 
 

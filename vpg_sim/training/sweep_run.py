@@ -1,0 +1,141 @@
+"""A sweep: every cell of a grid of config values, each cell a group of seeds, trained to its end.
+
+A cell is a :class:`~vpg_sim.training.comparison_run.Group` (one config, its grid settings
+as its label) trained with every seed as ``compare`` trains a group: each agent until its
+step budget, the whole cell until all its agents solved. The cells stop independently
+(each is its own stop set), so a cell's records do not depend on the others.
+
+Two engines give the same records, to the bit: :func:`run_here` trains every cell at once
+in ``workers`` processes of this machine (``parallel.py``: cells' agents pooled and dealt
+evenly, in lockstep rounds); ``ray_cells.py`` sends each cell to a Ray cluster as a task,
+:func:`train_cell`, which trains the cell alone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
+from vpg_sim.core.envs import reward_threshold
+from vpg_sim.training.comparison_run import Group
+from vpg_sim.training.parallel import ParallelRun
+
+MAX_CELLS = 10_000
+"""More cells than anyone reads in a figure, and hours of training per thousand on a laptop."""
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """Cell ``index`` (grid order: the first key's values outermost): its settings, key
+    -> value in grid order, and its group (named ``cell <index>``)."""
+
+    index: int
+    settings: dict[str, Any]
+    group: Group
+
+
+@dataclass(frozen=True)
+class CellRecords:
+    """What a cell's training leaves: per seed, in seed order, its curve and steps to solve."""
+
+    curves: tuple[Curve, ...]
+    steps_to_solve: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every cell's records (in cell order) and what they were trained with."""
+
+    cells: tuple[SweepCell, ...]
+    records: tuple[CellRecords, ...]
+    seeds: tuple[int, ...]
+    max_steps: int | None
+    """Per agent; None: each cell's config's ``total_steps``."""
+    wall_seconds: float
+
+    @property
+    def env_id(self) -> str:
+        return self.cells[0].group.config.env_id
+
+    @property
+    def reward_threshold(self) -> float | None:
+        return reward_threshold(self.env_id)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.cells[0].settings)
+
+    def budget(self, cell: SweepCell) -> int:
+        return self.max_steps or cell.group.config.total_steps
+
+    def summary(self, cell: SweepCell) -> GroupSummary:
+        records = self.records[cell.index]
+        group = cell.group
+        return summarize_group(group.label, group.difference, self.seeds, records.curves, records.steps_to_solve)
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        """One JSON-ready object per cell, in cell order (no timings: the same for the
+        same sweep however it ran)."""
+        return [
+            {"cell": cell.index, "env": self.env_id, "max_steps": self.budget(cell), **self.summary(cell).to_dict()}
+            for cell in self.cells
+        ]
+
+
+Progress = Callable[[str], None]
+"""Takes one line saying how far the sweep has come."""
+PROGRESS_SECONDS = 5.0
+
+
+def train_cell(group: Group, seeds: Sequence[int], max_steps: int | None) -> CellRecords:
+    """One cell trained alone, in this process (a Ray task's body)."""
+    import torch
+
+    torch.set_num_threads(group.config.torch_threads)
+    run = ParallelRun([group], seeds, max_steps)
+    try:
+        run.train_to_the_end()
+        return CellRecords(tuple(run.curves(group.name)), tuple(run.steps_to_solve(group.name)))
+    finally:
+        run.close()
+
+
+def run_here(
+    cells: Sequence[SweepCell],
+    seeds: Sequence[int],
+    max_steps: int | None,
+    workers: int,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Every cell trained in ``workers`` processes of this machine (1: in this one)."""
+    started = time.monotonic()
+    groups = [cell.group for cell in cells]
+    run = ParallelRun(groups, seeds, max_steps, stop_sets=[[group.name] for group in groups], workers=workers)
+    try:
+        last = time.monotonic()
+        while not run.finished:
+            run.train_round()
+            if progress is not None and (time.monotonic() - last >= PROGRESS_SECONDS or run.finished):
+                last = time.monotonic()
+                done = sum(run.running_agents(group.name) == 0 for group in groups)
+                running = sum(run.running_agents(group.name) for group in groups)
+                progress(f"round {run.rounds}: {done}/{len(cells)} cells done, {running} agents training")
+        records = tuple(
+            CellRecords(tuple(run.curves(group.name)), tuple(run.steps_to_solve(group.name))) for group in groups
+        )
+    finally:
+        run.close()
+    return SweepResult(tuple(cells), records, tuple(seeds), max_steps, round(time.monotonic() - started, 1))
+
+
+def cell_value(summary: GroupSummary) -> tuple[float, str]:
+    """What a heat map shows for a cell: its median steps to solve, or, where that was not
+    reached (fewer than half its seeds solved), its mean return at the end (NaN if none);
+    and which of the two it is (``"steps"`` or ``"return"``)."""
+    if math.isfinite(summary.median.median):
+        return summary.median.median, "steps"
+    return float(summary.end_band().mean[0]), "return"
