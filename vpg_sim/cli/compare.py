@@ -5,8 +5,9 @@ seed, with ``-`` or ``_``; ``preset=textbook`` applies that preset first), on to
 config every other training flag gives both groups (``--env``, ``--preset``, ``--num-envs``
 ...). Each value is checked by the config's own rules, so a wrong key or value is one line
 and exit 2. Without ``--headless`` the window opens in comparison mode (``ui/compare_app.py``);
-with it, training runs until every agent solved or spent ``--max-steps``, then the PNG is
-written and a summary (or, with ``--json``, one JSON object per group) printed.
+with it, training runs (in ``--workers`` processes) until every agent solved or spent
+``--max-steps``, then the PNG is written and a summary (or, with ``--json``, one JSON
+object per group) printed.
 
 ``build_parser`` imports this module for :func:`add_compare_command`, so nothing that
 imports torch or pygame is imported at its top.
@@ -22,12 +23,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vpg_sim.cli.arguments import PARSERS, add_config_flags, add_window_options, config_from_args, whole_number
+from vpg_sim.cli.arguments import (
+    PARSERS,
+    add_config_flags,
+    add_window_options,
+    add_workers_option,
+    config_from_args,
+    whole_number,
+)
 from vpg_sim.core.config import FIELD_RULES, VARIANTS, ConfigChange, VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
 
 if TYPE_CHECKING:
     from vpg_sim.training.comparison_run import ComparisonRun, Group
+    from vpg_sim.training.parallel import ParallelRun
 
 MAX_SEEDS = 256
 seed_count = whole_number(2, MAX_SEEDS)
@@ -77,6 +86,7 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
         "--out", type=Path, metavar="FILE.png", help="headless: the figure (default: compare-<env>.png)"
     )
     compare.add_argument("--json", action="store_true", help="headless: print one JSON object per group")
+    add_workers_option(compare)
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
     pace = next(action for action in compare._actions if action.dest == "pace")
@@ -212,12 +222,12 @@ def compare_command(args: argparse.Namespace) -> int:
 
     import torch
 
-    from vpg_sim.training.comparison_run import ComparisonRun
+    from vpg_sim.training.parallel import ParallelRun
 
     torch.set_num_threads(VPGConfig.torch_threads)
     env_id = groups[0].config.env_id
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
-    run = ComparisonRun(groups, range(args.seeds), args.max_steps)
+    run = ParallelRun(groups, range(args.seeds), args.max_steps, workers=args.workers)
     started = time.monotonic()
     try:
         train_to_the_end(run, PROG)
@@ -244,7 +254,7 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_to_the_end(run: ComparisonRun, prog: str) -> None:
+def train_to_the_end(run: ComparisonRun | ParallelRun, prog: str) -> None:
     """Rounds until the comparison is finished; a progress line on stderr every few seconds."""
     last = time.monotonic()
     while not run.finished:
@@ -269,7 +279,7 @@ def summary_line(result: dict[str, Any]) -> str:
     )
 
 
-def write_figure(out: Path, run: ComparisonRun, groups: list[Group]) -> None:
+def write_figure(out: Path, run: ComparisonRun | ParallelRun, groups: list[Group]) -> None:
     """Draw the comparison (``compare_figure.py``) and write it atomically."""
     from vpg_sim.cli.compare_figure import comparison_png
     from vpg_sim.files import write_atomically
