@@ -276,3 +276,38 @@ def test_a_local_ray_instance_gives_the_local_runs_json_and_figure(capsys, tmp_p
     assert on_ray == here
     assert (tmp_path / "sweep.png").read_bytes() == here_png
     assert not math.isnan(here[0]["mean_return_end"])
+
+
+def test_a_custom_env_trains_in_worker_processes_as_in_one(capsys, tmp_path):
+    argv = ["--grid", "gamma=0.9,0.99", "--env", "tests.custom_env_module:LineWalkTest-v0", "--seeds", "2"]
+    outputs = []
+    for workers in ("1", "2"):
+        status, out, lines = run(
+            capsys,
+            "sweep",
+            *argv,
+            "--budget",
+            "256",
+            *TINY,
+            "--workers",
+            workers,
+            "--headless",
+            "--json",
+            "--out",
+            str(tmp_path / "walk.png"),
+        )
+        assert status == 0, lines
+        outputs.append([json.loads(line) for line in out.splitlines()])
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 2
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_worker_that_fails_is_one_line_and_exit_1(capsys, tmp_path, workers):
+    argv = ["--grid", "gamma=0.9,0.99", "--env", "tests.failing_env_module:ExplodingWalk-v0", "--seeds", "2"]
+    status, out, lines = run(
+        capsys, "sweep", *argv, *TINY, "--workers", workers, "--headless", "--out", str(tmp_path / "x.png")
+    )
+    errors = [line for line in lines if "error" in line]
+    assert status == 1 and out == ""
+    assert errors == [lines[-1]] and "RuntimeError: the env's own bug" in lines[-1] and "second" not in lines[-1]
+    assert not (tmp_path / "x.png").exists()

@@ -222,12 +222,16 @@ def compare_command(args: argparse.Namespace) -> int:
 
     import torch
 
-    from vpg_sim.training.parallel import ParallelRun
+    from vpg_sim.training.parallel import ParallelRun, WorkerError
 
     torch.set_num_threads(VPGConfig.torch_threads)
     env_id = groups[0].config.env_id
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
-    run = ParallelRun(groups, range(args.seeds), args.max_steps, workers=args.workers)
+    try:
+        env_import = args.env_id if ":" in getattr(args, "env_id", "") else None  # workers import it too
+        run = ParallelRun(groups, range(args.seeds), args.max_steps, workers=args.workers, env_import=env_import)
+    except WorkerError as error:
+        return fail(f"compare: {error}")
     started = time.monotonic()
     try:
         train_to_the_end(run, PROG)
@@ -240,6 +244,9 @@ def compare_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted after {run.rounds} rounds", file=sys.stderr)
         return 130
+    except WorkerError as error:  # not the input's fault: exit 1, in one line
+        print(f"{PROG}: error: compare: {error}", file=sys.stderr)
+        return 1
     finally:
         run.close()
     for group, summary in zip(groups, summaries, strict=True):

@@ -158,6 +158,7 @@ def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
 def sweep_command(args: argparse.Namespace) -> int:
     from vpg_sim.cli import PROG, fail  # here: vpg_sim.cli imports this module
     from vpg_sim.core.envs import UnsupportedEnvError
+    from vpg_sim.training.parallel import WorkerError
     from vpg_sim.training.sweep_run import MAX_CELLS
 
     if not args.headless:
@@ -185,6 +186,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except WorkerError as error:  # not the input's fault: exit 1, in one line
+        print(f"{PROG}: error: sweep: {error}", file=sys.stderr)
+        return 1
     finally:
         if cluster is not None:
             cluster.close()
@@ -203,15 +207,22 @@ def sweep_command(args: argparse.Namespace) -> int:
 def train_sweep(args: argparse.Namespace, cells: list[SweepCell], cluster: Any, progress: Any) -> SweepResult:
     """Every cell trained, here or on the cluster."""
     seeds = range(args.seeds)
+    env_import = env_module(args)
     if cluster is not None:
-        return cluster.run(cells, seeds, args.budget, progress)
+        return cluster.run(cells, seeds, args.budget, progress, env_import)
     import torch
 
     from vpg_sim.core.config import VPGConfig
     from vpg_sim.training.sweep_run import run_here
 
     torch.set_num_threads(VPGConfig.torch_threads)
-    return run_here(cells, seeds, args.budget, args.workers, progress)
+    return run_here(cells, seeds, args.budget, args.workers, progress, env_import)
+
+
+def env_module(args: argparse.Namespace) -> str | None:
+    """``--env module:Env-v0`` as given (its module registers the env, in every worker
+    process too), or None for a Gymnasium env."""
+    return args.env_id if ":" in getattr(args, "env_id", "") else None
 
 
 def write_figure(out: Path, result: SweepResult) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 from vpg_sim.core.advantages import CRITIC_FREE
 from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
 from vpg_sim.core.config import VPGConfig
-from vpg_sim.core.envs import reward_threshold
+from vpg_sim.core.envs import import_env_module, reward_threshold
 from vpg_sim.core.population.trainer import PER_AGENT_FIELDS, PopulationTrainer
 from vpg_sim.training.comparison_run import AgentRecord, Group
 
@@ -133,21 +133,24 @@ class PopulationsWorker:
             population.close()
 
 
-def _error_line(error: BaseException) -> str:
-    lines = str(error).splitlines()
+def error_line(error: BaseException) -> str:
+    """``error`` in one line: its type and the first line of its message."""
+    lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
-def _serve(connection: Connection, plans: Sequence[PopulationPlan]) -> None:
+def _serve(connection: Connection, plans: Sequence[PopulationPlan], env_import: str | None) -> None:
     """A worker process: build the populations, then answer each round's order with its reports."""
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes us
     torch.set_num_threads(VPGConfig.torch_threads)
     try:
+        if env_import is not None:  # a spawned process has only Gymnasium's own envs registered
+            import_env_module(env_import)
         worker = PopulationsWorker(plans)
     except Exception as error:
-        connection.send(("error", _error_line(error)))
+        connection.send(("error", error_line(error)))
         return
     connection.send(("ready", None))
     try:
@@ -161,7 +164,7 @@ def _serve(connection: Connection, plans: Sequence[PopulationPlan]) -> None:
             try:
                 connection.send(("ok", worker.train_round(order)))
             except Exception as error:
-                connection.send(("error", _error_line(error)))
+                connection.send(("error", error_line(error)))
                 return
     finally:
         worker.close()
@@ -178,7 +181,10 @@ class _InProcess:
         pass
 
     def send(self, stopping: list[Member]) -> None:
-        self._reports = self.worker.train_round(stopping)
+        try:
+            self._reports = self.worker.train_round(stopping)
+        except Exception as error:  # as a worker process says it: one line
+            raise WorkerError(error_line(error)) from error
 
     def receive(self) -> list[Report]:
         return self._reports
@@ -190,10 +196,11 @@ class _InProcess:
 class _Process:
     """A worker in a child process (spawned: a fork would copy the parent's threads and window)."""
 
-    def __init__(self, plans: Sequence[PopulationPlan]) -> None:
+    def __init__(self, plans: Sequence[PopulationPlan], env_import: str | None) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, list(plans)), daemon=True, name="vpg-worker")
+        arguments = (child, list(plans), env_import)
+        self.process = context.Process(target=_serve, args=arguments, daemon=True, name="vpg-worker")
         self.process.start()
         child.close()
 
@@ -234,6 +241,8 @@ class ParallelRun:
     :param stop_sets: groups that stop together once all their agents solved (None: all
         groups, as a comparison); every group in exactly one set.
     :param workers: processes to train in (at most one per agent).
+    :param env_import: ``--env module:Env-v0`` as given, when the env is a module's own:
+        each worker process imports the module (which registers the env) first.
     """
 
     def __init__(
@@ -243,6 +252,7 @@ class ParallelRun:
         max_steps: int | None = None,
         stop_sets: Sequence[Sequence[str]] | None = None,
         workers: int = 1,
+        env_import: str | None = None,
     ) -> None:
         self.groups = list(groups)
         self.seeds = list(seeds)
@@ -259,7 +269,7 @@ class ParallelRun:
         self._workers: list[_InProcess | _Process] = []
         try:
             for populations in plans:
-                self._workers.append(_InProcess(populations) if count == 1 else _Process(populations))
+                self._workers.append(_InProcess(populations) if count == 1 else _Process(populations, env_import))
             for worker in self._workers:
                 worker.wait_ready()
         except BaseException:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vpg_sim.training.parallel import WorkerError, error_line
 from vpg_sim.training.sweep_run import Progress, SweepCell, SweepResult, train_cell
 
 INSTALL = "pip install 'vpg-sim[cluster]'"
@@ -69,8 +70,7 @@ def connect(address: str) -> RayCluster:
             logging_level=logging.ERROR,
         )
     except Exception as error:  # ConnectionError, RuntimeError, ...: all one line
-        lines = str(error).splitlines()
-        raise RayUnavailable(f"--ray {address}: {lines[0] if lines else type(error).__name__}") from None
+        raise RayUnavailable(f"--ray {address}: {error_line(error)}") from None
     return RayCluster(ray)
 
 
@@ -81,12 +81,18 @@ class RayCluster:
         self.ray = ray
 
     def run(
-        self, cells: Sequence[SweepCell], seeds: Sequence[int], max_steps: int | None, progress: Progress | None = None
+        self,
+        cells: Sequence[SweepCell],
+        seeds: Sequence[int],
+        max_steps: int | None,
+        progress: Progress | None = None,
+        env_import: str | None = None,
     ) -> SweepResult:
-        """Every cell as a task of one CPU; their records in cell order."""
+        """Every cell as a task of one CPU; their records in cell order. (``env_import``:
+        ``--env module:Env-v0``, whose module must be importable on the cluster's nodes.)"""
         started = time.monotonic()
         task = self.ray.remote(num_cpus=1)(train_cell)
-        pending = [task.remote(cell.group, list(seeds), max_steps) for cell in cells]
+        pending = [task.remote(cell.group, list(seeds), max_steps, env_import) for cell in cells]
         references = list(pending)
         last = time.monotonic()
         while pending:
@@ -94,7 +100,10 @@ class RayCluster:
             if progress is not None and (time.monotonic() - last >= PROGRESS_SECONDS or not pending):
                 last = time.monotonic()
                 progress(f"{len(cells) - len(pending)}/{len(cells)} cells done on Ray")
-        records = tuple(self.ray.get(references))
+        try:
+            records = tuple(self.ray.get(references))
+        except Exception as error:  # a task failed (RayTaskError, a lost node, ...): one line
+            raise WorkerError(f"on Ray: {error_line(error)}") from None
         return SweepResult(tuple(cells), records, tuple(seeds), max_steps, round(time.monotonic() - started, 1))
 
     def close(self) -> None:

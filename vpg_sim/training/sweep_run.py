@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vpg_sim.core.comparison import Curve, GroupSummary, summarize_group
-from vpg_sim.core.envs import reward_threshold
+from vpg_sim.core.envs import import_env_module, reward_threshold
 from vpg_sim.training.comparison_run import Group
 from vpg_sim.training.parallel import ParallelRun
 
@@ -91,11 +91,14 @@ Progress = Callable[[str], None]
 PROGRESS_SECONDS = 5.0
 
 
-def train_cell(group: Group, seeds: Sequence[int], max_steps: int | None) -> CellRecords:
-    """One cell trained alone, in this process (a Ray task's body)."""
+def train_cell(group: Group, seeds: Sequence[int], max_steps: int | None, env_import: str | None = None) -> CellRecords:
+    """One cell trained alone, in this process (a Ray task's body; ``env_import``: an
+    ``--env module:Env-v0`` whose module registers the env, imported first)."""
     import torch
 
     torch.set_num_threads(group.config.torch_threads)
+    if env_import is not None:
+        import_env_module(env_import)
     run = ParallelRun([group], seeds, max_steps)
     try:
         run.train_to_the_end()
@@ -110,11 +113,14 @@ def run_here(
     max_steps: int | None,
     workers: int,
     progress: Progress | None = None,
+    env_import: str | None = None,
 ) -> SweepResult:
-    """Every cell trained in ``workers`` processes of this machine (1: in this one)."""
+    """Every cell trained in ``workers`` processes of this machine (1: in this one);
+    ``env_import`` as :class:`ParallelRun`'s."""
     started = time.monotonic()
     groups = [cell.group for cell in cells]
-    run = ParallelRun(groups, seeds, max_steps, stop_sets=[[group.name] for group in groups], workers=workers)
+    stop_sets = [[group.name] for group in groups]
+    run = ParallelRun(groups, seeds, max_steps, stop_sets, workers, env_import)
     try:
         last = time.monotonic()
         while not run.finished:
