@@ -101,35 +101,48 @@ def test_a_stop_set_stops_when_all_its_agents_solved_and_not_before(monkeypatch)
     class ScriptedWorker:
         """Reports each agent solved from a given round on (no training)."""
 
-        def __init__(self, plans):
+        def __init__(self, plans, max_steps):
             self.members = [m for p in plans for m in p.members]
             self.rounds = 0
-            self.stopped = set()
+            self.stops = {}
 
-        def wait_ready(self):
-            pass
+        def stop(self, due):
+            self.stops.update(due)
 
-        def send(self, stopping):
-            self.stopped.update(stopping)
+        def train_round(self):
             self.rounds += 1
-
-        def receive(self):
-            running = [m for m in self.members if m not in self.stopped]
-            return [(m, 100 * self.rounds, 1.0, self.rounds >= solved_from[m]) for m in running]
+            running = [m for m in self.members if self.stops.get(m, math.inf) >= self.rounds]
+            return self.rounds, [(m, 100 * self.rounds, 1.0, self.rounds >= solved_from[m]) for m in running]
 
         def close(self):
             pass
 
-    monkeypatch.setattr(parallel, "_InProcess", ScriptedWorker)
+    monkeypatch.setattr(parallel, "PopulationsWorker", ScriptedWorker)
     groups = [Group("A", SMALL, "a", {}), Group("B", SMALL, "b", {})]
     engine = ParallelRun(groups, range(2), 10_000, stop_sets=[["A"], ["B"]])
     engine.train_round()
-    assert engine.running_agents("B") == 0 and engine.running_agents("A") == 2  # B all solved after round 1
+    assert engine.running_agents() == {"A": 2}  # B all solved after round 1
     for _ in range(3):
         engine.train_round()
     assert engine.finished and engine.rounds == 4
     assert engine.steps_to_solve("A") == [200, 400] and engine.steps_to_solve("B") == [100, 100]
     assert [len(r.env_steps) for r in engine.records["A"]] == [4, 4]  # solved seed 0 trained on with seed 1
+    assert [len(r.env_steps) for r in engine.records["B"]] == [1, 1]
+
+
+def test_rounds_a_worker_trained_past_its_stop_sets_end_are_dropped(monkeypatch):
+    monkeypatch.setattr(parallel, "PopulationsWorker", lambda plans, max_steps: None)  # nothing trains
+    engine = ParallelRun([Group("A", SMALL, "a", {})], range(2), 10_000, stop_sets=[["A"]])
+    a0, a1 = Member("A", 0), Member("A", 1)
+    stops = []
+    engine._workers = [type("Worker", (), {"stop": lambda self, due: stops.append(due), "close": lambda self: None})()]
+    engine._handle(0, 1, [(a0, 100, 9.0, False), (a1, 100, 9.0, False)])
+    engine._handle(0, 2, [(a0, 200, 9.5, True), (a1, 200, 9.5, False)])
+    engine._handle(0, 3, [(a0, 300, 9.7, True), (a1, 300, 9.7, True)])  # the last solves in round 3
+    assert stops == [{a0: 3, a1: 3}] and engine.finished
+    engine._handle(0, 4, [(a0, 400, 9.9, True), (a1, 400, 9.9, True)])  # trained on before hearing of it
+    assert [r.env_steps for r in engine.records["A"]] == [[100, 200, 300], [100, 200, 300]]
+    assert engine.steps_to_solve("A") == [200, 300]
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -311,3 +324,26 @@ def test_a_worker_that_fails_is_one_line_and_exit_1(capsys, tmp_path, workers):
     assert status == 1 and out == ""
     assert errors == [lines[-1]] and "RuntimeError: the env's own bug" in lines[-1] and "second" not in lines[-1]
     assert not (tmp_path / "x.png").exists()
+
+
+def test_cells_that_solve_at_different_rounds_are_recorded_alike_in_one_worker_two_and_alone():
+    import tests.quick_env_module  # noqa: F401  (registers QuickBandit-v0 here)
+
+    bandit = SMALL.replace(env_id="QuickBandit-v0", steps_per_update=32, vf_minibatch_size=16)
+    cells = [Group(f"lr {rate}", bandit.replace(policy_lr=rate), f"policy_lr={rate}", {}) for rate in (0.003, 0.03)]
+    records = []
+    for workers in (1, 2):
+        engine = ParallelRun(
+            cells, range(4), 3200, [[c.name] for c in cells], workers, "tests.quick_env_module:QuickBandit-v0"
+        )
+        try:
+            engine.train_to_the_end()
+            records.append(records_of(engine, cells))
+        finally:
+            engine.close()
+    assert records[0] == records[1]
+    lengths = {name: {len(steps) for steps, _, _ in agents} for name, agents in records[0].items()}
+    assert lengths["lr 0.03"] != lengths["lr 0.003"] and all(len(n) == 1 for n in lengths.values())
+    assert all(solved is not None for agents in records[0].values() for _, _, solved in agents)
+    for cell in cells:
+        assert as_tuples(train_cell(cell, range(4), 3200)) == records[0][cell.name]

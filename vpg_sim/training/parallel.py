@@ -24,13 +24,14 @@ or alone (``sweep_run.py``'s Ray tasks train one cell each).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import multiprocessing
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import numpy as np
@@ -104,11 +105,19 @@ def place(groups: Mapping[str, VPGConfig], seeds: Sequence[int], workers: int) -
 
 
 class PopulationsWorker:
-    """One worker's populations, trained a round at a time (in a child process, or here)."""
+    """One worker's populations, trained a round at a time (in a child process, or here).
 
-    def __init__(self, plans: Sequence[PopulationPlan]) -> None:
+    :param max_steps: per group, the env steps each agent trains at most: an agent stops
+        here once it has trained them (nothing else need be known to decide that).
+    """
+
+    def __init__(self, plans: Sequence[PopulationPlan], max_steps: Mapping[str, int]) -> None:
+        self.max_steps = dict(max_steps)
         self.populations: list[PopulationTrainer] = []
         self.members: list[tuple[Member, ...]] = []
+        self.rounds = 0
+        self._stops: dict[Member, int] = {}
+        """Agents to stop once they have trained this many rounds (their stop set solved)."""
         try:
             for plan in plans:
                 self.populations.append(PopulationTrainer(list(plan.configs)))
@@ -117,16 +126,36 @@ class PopulationsWorker:
             self.close()
             raise
 
-    def train_round(self, stopping: Sequence[Member]) -> list[Report]:
-        """Stop ``stopping``, then one update of every running agent; its reports."""
-        stop = set(stopping)
+    @property
+    def running(self) -> bool:
+        return any(population.slots for population in self.populations)
+
+    def stop(self, stops: Mapping[Member, int]) -> None:
+        """Stop each agent once it has trained ``stops[agent]`` rounds (at once if it has)."""
+        self._stops.update(stops)
+        self._stop_due()
+
+    def _stop_due(self) -> None:
+        for population, members in zip(self.populations, self.members, strict=True):
+            due = [agent for agent in population.slots if self._stops.get(members[agent], math.inf) <= self.rounds]
+            population.stop(due)
+
+    def train_round(self) -> tuple[int, list[Report]]:
+        """One update of every running agent; the round's number (from 1) and its reports.
+        Agents that reached their step budget stop."""
+        self.rounds += 1
         reports: list[Report] = []
         for population, members in zip(self.populations, self.members, strict=True):
-            population.stop([agent for agent in population.slots if members[agent] in stop])
+            spent = []
             for agent, update in population.train_update().items():
                 population.take_new_returns(agent)  # the curve is the mean of the last 100: they need not pile up
-                reports.append((members[agent], update.env_steps, update.mean_return_100, population.solved(agent)))
-        return reports
+                member = members[agent]
+                reports.append((member, update.env_steps, update.mean_return_100, population.solved(agent)))
+                if update.env_steps >= self.max_steps[member.group]:
+                    spent.append(agent)
+            population.stop(spent)
+        self._stop_due()
+        return self.rounds, reports
 
     def close(self) -> None:
         for population in self.populations:
@@ -139,8 +168,17 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
-def _serve(connection: Connection, plans: Sequence[PopulationPlan], env_import: str | None) -> None:
-    """A worker process: build the populations, then answer each round's order with its reports."""
+LEAD = 8
+"""Rounds a worker may train ahead of the slowest: enough to ride out another job taking a
+core for a while (a worker waiting for the others each round was slower with 2 workers
+than with 1 on a loaded machine), little enough that a stop set found solved wastes few."""
+
+
+def _serve(
+    connection: Connection, plans: Sequence[PopulationPlan], max_steps: Mapping[str, int], env_import: str | None
+) -> None:
+    """A worker process: build the populations, then train round after round, sending each
+    round's reports, as far as the parent permits; take stops and permits as they come."""
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes us
@@ -148,21 +186,27 @@ def _serve(connection: Connection, plans: Sequence[PopulationPlan], env_import: 
     try:
         if env_import is not None:  # a spawned process has only Gymnasium's own envs registered
             import_env_module(env_import)
-        worker = PopulationsWorker(plans)
+        worker = PopulationsWorker(plans, max_steps)
     except Exception as error:
         connection.send(("error", error_line(error)))
         return
-    connection.send(("ready", None))
+    permitted = LEAD
     try:
         while True:
+            while connection.poll() or not worker.running or worker.rounds >= permitted:
+                try:
+                    message = connection.recv()
+                except EOFError:  # the parent has gone
+                    return
+                if message is None:
+                    return
+                kind, payload = message
+                if kind == "stop":
+                    worker.stop(payload)
+                else:
+                    permitted = payload
             try:
-                order = connection.recv()
-            except EOFError:  # the parent has gone
-                return
-            if order is None:
-                return
-            try:
-                connection.send(("ok", worker.train_round(order)))
+                connection.send(("round", worker.train_round()))
             except Exception as error:
                 connection.send(("error", error_line(error)))
                 return
@@ -170,41 +214,19 @@ def _serve(connection: Connection, plans: Sequence[PopulationPlan], env_import: 
         worker.close()
 
 
-class _InProcess:
-    """A worker run in the caller's process (one worker: no process to start)."""
-
-    def __init__(self, plans: Sequence[PopulationPlan]) -> None:
-        self.worker = PopulationsWorker(plans)
-        self._reports: list[Report] = []
-
-    def wait_ready(self) -> None:
-        pass
-
-    def send(self, stopping: list[Member]) -> None:
-        try:
-            self._reports = self.worker.train_round(stopping)
-        except Exception as error:  # as a worker process says it: one line
-            raise WorkerError(error_line(error)) from error
-
-    def receive(self) -> list[Report]:
-        return self._reports
-
-    def close(self) -> None:
-        self.worker.close()
-
-
 class _Process:
     """A worker in a child process (spawned: a fork would copy the parent's threads and window)."""
 
-    def __init__(self, plans: Sequence[PopulationPlan], env_import: str | None) -> None:
+    def __init__(self, plans: Sequence[PopulationPlan], max_steps: Mapping[str, int], env_import: str | None) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        arguments = (child, list(plans), env_import)
+        arguments = (child, list(plans), dict(max_steps), env_import)
         self.process = context.Process(target=_serve, args=arguments, daemon=True, name="vpg-worker")
         self.process.start()
         child.close()
 
-    def _answer(self) -> Any:
+    def receive(self) -> tuple[int, list[Report]]:
+        """The next round's number and reports (blocks); WorkerError if the worker failed."""
         try:
             kind, payload = self.connection.recv()
         except EOFError:
@@ -213,14 +235,8 @@ class _Process:
             raise WorkerError(payload)
         return payload
 
-    def wait_ready(self) -> None:
-        self._answer()
-
-    def send(self, stopping: list[Member]) -> None:
-        self.connection.send(stopping)
-
-    def receive(self) -> list[Report]:
-        return self._answer()
+    def send(self, kind: str, payload: Any) -> None:
+        self.connection.send((kind, payload))
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -233,7 +249,14 @@ class _Process:
 
 
 class ParallelRun:
-    """Groups x seeds trained in ``workers`` processes (one: in this process), round by round.
+    """Groups x seeds trained in ``workers`` processes (one: in this process).
+
+    Each worker trains its agents round after round, at most :data:`LEAD` rounds ahead of
+    the slowest; the parent reads the rounds' reports as they come. An agent stops at its
+    step budget (in its worker); a stop set stops after the round in which its last agent
+    solved, R: the parent then tells the workers, and drops the rounds after R of an agent
+    whose worker had gone on. So every agent's record is what ``ComparisonRun`` records,
+    round for round, however far ahead a worker ran.
 
     :param groups: each trained with every seed; names unique.
     :param seeds: the seeds every group trains.
@@ -257,21 +280,31 @@ class ParallelRun:
         self.groups = list(groups)
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
-        self.stop_sets = [list(names) for names in (stop_sets or [[g.name for g in self.groups]])]
         self.records = {g.name: [AgentRecord() for _ in self.seeds] for g in self.groups}
         self.reward_threshold = reward_threshold(self.groups[0].config.env_id)
-        self.rounds = 0
-        self._running = {Member(g.name, index) for g in self.groups for index in range(len(self.seeds))}
-        self._stopping: dict[int, list[Member]] = {}
-        count = max(1, min(workers, len(self._running)))
+        sets = [list(names) for names in (stop_sets or [[g.name for g in self.groups]])]
+        self._set_of = {name: index for index, names in enumerate(sets) for name in names}
+        self._set_members = [[Member(name, i) for name in names for i in range(len(self.seeds))] for names in sets]
+        self._unsolved = [set(members) for members in self._set_members]
+        """Per stop set, its agents that have not solved; emptied: the set stops."""
+        self._solved_in: dict[Member, int] = {}
+        self._last_round: dict[Member, int] = {}
+        """An agent's last round, once known: its budget's, or its stop set's end."""
+        count = max(1, min(workers, sum(map(len, self._unsolved))))
         plans = place({g.name: g.config for g in self.groups}, self.seeds, count)
         self._worker_of = {m: w for w, populations in enumerate(plans) for p in populations for m in p.members}
-        self._workers: list[_InProcess | _Process] = []
+        self._running = [{m for p in populations for m in p.members} for populations in plans]
+        """Per worker, its agents whose records are not complete yet."""
+        self._worker_rounds = [0] * count
+        self._permitted = [LEAD] * count
+        self._here = count == 1
+        self._workers: list[Any] = []
         try:
             for populations in plans:
-                self._workers.append(_InProcess(populations) if count == 1 else _Process(populations, env_import))
-            for worker in self._workers:
-                worker.wait_ready()
+                if self._here:
+                    self._workers.append(PopulationsWorker(populations, self.max_steps))
+                else:
+                    self._workers.append(_Process(populations, self.max_steps, env_import))
         except BaseException:
             self.close()
             raise
@@ -279,40 +312,96 @@ class ParallelRun:
     # -- training --------------------------------------------------------------------
 
     def train_round(self) -> None:
-        """One update of every running agent, each worker its share at the same time; then
-        stop the agents at their step budget, and each stop set whose agents all solved."""
-        busy = sorted({self._worker_of[member] for member in self._running})
-        for index in busy:
-            self._workers[index].send(self._stopping.pop(index, []))
-        reports = [report for index in busy for report in self._workers[index].receive()]
-        spent = set()
+        """Read reports until every running agent has one more round recorded (or all stopped)."""
+        target = self.rounds + 1
+        while not self.finished and self.rounds < target:
+            self._read()
+
+    def train_to_the_end(self) -> None:
+        while not self.finished:
+            self._read()
+
+    def _read(self) -> None:
+        """Handle the next round of one worker or more (waiting for it)."""
+        if self._here:  # one worker, here: train its next round
+            try:
+                round_number, reports = self._workers[0].train_round()
+            except Exception as error:  # as a worker process says it: one line
+                raise WorkerError(error_line(error)) from error
+            self._handle(0, round_number, reports)
+            return
+        live = [w for w, running in enumerate(self._running) if running]
+        connections = {self._workers[w].connection: w for w in live}
+        for connection in wait(list(connections)):
+            index = connections[connection]
+            self._handle(index, *self._workers[index].receive())
+        live = [w for w, running in enumerate(self._running) if running]
+        slowest = min((self._worker_rounds[w] for w in live), default=0)
+        for index in live:
+            if self._permitted[index] < slowest + LEAD:
+                self._permitted[index] = slowest + LEAD
+                self._workers[index].send("permit", self._permitted[index])
+
+    def _handle(self, worker: int, round_number: int, reports: list[Report]) -> None:
+        """Record worker ``worker``'s round ``round_number``; end each stop set it completes."""
+        self._worker_rounds[worker] = round_number
+        ended = []
         for member, env_steps, mean_return, solved in reports:
+            if round_number > self._last_round.get(member, round_number):
+                continue  # trained on past its stop set's end before the worker heard of it
             record = self.records[member.group][member.seed_index]
             record.env_steps.append(env_steps)
             record.returns.append(mean_return)
             if record.steps_to_solve is None and solved:
                 record.steps_to_solve = env_steps
+                self._solved_in[member] = round_number
+                unsolved = self._unsolved[self._set_of[member.group]]
+                unsolved.discard(member)
+                if not unsolved:
+                    ended.append(self._set_of[member.group])
             if env_steps >= self.max_steps[member.group]:
-                spent.add(member)
-        for names in self.stop_sets:
-            if all(r.steps_to_solve is not None for name in names for r in self.records[name]):
-                spent.update(member for member in self._running if member.group in names)
-        for member in spent & self._running:
-            self._running.discard(member)
-            self._stopping.setdefault(self._worker_of[member], []).append(member)
-        self.rounds += 1
+                self._last_round[member] = min(self._last_round.get(member, round_number), round_number)
+            if self._last_round.get(member) == round_number:
+                self._running[worker].discard(member)
+        for index in ended:
+            self._end_stop_set(index)
 
-    def train_to_the_end(self) -> None:
-        while not self.finished:
-            self.train_round()
+    def _end_stop_set(self, index: int) -> None:
+        """Every agent of stop set ``index`` stops after the round its last agent solved
+        in; rounds recorded past it are dropped."""
+        members = self._set_members[index]
+        last = max(self._solved_in[m] for m in members)
+        stops: dict[int, dict[Member, int]] = {}
+        for member in members:
+            self._last_round[member] = min(self._last_round.get(member, last), last)
+            record = self.records[member.group][member.seed_index]
+            del record.env_steps[last:], record.returns[last:]
+            worker = self._worker_of[member]
+            if len(record.env_steps) >= self._last_round[member]:
+                self._running[worker].discard(member)
+            stops.setdefault(worker, {})[member] = last
+        for worker, due in stops.items():
+            if self._here:
+                self._workers[worker].stop(due)
+            else:
+                self._workers[worker].send("stop", due)
 
     @property
     def finished(self) -> bool:
         """Every agent has stopped (its budget spent, or its stop set all solved)."""
-        return not self._running
+        return not any(self._running)
 
-    def running_agents(self, name: str) -> int:
-        return sum(member.group == name for member in self._running)
+    @property
+    def rounds(self) -> int:
+        """Rounds every running agent has recorded (once finished: the most any agent did)."""
+        live = [self._worker_rounds[w] for w, running in enumerate(self._running) if running]
+        if live:
+            return min(live)
+        return max((len(r.env_steps) for records in self.records.values() for r in records), default=0)
+
+    def running_agents(self) -> collections.Counter[str]:
+        """Per group, its agents still training."""
+        return collections.Counter(member.group for running in self._running for member in running)
 
     # -- reading ---------------------------------------------------------------------
 

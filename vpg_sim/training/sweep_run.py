@@ -127,9 +127,9 @@ def run_here(
             run.train_round()
             if progress is not None and (time.monotonic() - last >= PROGRESS_SECONDS or run.finished):
                 last = time.monotonic()
-                done = sum(run.running_agents(group.name) == 0 for group in groups)
-                running = sum(run.running_agents(group.name) for group in groups)
-                progress(f"round {run.rounds}: {done}/{len(cells)} cells done, {running} agents training")
+                running = run.running_agents()
+                done, agents = len(groups) - len(running), sum(running.values())
+                progress(f"round {run.rounds}: {done}/{len(cells)} cells done, {agents} agents training")
         records = tuple(
             CellRecords(tuple(run.curves(group.name)), tuple(run.steps_to_solve(group.name))) for group in groups
         )
