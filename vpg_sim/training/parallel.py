@@ -1,14 +1,14 @@
-"""Groups of seeds trained in worker processes, round by round: a sweep's (and a comparison's) engine.
+"""Groups of seeds trained in worker processes: a sweep's (and a headless comparison's) engine.
 
 A run is groups (each one config trained with every seed, as ``ComparisonRun`` trains
 its groups) and stop sets: groups that stop together once every agent in them has
 solved (a comparison's two groups; a sweep's cell on its own). A round is one update
-of every running agent; after it the parent stops the agents at their step budget and
-the stop sets whose agents have all solved, exactly as ``ComparisonRun.train_round``.
+of every running agent; an agent stops at its step budget, and a stop set after the
+round in which its last agent solved, exactly as ``ComparisonRun.train_round`` stops them.
 
-The agents live in ``workers`` processes, each holding a few ``PopulationTrainer``s; the
-parent sends every worker the round's stops and its order to train, then reads every
-worker's reports, so the workers train their share of a round at the same time.
+The agents live in ``workers`` processes, each holding a few ``PopulationTrainer``s and
+training round after round on its own (see :class:`ParallelRun`: a worker does not wait
+for the others, so another job taking a core for a while slows one worker, not both).
 
 **Placement** (:func:`place`) rests on one property of the population (tested in
 ``tests/test_population.py``): an agent whose batch has a fixed length (every estimator
@@ -16,8 +16,9 @@ but the critic-free ones) gives the same numbers, to the bit, in any population 
 fixed-length agents of its config class (configs equal but in ``PER_AGENT_FIELDS``).
 So fixed-length agents of one class are pooled and dealt over the workers (each seed
 to the least loaded, so that every group is spread evenly and the workers' loads stay
-even as groups stop), while a group of a critic-free estimator (its batches are whole episodes, whose
-padding would round its neighbours' sums differently) stays one population of its own.
+even as groups stop), while a group of a critic-free estimator (its batches are whole
+episodes, whose padding would round its neighbours' sums differently) stays one
+population of its own.
 The numbers therefore do not depend on ``workers``, nor on whether a group trains here
 or alone (``sweep_run.py``'s Ray tasks train one cell each).
 """
