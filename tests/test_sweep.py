@@ -60,6 +60,15 @@ def test_placement_keeps_a_critic_free_group_whole_and_deals_the_others_evenly()
             assert len({parallel.config_class(c) for c in population.configs}) == 1
 
 
+def test_a_critic_free_group_of_ten_seeds_trains_as_two_fixed_populations_of_five_one_worker_or_two():
+    groups = {"whole": SMALL.replace(estimator="reward-to-go")}
+    for workers in (1, 2):
+        populations = [p for worker in place(groups, range(10), workers) for p in worker]
+        assert [[m.seed_index for m in p.members] for p in populations] == [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]]
+        assert [c.seed for c in populations[1].configs] == [1, 3, 5, 7, 9]
+    assert [len(worker) for worker in place(groups, range(10), 2)] == [1, 1]
+
+
 # -- the same records, however the cells are trained ---------------------------------------
 
 
