@@ -3,10 +3,11 @@
 A 1-D grid: above, each value's mean return curve against env steps with its shaded 95%
 t-interval over seeds (colours from one ordered colormap, the legend in the grid's
 order) and the env's solved line; below, each value's seeds' steps to solve as dots, the
-median as a bar with its order-statistic interval. A 2-D grid: a heat map, the first key
-across and the second down, of each cell's median steps to solve, or, where fewer than
-half its seeds solved (no median), its mean return at the end of training (grey); each
-cell labelled with its number and its solved count (the numbers of the JSON).
+median as a bar with its order-statistic interval (the legend gives each value's solved
+count). A 2-D grid: a heat map, the first key across and the second down, of each cell's
+median steps to solve, or, where fewer than half its seeds solved (no median), its mean
+return at the end of training (grey); each cell labelled with its number and its solved
+count (the numbers of the JSON).
 """
 
 from __future__ import annotations
@@ -99,17 +100,6 @@ def draw_curves(curves_axes: Axes, dots_axes: Axes, result: SweepResult) -> None
         if math.isfinite(summary.median.median):
             median = summary.median.median
             dots_axes.plot([median, median], [row - 0.35, row + 0.35], color=colour, linewidth=2.5, zorder=4)
-        if summary.solved < len(result.seeds):
-            dots_axes.text(
-                1.0,
-                row,
-                f"{len(result.seeds) - summary.solved} not solved ",
-                transform=dots_axes.get_yaxis_transform(),
-                ha="right",
-                va="center",
-                color=colour,
-                fontsize="x-small",
-            )
     if result.reward_threshold is not None:
         curves_axes.axhline(
             result.reward_threshold,
@@ -119,7 +109,7 @@ def draw_curves(curves_axes: Axes, dots_axes: Axes, result: SweepResult) -> None
             label=f"solved: {result.reward_threshold:g}",
         )
     curves_axes.set_ylabel("mean return of the last 100\ntraining episodes")
-    curves_axes.legend(loc="lower right", frameon=False, fontsize="small")
+    curves_axes.legend(loc="upper left", frameon=False, fontsize="small")  # learning curves leave it empty
     curves_axes.grid(True, color="#dddddd", linewidth=0.6)
     dots_axes.set_yticks(
         range(len(cells)), [value_text(cell.settings[key]) for cell in reversed(cells)], fontsize="small"
