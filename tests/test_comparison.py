@@ -143,7 +143,7 @@ def test_a_seed_range_of_fewer_than_two_or_more_than_256_seeds_is_refused(text):
         (["--a", "estimator=baseline", "--b", "estimator=baseline"], "the same config: nothing to compare"),
         (["--a", "estimator=total-return", "--env", "NoSuchEnv-v0"], "unknown environment id 'NoSuchEnv-v0'"),
         (["--a", "estimator=total-return", "--seeds", "1"], "--seeds"),
-        (["--a", "estimator=total-return", "--out", "x.png"], "--out: --out, --json, --json-out and --until"),
+        (["--a", "estimator=total-return", "--out", "x.png"], "--until-decided and --workers go"),
         (["--a", "estimator=total-return", "--json-out", "x.json"], "--json-out: --out, --json, --json-out"),
         (["--a", "estimator=total-return", "--until-decided"], "--until-decided: --out, --json"),
         (["--a", "estimator=total-return", "--headless", "--max-seeds", "64"], "--max-seeds goes with --until-decided"),

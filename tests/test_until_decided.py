@@ -19,8 +19,9 @@ GROUPS = [Group("A", CONFIG, "default", {}), Group("B", CONFIG.replace(policy_lr
 def fake_training(solve_steps, trained):
     """A train_seeds whose seeds solve at ``solve_steps[group](seed)``, recording each batch's seeds."""
 
-    def train_seeds(groups, seeds, max_steps, prog, full_budget):
+    def train_seeds(groups, seeds, max_steps, prog, full_budget, engine):
         assert full_budget  # pooled seeds train their whole budget
+        assert engine == sequential.Engine()  # one process unless told otherwise
         trained.append(list(seeds))
         curve = Curve(np.array([1000]), np.array([10.0]))
         results = [

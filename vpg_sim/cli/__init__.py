@@ -1,5 +1,5 @@
 """The command line: ``vpg-sim`` (the window), ``vpg-sim train``, ``play``, ``eval``, ``map``,
-``variance``, ``compare``, ``merge``, ``check``, ``exercise``.
+``variance``, ``compare``, ``sweep``, ``merge``, ``check``, ``exercise``, ``lesson``.
 
 ``python main.py`` in a checkout is the same program.
 """
@@ -31,6 +31,7 @@ from vpg_sim.cli.lesson import add_lesson_command, add_recording_flags, check_re
 from vpg_sim.cli.map import add_map_command
 from vpg_sim.cli.merge import add_merge_command
 from vpg_sim.cli.student_flags import add_student_flags, student_code_from_args, student_timeout
+from vpg_sim.cli.sweep import add_sweep_command
 from vpg_sim.cli.variance import add_variance_command
 from vpg_sim.core.config import LIVE_KNOBS, VPGConfig
 from vpg_sim.resources import shipped_policy
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_command(commands)
     add_exercise_command(commands)
     add_lesson_command(commands)
+    add_sweep_command(commands)
     return parser
 
 
@@ -213,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpg_sim.cli.exercise import exercise_command
 
         return exercise_command(args)
+    if args.command == "sweep":
+        from vpg_sim.cli.sweep import sweep_command
+
+        return sweep_command(args)
     if args.command == "play":
         if args.shipped == (args.path is not None):
             return fail("play: give a policy file, or --shipped (not both)")

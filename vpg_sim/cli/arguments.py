@@ -88,6 +88,7 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
 
 positive_int = whole_number(1, 10**9)
+worker_count = whole_number(1, 1024)
 seed_number = whole_number(0, 2**32 - 1)
 any_whole_number = whole_number(-(10**30), 10**30)
 """For config fields: the config itself says which range is valid, in its own words."""
@@ -162,6 +163,29 @@ def add_window_options(parser: argparse.ArgumentParser, after_command: bool = Fa
         default=default(False),
         help="presenter mode: large type for the back of a hall (B toggles it)",
     )
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``: processes to train in (None when not given: :func:`workers_of`)."""
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        metavar="N",
+        help=f"headless: processes to train in (default: this machine's cores, {os.cpu_count() or 1}); "
+        "the results are the same",
+    )
+
+
+def workers_of(args: argparse.Namespace) -> int:
+    """``--workers``, or this machine's cores."""
+    return args.workers or os.cpu_count() or 1
+
+
+def env_module(args: argparse.Namespace) -> str | None:
+    """The module of ``--env module:Env-v0`` (it registers the env, and every worker
+    process imports it too), or None for a Gymnasium env."""
+    module, separator, _ = getattr(args, "env_id", "").partition(":")
+    return module if separator else None
 
 
 # -- one flag per config field -----------------------------------------------------------

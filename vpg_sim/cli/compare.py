@@ -11,7 +11,8 @@ written and a summary (or, with ``--json``, one JSON object per group) printed, 
 ``--stat`` (IQM and bootstrap, or mean and t-interval: ``core/comparison.py``).
 ``--json-out`` writes every seed's results for ``vpg-sim merge`` (``comparison_file.py``);
 ``--until-decided`` adds batches of seeds until P(A better than B) is decided
-(``sequential.py``).
+(``sequential.py``). Headless, the groups' seeds train in ``--workers`` processes
+(``training/parallel.py``); the window trains them in its thread.
 
 ``build_parser`` imports this module for :func:`add_compare_command`, so nothing that
 imports torch or pygame is imported at its top.
@@ -32,6 +33,7 @@ from vpg_sim.cli.arguments import (
     PARSERS,
     add_config_flags,
     add_window_options,
+    add_workers_option,
     config_from_args,
     seed_number,
     whole_number,
@@ -49,7 +51,7 @@ MAX_SEEDS = 256
 """Seeds one run trains per group (``--until-decided`` goes on in runs of ``--seeds``)."""
 step_budget = whole_number(1, 10**10)
 SHARED_ONLY = {"env_id": "--env ID sets both groups' env", "seed": "the seeds are given by --seeds N or --seeds M-N"}
-HEADLESS_ONLY = ("out", "json", "json_out", "until_decided")
+HEADLESS_ONLY = ("out", "json", "json_out", "until_decided", "workers")
 
 
 def seed_range(text: str) -> range:
@@ -146,6 +148,7 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     compare.add_argument(
         "--max-seeds", type=whole_number(2, 4096), metavar="N", help="with --until-decided: at most N seeds (128)"
     )
+    add_workers_option(compare)
     add_window_options(compare, after_command=True)
     add_config_flags(compare)
     add_student_flags(compare)
@@ -275,8 +278,8 @@ def check_memory(seeds: int, configs: list[VPGConfig], observation_dim: int, act
     if seeds > most:
         needed = (COMPARE_PROCESS_MB + seeds * per_seed) / 1024
         raise ValueError(
-            f"--seeds {seeds} would take about {needed:.1f} GB ({per_seed:.1f} MB a seed: both groups' networks "
-            f"and batches), over the {MEMORY_BUDGET_MB / 1024:g} GB compare allows; at most {most} seeds here "
+            f"--seeds {seeds} would take about {needed:.1f} GB ({per_seed:.1f} MB a seed: every group's networks "
+            f"and batches), over the {MEMORY_BUDGET_MB / 1024:g} GB vpg-sim allows itself; at most {most} seeds here "
             "(smaller batches or networks fit more)"
         )
 
@@ -289,7 +292,7 @@ DEFAULT_MOST_SEEDS = most_within_budget(2 * agent_megabytes(VPGConfig(), 4, 2), 
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli.arguments import PROG, fail
+    from vpg_sim.cli.arguments import PROG, env_module, fail, workers_of
     from vpg_sim.core.envs import UnsupportedEnvError
 
     try:
@@ -300,7 +303,9 @@ def compare_command(args: argparse.Namespace) -> int:
         given = [name for name in HEADLESS_ONLY if getattr(args, name)]
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            return fail(f"compare: {flags}: --out, --json, --json-out and --until-decided go with --headless")
+            return fail(
+                f"compare: {flags}: --out, --json, --json-out, --until-decided and --workers go with --headless"
+            )
         from vpg_sim.ui.launch import run_compare_window
 
         return run_compare_window(args, groups)
@@ -309,7 +314,7 @@ def compare_command(args: argparse.Namespace) -> int:
 
     import torch
 
-    from vpg_sim.cli.sequential import planned_looks, run_until_decided, train_seeds
+    from vpg_sim.cli.sequential import Engine, planned_looks, run_until_decided, train_seeds
 
     if args.until_decided:
         try:
@@ -317,22 +322,27 @@ def compare_command(args: argparse.Namespace) -> int:
         except ValueError as error:
             return fail(f"compare: {error}")
     from vpg_sim.core.student import StudentCodeError
+    from vpg_sim.training.parallel import WorkerError
 
     torch.set_num_threads(VPGConfig.torch_threads)
     env_id = groups[0].config.env_id
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
     pooled = args.json_out is not None or args.until_decided
+    engine = Engine(workers_of(args), env_module(args))
     started = time.monotonic()
     try:
         if args.until_decided:
-            comparison, decision = run_until_decided(groups, args.seeds, args.max_seeds, args.max_steps, PROG)
+            comparison, decision = run_until_decided(groups, args.seeds, args.max_seeds, args.max_steps, PROG, engine)
         else:
-            comparison, decision = train_seeds(groups, args.seeds, args.max_steps, PROG, pooled), None
+            comparison, decision = train_seeds(groups, args.seeds, args.max_steps, PROG, pooled, engine), None
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except StudentCodeError as error:
         return fail(f"compare: {error}")
+    except WorkerError as error:  # not the input's fault: exit 1, in one line
+        print(f"{PROG}: error: compare: {error}", file=sys.stderr)
+        return 1
     wall_seconds = round(time.monotonic() - started, 1)
     status = report(comparison, args, out, {"wall_seconds": wall_seconds}, fail)
     if status == 0:

@@ -22,23 +22,46 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from vpg_sim.cli.comparison_file import Comparison, pool, this_run
 from vpg_sim.core.comparison import as_steps
 from vpg_sim.core.statistics import CONFIDENCE, improvement_interval, per_look_confidence
-from vpg_sim.training.comparison_run import ComparisonRun, Group
+from vpg_sim.training.comparison_run import Group
+from vpg_sim.training.parallel import ParallelRun
 
 PROGRESS_SECONDS = 5.0
 DEFAULT_MAX_SEEDS = 128
 LAST_SEED = 2**32 - 1
 
 
+@dataclass(frozen=True)
+class Engine:
+    """Where the seeds train: ``workers`` processes (``training/parallel.py``), each
+    importing ``env_module`` first if the env is a module's own (None: Gymnasium's)."""
+
+    workers: int = 1
+    env_module: str | None = None
+
+
 def train_seeds(
-    groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None, prog: str, full_budget: bool
+    groups: Sequence[Group],
+    seeds: Sequence[int],
+    max_steps: int | None,
+    prog: str,
+    full_budget: bool,
+    engine: Engine = Engine(),
 ) -> Comparison:
     """Both groups trained with ``seeds`` until finished (``full_budget``: every seed to its
     budget, for pooling with other runs), with a progress line on stderr every few seconds."""
-    run = ComparisonRun(groups, seeds, max_steps, stop_when_all_solved=not full_budget)
+    run = ParallelRun(
+        groups,
+        seeds,
+        max_steps,
+        workers=engine.workers,
+        env_import=engine.env_module,
+        stop_when_all_solved=not full_budget,
+    )
     try:
         last = time.monotonic()
         while not run.finished:
@@ -51,7 +74,7 @@ def train_seeds(
         run.close()
 
 
-def progress(run: ComparisonRun) -> str:
+def progress(run: ParallelRun) -> str:
     parts = []
     for group in run.groups:
         solved = sum(steps is not None for steps in run.steps_to_solve(group.name))
@@ -73,7 +96,12 @@ def planned_looks(first: range, max_seeds: int | None) -> tuple[int, int]:
 
 
 def run_until_decided(
-    groups: Sequence[Group], first: range, max_seeds: int | None, max_steps: int | None, prog: str
+    groups: Sequence[Group],
+    first: range,
+    max_seeds: int | None,
+    max_steps: int | None,
+    prog: str,
+    engine: Engine = Engine(),
 ) -> tuple[Comparison, str]:
     """Batches of ``len(first)`` seeds from ``first.start`` on, until decided or
     ``max_seeds`` (None: 128) per group: the pooled comparison and the verdict in a line."""
@@ -85,7 +113,7 @@ def run_until_decided(
     for look in range(1, looks + 1):
         start = first.start + (look - 1) * batch
         seeds = range(start, min(start + batch, first.start + most))
-        shard = train_seeds(groups, seeds, max_steps, prog, full_budget=True)
+        shard = train_seeds(groups, seeds, max_steps, prog, full_budget=True, engine=engine)
         pooled = shard if pooled is None else pool([pooled, shard], ["the seeds so far", f"seeds {seeds.start}-"])
         steps = {result.name: as_steps(result.steps_to_solve) for result in pooled.results}
         p, low, high = improvement_interval(steps[a], steps[b], confidence=confidence)

@@ -74,7 +74,50 @@ class AgentRecord:
         return Curve(np.array(self.env_steps, dtype=np.int64), np.array(self.returns, dtype=np.float64))
 
 
-class ComparisonRun:
+class RecordedRun:
+    """What a run of groups x seeds has recorded, read the same way whichever engine
+    trained it (:class:`ComparisonRun` here, ``parallel.py``'s worker processes)."""
+
+    groups: list[Group]
+    seeds: list[int]
+    max_steps: dict[str, int]
+    records: dict[str, list[AgentRecord]]
+
+    def curves(self, name: str) -> list[Curve]:
+        """Group ``name``'s curves, in seed order."""
+        return [record.curve() for record in self.records[name]]
+
+    def steps_to_solve(self, name: str) -> list[int | None]:
+        return [record.steps_to_solve for record in self.records[name]]
+
+    def result(self, group: Group) -> GroupResult:
+        """What the group's seeds gave so far (plain data: a sweep's worker returns it)."""
+        return GroupResult(
+            name=group.name,
+            label=group.label,
+            difference=dict(group.difference),
+            config=group.config,
+            max_steps=self.max_steps[group.name],
+            seeds=tuple(self.seeds),
+            curves=tuple(self.curves(group.name)),
+            steps_to_solve=tuple(self.steps_to_solve(group.name)),
+        )
+
+    def results(self) -> list[GroupResult]:
+        return [self.result(group) for group in self.groups]
+
+    def means_now(self, name: str) -> list[float]:
+        """Each agent's newest mean of its last 100 returns, in seed order (NaN before any)."""
+        return [record.returns[-1] if record.returns else math.nan for record in self.records[name]]
+
+    def mean_return_100(self, name: str) -> float:
+        """The mean over the group's seeds of their newest mean return (NaN before any)."""
+        latest = [record.returns[-1] for record in self.records[name] if record.returns]
+        finite = [value for value in latest if math.isfinite(value)]
+        return float(np.mean(finite)) if finite else math.nan
+
+
+class ComparisonRun(RecordedRun):
     """Both groups' populations and what they have done so far.
 
     :param groups: the two sides (any number works; the window and the figure take two).
@@ -139,31 +182,6 @@ class ComparisonRun:
     def running_agents(self, name: str) -> int:
         return len(self.populations[name].slots)
 
-    # -- reading ---------------------------------------------------------------------
-
-    def curves(self, name: str) -> list[Curve]:
-        """Group ``name``'s curves, in seed order."""
-        return [record.curve() for record in self.records[name]]
-
-    def steps_to_solve(self, name: str) -> list[int | None]:
-        return [record.steps_to_solve for record in self.records[name]]
-
-    def result(self, group: Group) -> GroupResult:
-        """What the group's seeds gave so far (plain data: a sweep's worker returns it)."""
-        return GroupResult(
-            name=group.name,
-            label=group.label,
-            difference=dict(group.difference),
-            config=group.config,
-            max_steps=self.max_steps[group.name],
-            seeds=tuple(self.seeds),
-            curves=tuple(self.curves(group.name)),
-            steps_to_solve=tuple(self.steps_to_solve(group.name)),
-        )
-
-    def results(self) -> list[GroupResult]:
-        return [self.result(group) for group in self.groups]
-
     def stage_checkpoint(self, name: str, agent: int = 0) -> Checkpoint:
         """What the stage of group ``name`` plays: its agent's policy and critic now."""
         return self.populations[name].checkpoint_of(agent)
@@ -175,20 +193,10 @@ class ComparisonRun:
             return [population.policy_state_of(agent) for agent in range(len(self.seeds))]
         return [population.checkpoint_of(agent).policy_state for agent in range(len(self.seeds))]
 
-    def means_now(self, name: str) -> list[float]:
-        """Each agent's newest mean of its last 100 returns, in seed order (NaN before any)."""
-        return [record.returns[-1] if record.returns else math.nan for record in self.records[name]]
-
     def env_steps(self, name: str) -> list[int]:
         """Each agent's env steps so far, in seed order."""
         population = self.populations[name]
         return [population.env_steps(agent) for agent in range(len(self.seeds))]
-
-    def mean_return_100(self, name: str) -> float:
-        """The mean over the group's seeds of their newest mean return (NaN before any)."""
-        latest = [record.returns[-1] for record in self.records[name] if record.returns]
-        finite = [value for value in latest if math.isfinite(value)]
-        return float(np.mean(finite)) if finite else math.nan
 
     def close(self) -> None:
         for population in self.populations.values():

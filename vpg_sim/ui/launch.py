@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from vpg_sim.core.config import VPGConfig
@@ -172,18 +172,9 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
     from vpg_sim.ui.compare.app import CompareApp
 
     torch.set_num_threads(groups[0].config.torch_threads)
-    options = WindowOptions(
-        pace=args.pace,
-        theme=args.theme,
-        size=args.size,
-        run_for=args.run_for,
-        screenshot=args.screenshot,
-        record_format=args.record_format,
-        present=args.present,
-    )
     session = ComparisonSession.from_groups(groups, args.seeds, args.max_steps, args.stat)
     try:
-        app = CompareApp(options, session)
+        app = CompareApp(comparison_options(args), session)
     except pygame.error as error:
         session.close()
         print(f"vpg-sim: error: cannot open a window ({error}); compare without one: --headless", file=sys.stderr)
@@ -193,6 +184,50 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
     except KeyboardInterrupt:
         return 130
     return app.exit_status
+
+
+def run_sweep_window(args: argparse.Namespace, groups: Sequence[Group], grid: Mapping[str, Sequence[object]]) -> int:
+    """``vpg-sim sweep`` without ``--headless``: the sweep window (each cell a group of
+    ``groups``, ``grid`` each key's values) until quit; its exit status."""
+    if not open_starting_window(
+        args,
+        "vpg-sim: error: sweep: ",
+        "Sweep without a window: add --headless (and --out FILE.png, --json)",
+        "; sweep without one: --headless",
+    ):
+        return 2
+    import pygame
+    import torch
+
+    from vpg_sim.training.population_session import ComparisonSession
+    from vpg_sim.ui.sweep.app import SweepApp
+
+    torch.set_num_threads(groups[0].config.torch_threads)
+    session = ComparisonSession.from_groups(groups, args.seeds, args.budget, args.stat)
+    try:
+        app = SweepApp(comparison_options(args), session, grid)
+    except pygame.error as error:
+        session.close()
+        print(f"vpg-sim: error: cannot open a window ({error}); sweep without one: --headless", file=sys.stderr)
+        return 2
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return 130
+    return app.exit_status
+
+
+def comparison_options(args: argparse.Namespace) -> WindowOptions:
+    """The window options of ``compare`` and ``sweep``."""
+    return WindowOptions(
+        pace=args.pace,
+        theme=args.theme,
+        size=args.size,
+        run_for=args.run_for,
+        screenshot=args.screenshot,
+        record_format=args.record_format,
+        present=args.present,
+    )
 
 
 def run_lesson(args: argparse.Namespace, lesson: Lesson) -> int:
