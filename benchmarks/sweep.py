@@ -8,7 +8,7 @@
    with ``--workers 2`` against ``--workers 1`` (target: >= 1.7x).
 2. The README's compare lesson (``--a estimator=baseline --b estimator=total-return
    --seeds 16``) in this tree (``--workers 2``) against the ``--baseline`` commit, by
-   default main when this work started (its compare trains both groups in one process;
+   default main before the workers came in (its compare trains both groups in one process;
    target: >= 1.7x). The baseline tree is exported (``git archive``) into a temporary folder.
 
 Each command runs as the user runs it (``python main.py ... --headless --json``, start-up
@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-BASELINE = "7c58540"
-"""main when the sweep work started: compare trained its two groups in one process."""
+BASELINE = "da8a2f8"
+"""main before the workers came in: compare trained its two groups in one process (ComparisonRun)."""
 SWEEP = ["sweep", "--grid", "gae_lambda=0,0.5,0.9,0.97,1", "--seeds", "16"]
 LESSON = ["compare", "--a", "estimator=baseline", "--b", "estimator=total-return", "--seeds", "16"]
 

@@ -381,3 +381,24 @@ def test_cells_that_solve_at_different_rounds_are_recorded_alike_in_one_worker_t
     assert all(solved is not None for agents in records[0].values() for _, _, solved in agents)
     for cell in cells:
         assert as_tuples(train_cell(cell, range(4), 3200)) == records[0][cell.name]
+
+
+def test_a_worker_that_cannot_start_here_is_a_one_line_worker_error(monkeypatch):
+    def cannot_start(plans, max_steps):
+        raise OSError("the env could not reset\nsecond line")
+
+    monkeypatch.setattr(parallel, "PopulationsWorker", cannot_start)
+    with pytest.raises(parallel.WorkerError, match=r"^OSError: the env could not reset$"):
+        ParallelRun([Group("A", SMALL, "a", {})], range(2), 1024)
+
+
+def test_workers_with_ray_is_refused_in_one_line(capsys):
+    status, out, lines = run(capsys, "sweep", "--grid", "gamma=0.9,1", "--headless", "--ray", "local", "--workers", "2")
+    assert status == 2 and out == "" and len(lines) == 1 and "--workers and --ray" in lines[0]
+
+
+def test_an_out_in_a_missing_folder_is_refused_before_anything_trains(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(sweep_run, "ParallelRun", None)  # anything started would fail loudly
+    missing = tmp_path / "no such folder" / "sweep.png"
+    status, out, lines = run(capsys, "sweep", "--grid", "gamma=0.9,1", "--headless", "--out", str(missing))
+    assert status == 2 and out == "" and len(lines) == 1 and "--out" in lines[0]

@@ -165,20 +165,35 @@ def add_window_options(parser: argparse.ArgumentParser, after_command: bool = Fa
     )
 
 
+DEFAULT_MAX_WORKERS = 4
+"""``--workers`` by default: this machine's cores, at most this many. Each worker process
+holds its own torch (~270 MB with 8 CartPole agents, measured), so eight cores' worth
+would take ~2 GB without being asked."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's or ``taskset``'s limit included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def add_workers_option(parser: argparse.ArgumentParser) -> None:
     """``--workers N``: processes to train in (None when not given: :func:`workers_of`)."""
+    default = min(available_cores(), DEFAULT_MAX_WORKERS)
     parser.add_argument(
         "--workers",
         type=worker_count,
         metavar="N",
-        help=f"headless: processes to train in (default: this machine's cores, {os.cpu_count() or 1}); "
-        "the results are the same",
+        help=f"headless: processes to train in (default: this machine's cores, at most {DEFAULT_MAX_WORKERS}: "
+        f"{default} here); the results are the same",
     )
 
 
 def workers_of(args: argparse.Namespace) -> int:
-    """``--workers``, or this machine's cores."""
-    return args.workers or os.cpu_count() or 1
+    """``--workers``, or this machine's cores (at most :data:`DEFAULT_MAX_WORKERS`)."""
+    return args.workers or min(available_cores(), DEFAULT_MAX_WORKERS)
 
 
 def env_module(args: argparse.Namespace) -> str | None:

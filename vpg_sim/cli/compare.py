@@ -83,9 +83,10 @@ def add_compare_command(commands: Any, top_level: argparse.ArgumentParser) -> No
     compare = commands.add_parser(
         "compare",
         help="compare two configs over many seeds: IQM return curves with 95%% bands, steps to solve",
-        description="Train config A and config B with the same seeds each (two populations trained together) "
-        "and compare them: each group's interquartile-mean return curve against env steps with its pointwise "
-        "95% bootstrap interval over seeds, each seed's steps to solve with the median's interval, the "
+        description="Train config A and config B with the same seeds each (together: in the window's thread, "
+        "or headless in --workers processes) and compare them: each group's interquartile-mean return curve "
+        "against env steps with its pointwise 95% bootstrap interval over seeds, each seed's steps to solve "
+        "with the median's interval, the "
         "probability that A solves in fewer steps than B, and the fraction of seeds solved by each step count "
         "(--stat mean: mean curves and t-intervals). --a and --b take KEY=VALUE settings (e.g. --a "
         "estimator=baseline --b estimator=total-return, or --b preset=textbook); every other training flag "

@@ -8,8 +8,10 @@ anything starts, so a wrong key, value or grid is one line and exit 2. Without
 ``--headless`` the sweep window opens (``ui/sweep/app.py``: every cell trained live in its
 thread). ``--headless`` trains every cell (in ``--workers`` processes, or as Ray tasks
 with ``--ray``), writes the figure (``sweep_figure.py``) and prints a summary line, or
-with ``--json`` one JSON object, per cell. The heat map's number for a cell is
-``core/comparison.cell_value``'s, in the window, the figure and the JSON alike.
+with ``--json`` one JSON object, per cell. The heat map's number for a cell follows one
+rule, ``core/comparison.cell_value``, in the window, the figure and the JSON alike (the
+window trains a critic-free cell of more than 8 seeds as one population, headless as
+populations of 8: its numbers can differ there by float rounding, ``parallel.py``).
 
 ``build_parser`` imports this module for :func:`add_sweep_command`, so nothing that
 imports torch or pygame is imported at its top.
@@ -21,6 +23,7 @@ import argparse
 import itertools
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,7 +157,8 @@ def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
     count = math.prod(len(values) for _, values in grid)
     if count > max_cells:
         sizes = " x ".join(str(len(values)) for _, values in grid)
-        raise ValueError(f"the grid has {sizes} = {count:,} cells, more than {max_cells:,}")
+        where = " in the window (--headless trains up to 10,000)" if max_cells == MAX_WINDOW_CELLS else ""
+        raise ValueError(f"the grid has {sizes} = {count:,} cells, more than {max_cells:,}{where}")
     base = config_from_args(args)
     cells = []
     for index, values in enumerate(itertools.product(*(values for _, values in grid))):
@@ -187,15 +191,20 @@ def sweep_command(args: argparse.Namespace) -> int:
     from vpg_sim.training.parallel import WorkerError
     from vpg_sim.training.sweep_run import MAX_CELLS
 
-    try:
-        cells = sweep_cells(args, MAX_CELLS if args.headless else MAX_WINDOW_CELLS)
-    except (UnsupportedEnvError, ValueError) as error:
-        return fail(f"sweep: {error}")
     if not args.headless:
         given = [name for name in HEADLESS_ONLY if getattr(args, name)]
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             return fail(f"sweep: {flags}: --out, --json, --workers and --ray go with --headless")
+    if args.ray is not None and args.workers is not None:
+        return fail("sweep: --workers and --ray: on Ray each cell is a task of one CPU; give one of the two")
+    if args.headless and args.out is not None and not writable_file(args.out):
+        return fail(f"sweep: --out {args.out}: a folder, or in a folder that does not exist or cannot be written")
+    try:
+        cells = sweep_cells(args, MAX_CELLS if args.headless else MAX_WINDOW_CELLS)
+    except (UnsupportedEnvError, ValueError) as error:
+        return fail(f"sweep: {error}")
+    if not args.headless:
         from vpg_sim.ui.launch import run_sweep_window
 
         return run_sweep_window(args, [cell.group for cell in cells], grid_values(args.grid))
@@ -259,6 +268,12 @@ def write_figure(out: Path, result: SweepResult, statistic: str) -> None:
     from vpg_sim.files import write_atomically
 
     write_atomically(out, sweep_png(result, statistic))
+
+
+def writable_file(path: Path) -> bool:
+    """Whether ``path`` can be written at the end of a sweep: not a folder, in one we may write to."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return not path.is_dir() and folder.is_dir() and os.access(folder, os.W_OK)
 
 
 def grid_values(texts: list[str]) -> dict[str, list[Any]]:

@@ -5,7 +5,7 @@ with ``--stat mean`` the mean) with its shaded pointwise 95% interval over seeds
 from one ordered colormap, the legend in the grid's order) and the env's solved line;
 below, each value's seeds' steps to solve as dots, the median as a bar with its interval
 (the legend gives each value's solved count). A 2-D grid: a heat map, the first key
-across and the second down, of each cell's median steps to solve, or, where fewer than
+down and the second across (as the window draws it), of each cell's median steps to solve, or, where fewer than
 half its seeds solved (no median), its return at the end of training (grey); each cell
 labelled with its number and its solved count (``core/comparison.cell_value``: the
 numbers of the JSON and of the window).
@@ -24,7 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-from vpg_sim.core.comparison import band_method, group_band
+from vpg_sim.core.comparison import group_band
 from vpg_sim.training.sweep_run import SweepResult
 
 DPI = 150
@@ -46,6 +46,13 @@ def value_text(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
+SHORT_BAND = {
+    "iqm": "pointwise 95% interval (stratified bootstrap over seeds, percentile)",
+    "mean": "pointwise 95% t-interval over seeds",
+}
+"""The band's method in a few words (the JSON's ``band_method`` gives it in full)."""
+
+
 def statistic_name(statistic: str) -> str:
     return "IQM" if statistic == "iqm" else statistic
 
@@ -58,8 +65,8 @@ def sweep_figure(result: SweepResult, statistic: str) -> Figure:
         curves_axes, dots_axes = figure.subplots(2, 1, sharex=True, height_ratios=(3.2, 1.4))
         draw_curves(curves_axes, dots_axes, result, statistic)
         figure.supxlabel(
-            f"curves: {statistic_name(statistic)} over seeds, shaded: "
-            f"{band_method(statistic)}; dots: each seed's steps to solve, bar: median, band: its 95% interval",
+            f"curves: {statistic_name(statistic)} over seeds; shaded: its {SHORT_BAND[statistic]}\n"
+            "dots: each seed's steps to solve; bar: the median; band: its 95% interval",
             fontsize="small",
             color="#444444",
         )
@@ -79,7 +86,7 @@ def sweep_png(result: SweepResult, statistic: str) -> bytes:
 
 
 def draw_curves(curves_axes: Axes, dots_axes: Axes, result: SweepResult, statistic: str) -> None:
-    """Each value's mean curve and band (above) and its seeds' steps to solve (below)."""
+    """Each value's curve (``statistic`` over seeds) and band (above) and its seeds' steps to solve (below)."""
     cells = result.cells
     key = result.keys[0]
     colours = colormaps[CURVE_COLOURS](np.linspace(0.0, 0.85, len(cells)))  # its yellowest end is hard to see
@@ -113,8 +120,9 @@ def draw_curves(curves_axes: Axes, dots_axes: Axes, result: SweepResult, statist
             linewidth=1.0,
             label=f"solved: {result.reward_threshold:g}",
         )
-    curves_axes.set_ylabel("mean return of the last 100\ntraining episodes")
-    curves_axes.legend(loc="upper left", frameon=False, fontsize="small")  # learning curves leave it empty
+    curves_axes.set_ylabel(f"{statistic_name(statistic)} return of the last 100\ntraining episodes (over seeds)")
+    # Beside the axes: inside, the solved line and the fast values' curves crossed it.
+    curves_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
     curves_axes.grid(True, color="#dddddd", linewidth=0.6)
     dots_axes.set_yticks(
         range(len(cells)), [value_text(cell.settings[key]) for cell in reversed(cells)], fontsize="small"
@@ -139,8 +147,8 @@ def heat_map_labels(result: SweepResult, statistic: str) -> dict[int, str]:
 
 
 def draw_heat_map(axes: Axes, figure: Figure, result: SweepResult, statistic: str) -> None:
-    """Cells as squares, the first key's values across, the second's down."""
-    across, down = result.keys
+    """Cells as squares, the first key's values down, the second's across (as the window)."""
+    down, across = result.keys
     columns = list(dict.fromkeys(cell.settings[across] for cell in result.cells))
     rows = list(dict.fromkeys(cell.settings[down] for cell in result.cells))
     steps = np.full((len(rows), len(columns)), np.nan)

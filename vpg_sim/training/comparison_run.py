@@ -11,8 +11,9 @@ value carried forward. Runs whose seeds will be pooled with other runs' (``--jso
 ``--until-decided``) train every seed to its budget: stopping where this run's own seeds
 happened to solve would end the pooled curves at the fastest shard.
 
-Used by the headless ``vpg-sim compare`` and, in a thread, by the window
-(``population_session.py``); the statistics are ``core/comparison.py``'s.
+Used in a thread by the comparison and sweep windows (``population_session.py``);
+the headless ``compare`` and ``sweep`` train the same records in worker processes
+(``parallel.py``); the statistics are ``core/comparison.py``'s.
 """
 
 from __future__ import annotations

@@ -278,7 +278,10 @@ class _Process:
         return payload
 
     def send(self, kind: str, payload: Any) -> None:
-        self.connection.send((kind, payload))
+        # A worker that has just ended cannot be told anything: its end (an error it sent,
+        # or its exit) is read, as one line, at the next receive.
+        with contextlib.suppress(OSError):
+            self.connection.send((kind, payload))
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -350,12 +353,21 @@ class ParallelRun(RecordedRun):
             # 2.45 s after the start with 2 children, 0.38 s here).
             for index, populations in enumerate(plans):
                 if index == 0:
-                    self._workers.append(PopulationsWorker(populations, self.max_steps))
+                    self._workers.append(self._local_worker(populations))
                 else:
                     self._workers.append(_Process(populations, self.max_steps, env_import))
         except BaseException:
             self.close()
             raise
+
+    def _local_worker(self, plans: Sequence[PopulationPlan]) -> PopulationsWorker:
+        """Worker 0, in this process; a failure to build it is one line, as a child's is."""
+        try:
+            return PopulationsWorker(plans, self.max_steps)
+        except StudentCodeError:
+            raise
+        except Exception as error:  # an env that fails to build or reset: not the input's checks
+            raise WorkerError(error_line(error)) from error
 
     # -- training --------------------------------------------------------------------
 

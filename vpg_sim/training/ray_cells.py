@@ -1,7 +1,7 @@
 """A sweep's cells as Ray tasks: ``vpg-sim sweep --ray ADDRESS`` (the optional extra ``[cluster]``).
 
-Each cell is one task, :func:`~vpg_sim.training.sweep_run.train_cell` (the cell's seeds as
-one population, trained to the cell's end as ``compare`` trains a group), asking for one
+Each cell is one task, :func:`~vpg_sim.training.sweep_run.train_cell` (the cell's seeds
+trained in this process, to the cell's end, as ``compare`` trains a group), asking for one
 CPU. Tasks, not Ray Tune's grid search: a cell is a pure function of its config, its
 seeds and its budget, whose records come back whole; Tune's trials would add what a
 sweep must not do (schedulers that stop trials early, which would cut a cell's curves)
@@ -95,12 +95,12 @@ class RayCluster:
         pending = [task.remote(cell.group, list(seeds), max_steps, env_import) for cell in cells]
         references = list(pending)
         last = time.monotonic()
-        while pending:
-            _, pending = self.ray.wait(pending, num_returns=len(pending), timeout=PROGRESS_SECONDS)
-            if progress is not None and (time.monotonic() - last >= PROGRESS_SECONDS or not pending):
-                last = time.monotonic()
-                progress(f"{len(cells) - len(pending)}/{len(cells)} cells done on Ray")
         try:
+            while pending:
+                _, pending = self.ray.wait(pending, num_returns=len(pending), timeout=PROGRESS_SECONDS)
+                if progress is not None and (time.monotonic() - last >= PROGRESS_SECONDS or not pending):
+                    last = time.monotonic()
+                    progress(f"{len(cells) - len(pending)}/{len(cells)} cells done on Ray")
             results = tuple(self.ray.get(references))
         except Exception as error:  # a task failed (RayTaskError, a lost node, ...): one line
             raise WorkerError(f"on Ray: {error_line(error)}") from None

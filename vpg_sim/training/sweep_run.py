@@ -7,7 +7,7 @@ step budget, the whole cell until all its agents solved. The cells stop independ
 
 Two engines give the same records, to the bit: :func:`run_here` trains every cell at once
 in ``workers`` processes of this machine (``parallel.py``: cells' agents pooled and dealt
-evenly, in lockstep rounds); ``ray_cells.py`` sends each cell to a Ray cluster as a task,
+evenly, each worker at most 8 rounds ahead of the slowest); ``ray_cells.py`` sends each cell to a Ray cluster as a task,
 :func:`train_cell`, which trains the cell alone.
 """
 
