@@ -54,12 +54,14 @@ def main() -> None:
         results = {name: sweep([*grid, *extra], out) for name, (extra, out) in runs.items()}
         (local_seconds, local_json), (ray_seconds, ray_json) = results.values()
         pngs = [out.read_bytes() for _, out in runs.values()]
-        figure = Figure(figsize=(20, 6.8), layout="constrained")
+        figure = Figure(figsize=(20, 7.6), layout="constrained")  # room above each figure for its title
         panels = zip(figure.subplots(1, 2), runs.items(), results.values(), strict=True)
         for axes, (name, (_, out)), (seconds, _) in panels:
             axes.imshow(matplotlib.image.imread(out))
             axes.set_title(f"{name}: {seconds:.0f} s", fontsize=16)
             axes.axis("off")
+        same = "the same JSON and PNG bytes" if local_json == ray_json and pngs[0] == pngs[1] else "DIFFERENT results"
+        figure.suptitle(f"One sweep, two engines: {same}", fontsize=18)
         FigureCanvasAgg(figure)
         figure.savefig(args.out, dpi=100)
     print(
