@@ -402,3 +402,11 @@ def test_an_out_in_a_missing_folder_is_refused_before_anything_trains(capsys, mo
     missing = tmp_path / "no such folder" / "sweep.png"
     status, out, lines = run(capsys, "sweep", "--grid", "gamma=0.9,1", "--headless", "--out", str(missing))
     assert status == 2 and out == "" and len(lines) == 1 and "--out" in lines[0]
+
+
+def test_the_sweep_window_trains_at_compares_pace_unless_told():
+    from vpg_sim.cli import parse_arguments
+    from vpg_sim.training.pacing import COMPARE_PACE
+
+    assert parse_arguments(["sweep", "--grid", "gamma=0.9,1"]).pace == COMPARE_PACE
+    assert parse_arguments(["sweep", "--grid", "gamma=0.9,1", "--pace", "2/s"]).pace == "2/s"

@@ -122,7 +122,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     may come before the command's name: ``vpg-sim --pace 1/s compare ...``)."""
     args = build_parser().parse_args(argv)
     if getattr(args, "pace", None) is None:
-        args.pace = COMPARE_PACE if args.command == "compare" else DEFAULT_PACE
+        args.pace = COMPARE_PACE if args.command in ("compare", "sweep") else DEFAULT_PACE
     return args
 
 
