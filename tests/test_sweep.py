@@ -279,6 +279,9 @@ def test_the_curves_figure_has_a_curve_per_value_in_grid_order():
         (["--grid", "num_envs=3,4"], "steps_per_update must be a positive multiple of num_envs"),
         (["--grid", "gamma=0.9,1", "--ray", "127.0.0.1:1"], "cannot reach it"),
         (["--grid", "gamma=0.9,1", "--ray", "nonsense"], "expected auto, local, HOST:PORT"),
+        (["--grid", "gamma=0.9,1", "--ray", "1.2.3.4:99999"], "the port must be 1 to 65535"),
+        (["--grid", "hidden_sizes=32x32,64x"], "not widths such as 64x64: '64x'"),
+        (["--grid", "gamma=0.9,1", "--seeds", "-3"], "a count N or a range FIRST-LAST"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_starts_nothing(capsys, monkeypatch, tmp_path, argv, named):
@@ -410,3 +413,24 @@ def test_the_sweep_window_trains_at_compares_pace_unless_told():
 
     assert parse_arguments(["sweep", "--grid", "gamma=0.9,1"]).pace == COMPARE_PACE
     assert parse_arguments(["sweep", "--grid", "gamma=0.9,1", "--pace", "2/s"]).pace == "2/s"
+
+
+def test_the_window_s_run_stops_each_cell_as_the_headless_sweep_does():
+    import tests.quick_env_module  # noqa: F401  (registers QuickBandit-v0 here)
+
+    bandit = SMALL.replace(env_id="QuickBandit-v0", steps_per_update=32, vf_minibatch_size=16)
+    cells = [Group(f"lr {rate}", bandit.replace(policy_lr=rate), f"policy_lr={rate}", {}) for rate in (0.003, 0.03)]
+    stop_sets = [[cell.name] for cell in cells]
+    window = ComparisonRun(cells, range(4), 3200, stop_sets=stop_sets)
+    engine = ParallelRun(cells, range(4), 3200, stop_sets, 1, "tests.quick_env_module")
+    try:
+        while not window.finished:
+            window.train_round()
+        engine.train_to_the_end()
+        assert records_of(window, cells) == records_of(engine, cells)
+        lengths = {name: {len(r.env_steps) for r in window.records[name]} for name in ("lr 0.003", "lr 0.03")}
+        assert all(len(n) == 1 for n in lengths.values())  # a cell's seeds stop together
+        assert lengths["lr 0.03"] != lengths["lr 0.003"]  # and each cell on its own
+    finally:
+        window.close()
+        engine.close()

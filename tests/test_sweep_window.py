@@ -106,12 +106,47 @@ def test_the_arrows_select_a_cell_and_w_shows_its_seeds(heat_map_app):
     assert app.view.seed_wall and app.session.watching_agents
 
 
+def press(app, key):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+    step(app)
+
+
+def test_down_and_up_move_a_row_of_the_heat_map_left_and_right_a_cell():
+    app = open_sweep({"gamma": (0.9, 0.99), "gae_lambda": (0.0, 0.5, 0.97)})  # 2 rows of 3
+    try:
+        step(app, 2)
+        press(app, pygame.K_DOWN)
+        assert app.selected == 3  # the row below, same column
+        press(app, pygame.K_RIGHT)
+        assert app.selected == 4
+        press(app, pygame.K_UP)
+        assert app.selected == 1
+        press(app, pygame.K_UP)
+        assert app.selected == 4  # wrapped round to the bottom row
+    finally:
+        app.close()
+
+
+def test_the_curves_follow_the_selected_row_after_training_has_finished(heat_map_app):
+    app = heat_map_app
+    until_finished(app)
+    painter = app.painter()
+    rows = []
+    for _ in range(2):
+        frame = app.frame(app.session.latest(), app.cells(app.session.latest()))
+        painter.begin("returns", app.layout.returns)
+        app.returns_panel.draw(painter, app.layout.returns, frame)
+        rows.append(pygame.image.tobytes(app.screen.subsurface(app.layout.returns), "RGB"))
+        press(app, pygame.K_DOWN)
+    assert rows[0] != rows[1]  # the second row's curves, not the first's kept from the last round
+
+
 def test_a_1d_grid_takes_its_colours_from_one_ordered_colormap_in_the_grid_s_order():
     app = open_sweep({"gae_lambda": (0.0, 0.5, 1.0)})
     try:
         step(app, 2)
         frame = app.frame(app.session.latest(), app.cells(app.session.latest()))
-        assert [group.name for group in frame.groups] == ["0.0", "0.5", "1.0"]
+        assert [group.name for group in frame.groups] == ["0", "0.5", "1"]  # as the figure and the JSON say them
         assert [group.colour for group in frame.groups] == ordered_colours(3, "dark")
         brightness = [sum(colour) for colour in ordered_colours(3, "dark")]
         assert brightness == sorted(brightness)  # viridis: darker to brighter along the grid

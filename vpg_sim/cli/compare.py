@@ -58,6 +58,8 @@ def seed_range(text: str) -> range:
     """An argparse type: ``16`` is seeds 0-15; ``100-149`` is seeds 100 to 149 (both
     included); from 2 to :data:`MAX_SEEDS` seeds."""
     first, dash, last = text.partition("-")
+    if dash and not first.strip():
+        raise argparse.ArgumentTypeError(f"a count N or a range FIRST-LAST of seeds from 0 on, not {text!r}")
     if dash:
         start, stop = seed_number(first), seed_number(last) + 1
     else:
@@ -197,7 +199,9 @@ def parse_setting(text: str) -> tuple[str, Any]:
         if kind == "bool":
             value: Any = _parse_bool(raw)
         elif kind == "tuple[int, ...]":
-            parts = [part for part in raw.replace("x", ",").split(",") if part.strip()]
+            parts = [part.strip() for part in raw.replace("x", ",").split(",")]
+            if not all(parts):  # "32xx", "64x": a width left out is a mistake, not a smaller network
+                raise argparse.ArgumentTypeError(f"not widths such as 64x64: {raw!r}")
             value = tuple(PARSERS[kind]["type"](part) for part in parts)
         elif "type" in PARSERS[kind]:
             value = PARSERS[kind]["type"](raw)

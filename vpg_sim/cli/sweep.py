@@ -59,9 +59,9 @@ def add_sweep_command(commands: Any) -> None:
         help="train every combination of a grid of config values over many seeds: curves or a heat map",
         description="Train every cell of a grid (--grid KEY=v1,v2,... once or twice) with the same seeds "
         "each, as compare trains a group: live in the window, or --headless on every core here (--workers) or "
-        "on a Ray cluster (--ray). A 1-D grid gives each value's IQM return curve with its 95%% band and each "
+        "on a Ray cluster (--ray). A 1-D grid gives each value's IQM return curve with its 95% band and each "
         "seed's steps to solve; a 2-D grid a heat map of the median steps to solve (the IQM return at the "
-        "end where fewer than half the seeds solved). Every other training flag sets every cell.",
+        "end where half the seeds or fewer solved). Every other training flag sets every cell.",
     )
     sweep.add_argument(
         "--grid",
@@ -156,9 +156,9 @@ def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
     grid = parse_grid(args.grid)
     count = math.prod(len(values) for _, values in grid)
     if count > max_cells:
-        sizes = " x ".join(str(len(values)) for _, values in grid)
+        sizes = " x ".join(str(len(values)) for _, values in grid) + " = " if len(grid) > 1 else ""
         where = " in the window (--headless trains up to 10,000)" if max_cells == MAX_WINDOW_CELLS else ""
-        raise ValueError(f"the grid has {sizes} = {count:,} cells, more than {max_cells:,}{where}")
+        raise ValueError(f"the grid has {sizes}{count:,} cells, more than {max_cells:,}{where}")
     base = config_from_args(args)
     cells = []
     for index, values in enumerate(itertools.product(*(values for _, values in grid))):

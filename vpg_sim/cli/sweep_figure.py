@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
 from vpg_sim.core.comparison import group_band
+from vpg_sim.core.comparison import setting_text as value_text
 from vpg_sim.training.sweep_run import SweepResult
 
 DPI = 150
@@ -35,15 +36,6 @@ CURVE_COLOURS = "viridis"
 STEPS_COLOURS = "viridis_r"
 """Heat map: fewer steps to solve, brighter."""
 UNSOLVED_GREY = "#d9d9d9"
-
-
-def value_text(value: object) -> str:
-    """A grid value as the legend and the axes show it (``0.97``, ``on``, ``off``, ``64x64``)."""
-    if isinstance(value, tuple):
-        return "x".join(str(width) for width in value)
-    if isinstance(value, bool) or value is None:
-        return "on" if value else "off"
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 SHORT_BAND = {
@@ -181,8 +173,8 @@ def draw_heat_map(axes: Axes, figure: Figure, result: SweepResult, statistic: st
         colourbar = figure.colorbar(image, ax=axes, format=StrMethodFormatter("{x:,.0f}"))
         colourbar.set_label("median env steps to solve")
     axes.set_title(
-        f"median env steps to solve per cell (grey: fewer than half the seeds solved; R: {statistic_name(statistic)} "
-        "return at the end of training)",
+        "median env steps to solve per cell (grey: no median, half the seeds or fewer solved; "
+        f"R: {statistic_name(statistic)} return at the end of training)",
         fontsize="small",
         loc="left",
     )

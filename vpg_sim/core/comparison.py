@@ -346,10 +346,21 @@ def number(value: float, digits: int = 2) -> float | None:
     return round(float(value), digits) if math.isfinite(value) else None
 
 
+def setting_text(value: object) -> str:
+    """A grid value as a sweep's window, figure and legends show it (``0.97``, ``1``,
+    ``on``, ``off``, ``64x64``)."""
+    if isinstance(value, tuple):
+        return "x".join(str(width) for width in value)
+    if isinstance(value, bool) or value is None:
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
 def cell_value(steps_to_solve: Sequence[int | None], end_returns: np.ndarray, statistic: str) -> tuple[float, str]:
     """What a sweep's heat map shows for a cell, and which it is: its seeds' median steps to
-    solve (``"steps"``), or where fewer than half solved, the ``statistic`` of their returns
-    at the end ``(S,)`` (``"return"``; NaN before any). The window and the JSON read it here."""
+    solve (``"steps"``), or where half or fewer solved (unsolved as +inf: no finite median),
+    the ``statistic`` of their returns at the end ``(S,)`` (``"return"``; NaN before any).
+    The window and the JSON read it here."""
     median = float(np.median(as_steps(steps_to_solve))) if len(steps_to_solve) else math.inf
     if math.isfinite(median):
         return median, "steps"

@@ -125,6 +125,8 @@ class ComparisonRun(RecordedRun):
     :param seeds: every group trains each of them.
     :param max_steps: per agent, None: each group's ``config.total_steps``.
     :param stop_when_all_solved: False trains every agent to its budget.
+    :param stop_sets: groups that stop together once all their agents solved (None: all
+        groups, as a comparison; a sweep's window: each cell alone, as the headless sweep).
     """
 
     def __init__(
@@ -133,11 +135,13 @@ class ComparisonRun(RecordedRun):
         seeds: Sequence[int],
         max_steps: int | None = None,
         stop_when_all_solved: bool = True,
+        stop_sets: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.groups = list(groups)
         self.seeds = list(seeds)
         self.max_steps = {g.name: max_steps or g.config.total_steps for g in self.groups}
         self.stop_when_all_solved = stop_when_all_solved
+        self.stop_sets = [list(names) for names in (stop_sets or [[g.name for g in self.groups]])]
         self.populations: dict[str, PopulationTrainer | TrainerPopulation] = {}
         try:
             for group in self.groups:
@@ -153,7 +157,7 @@ class ComparisonRun(RecordedRun):
 
     def train_round(self) -> None:
         """One update of every running agent of each group; then stop the agents at their
-        step budget, or every agent if all have solved."""
+        step budget, and every agent of a stop set whose agents have all solved."""
         for group in self.groups:
             population = self.populations[group.name]
             stats = population.train_update()
@@ -163,9 +167,11 @@ class ComparisonRun(RecordedRun):
                 record.returns.append(update.mean_return_100)
                 record.add_episodes(*population.take_new_episodes(agent), self.reward_threshold)
             population.stop([agent for agent in population.slots if self._spent(group.name, agent)])
-        if self.stop_when_all_solved and self.all_solved:
-            for population in self.populations.values():
-                population.stop(list(population.slots))
+        if self.stop_when_all_solved:
+            for names in self.stop_sets:
+                if all(record.steps_to_solve is not None for name in names for record in self.records[name]):
+                    for name in names:
+                        self.populations[name].stop(list(self.populations[name].slots))
         self.rounds += 1
 
     def _spent(self, name: str, agent: int) -> bool:

@@ -88,9 +88,15 @@ class ComparisonSession(PacedThread):
 
     @classmethod
     def from_groups(
-        cls, groups: Sequence[Group], seeds: Sequence[int], max_steps: int | None, statistic: str = "iqm"
+        cls,
+        groups: Sequence[Group],
+        seeds: Sequence[int],
+        max_steps: int | None,
+        statistic: str = "iqm",
+        stop_sets: Sequence[Sequence[str]] | None = None,
     ) -> ComparisonSession:
-        return cls(ComparisonRun(groups, seeds, max_steps), statistic)
+        """``stop_sets`` as :class:`ComparisonRun`'s (None: all groups stop together)."""
+        return cls(ComparisonRun(groups, seeds, max_steps, stop_sets=stop_sets), statistic)
 
     # -- commands (pause, resume, step, pace, lockstep, stop: PacedThread's) ----------------
 

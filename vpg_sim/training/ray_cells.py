@@ -39,8 +39,10 @@ def _reachable(address: str) -> None:
     """RayUnavailable unless ``HOST:PORT`` (or ``ray://HOST:PORT``) takes a TCP connection
     within :data:`CONNECT_SECONDS` (``ray.init`` itself retries for much longer)."""
     host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not colon or not host or not port.isdigit():
         raise RayUnavailable(f"--ray {address}: expected auto, local, HOST:PORT or ray://HOST:PORT")
+    if not 0 < int(port) < 65536:
+        raise RayUnavailable(f"--ray {address}: the port must be 1 to 65535")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as error:

@@ -203,7 +203,10 @@ def run_sweep_window(args: argparse.Namespace, groups: Sequence[Group], grid: Ma
     from vpg_sim.ui.sweep.app import SweepApp
 
     torch.set_num_threads(groups[0].config.torch_threads)
-    session = ComparisonSession.from_groups(groups, args.seeds, args.budget, args.stat)
+    # Each cell stops once its own seeds have all solved, as the headless sweep trains it:
+    # the window's curves are the JSON's.
+    cells = [[group.name] for group in groups]
+    session = ComparisonSession.from_groups(groups, args.seeds, args.budget, args.stat, stop_sets=cells)
     try:
         app = SweepApp(comparison_options(args), session, grid)
     except pygame.error as error:

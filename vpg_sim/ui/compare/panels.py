@@ -59,9 +59,11 @@ class GroupView:
             return None
         return float(self.band.env_steps[-1]), float(self.band.centre[-1])
 
-    def curve_end_text(self, statistic: str) -> str:
+    def curve_end_text(self, statistic: str, with_steps: bool = True) -> str:
         end, name = self.curve_end, CURVE_NAMES[statistic]
-        return f"{name} –" if end is None else f"{name} {end[1]:.0f} at {end[0]:,.0f} steps"
+        if end is None:
+            return f"{name} –"
+        return f"{name} {end[1]:.0f} at {end[0]:,.0f} steps" if with_steps else f"{name} {end[1]:.0f}"
 
     @property
     def seeds(self) -> int:
@@ -110,9 +112,9 @@ class GroupStagePanel:
         pygame.draw.rect(
             surface, group.colour, pygame.Rect(rect.x, rect.y + painter.px(8), painter.px(5), painter.px(22))
         )
-        title = painter.text(
-            f"{group.name}: {group.label}", (rect.x + pad, rect.y + painter.px(4)), TITLE_SIZE, group.colour, bold=True
-        )
+        room = rect.right - pad - (rect.x + pad)
+        said = painter.fitting([f"{group.name}: {group.label}", group.label, group.name], TITLE_SIZE, room)
+        title = painter.text(said, (rect.x + pad, rect.y + painter.px(4)), TITLE_SIZE, group.colour, bold=True)
         subtitle = f"vs {group.other_label} · agent 0 (seed {group.stage_seed})"
         if title.right + painter.px(10) + painter.text_size(subtitle, 14)[0] <= rect.right - pad:
             painter.text(subtitle, (title.right + painter.px(10), title.centery), 14, palette.muted, anchor="midleft")
@@ -177,7 +179,8 @@ def steps_label(value: float) -> str:
 class ComparisonReturnsPanel:
     """Above: each group's mean return against env steps, its band and the solved line;
     below, on the same x axis: each seed's steps to solve as a dot, the median as a bar
-    and its order-statistic interval as a shade, per group. Redrawn only when a round ends."""
+    and its order-statistic interval as a shade, per group. Redrawn only when a round ends
+    or the groups shown change (a sweep's selected row)."""
 
     def __init__(self) -> None:
         self.layer = LayerCache()
@@ -186,7 +189,8 @@ class ComparisonReturnsPanel:
         seeds = frame.groups[0].seeds
         area = painter.panel(rect, "Return over env steps", f"{seeds} seeds per group, each on its own steps")
         # A snapshot's round identifies everything drawn here: the layer is redrawn once a round.
-        key = (frame.rounds, frame.env_steps_axis, painter.palette.name, painter.min_text_size)
+        shown = tuple(group.label for group in frame.groups)
+        key = (frame.rounds, frame.env_steps_axis, painter.palette.name, painter.min_text_size, shown)
         local = pygame.Rect(0, 0, area.width, area.height)
         layer = self.layer.get(
             (),
@@ -286,14 +290,21 @@ class ComparisonReturnsPanel:
             text_h = on_layer.text_size("Ag", 15)[1]
             swatch.centery = y + text_h // 2
             pygame.draw.rect(surface, group.colour, swatch)
-            on_layer.text(
-                f"{group.name}: {group.label}   {group.curve_end_text(frame.statistic)}"
-                f" · solved {group.solved}/{group.seeds}" + ("" if group.running else " · done"),
-                (swatch.right + on_layer.px(6), y),
+            solved = f"solved {group.solved}/{group.seeds}" + ("" if group.running else " · done")
+            end = group.curve_end_text(frame.statistic)
+            short_end = group.curve_end_text(frame.statistic, with_steps=False)
+            # A sweep's labels can be long: drop the steps, then the name's repeat, before clipping.
+            said = on_layer.fitting(
+                [
+                    f"{group.name}: {group.label}   {end} · {solved}",
+                    f"{group.name}: {group.label}   {short_end} · {solved}",
+                    f"{group.label}   {short_end} · {solved}",
+                    f"{group.label} · {solved}",
+                ],
                 15,
-                group.colour,
-                bold=True,
+                area.right - swatch.right - on_layer.px(8),
             )
+            on_layer.text(said, (swatch.right + on_layer.px(6), y), 15, group.colour, bold=True)
             y += text_h + on_layer.px(3)
         on_layer.text(
             CURVE_NOTES[frame.statistic].format(seeds=frame.groups[0].seeds),

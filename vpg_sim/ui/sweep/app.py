@@ -3,7 +3,7 @@
 A 1-D grid: one curve with its 95% pointwise band per value (colours from one ordered
 colormap, the legend in the grid's order) and each value's steps-to-solve dots, beside a
 table of the values. A 2-D grid: a heat map of each cell's median steps to solve (or its
-return at the end, where fewer than half its seeds solved), each cell labelled with its
+return at the end, where half its seeds or fewer solved: no median), each cell labelled with its
 number and solved count, and the curves of the selected cell's row. Above, the selected
 cell's agent 0 plays on a stage; W shows all its seeds instead (the seed wall). The arrow
 keys select a cell. Training runs in a :class:`ComparisonSession` thread (each cell a
@@ -20,7 +20,7 @@ import numpy as np
 import pygame
 import pygame_gui
 
-from vpg_sim.core.comparison import cell_value, estimator_weights
+from vpg_sim.core.comparison import cell_value, estimator_weights, setting_text
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
 from vpg_sim.training.seed_wall import SeedWall, agent_states
 from vpg_sim.training.stage import StagePlayer
@@ -40,8 +40,10 @@ from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
 WINDOW_TITLE = "vpg-sim · sweep"
 SWEEP_CONTROLS: tuple[Control, ...] = (
     *COMPARE_CONTROLS,
-    Control("select_next", (pygame.K_RIGHT, pygame.K_DOWN), "→ ↓", "", "select the next cell (2-D: → across, ↓ down)"),
-    Control("select_previous", (pygame.K_LEFT, pygame.K_UP), "← ↑", "", "select the previous cell"),
+    Control("select_right", (pygame.K_RIGHT,), "→", "", "select the next cell (2-D: the next across)"),
+    Control("select_left", (pygame.K_LEFT,), "←", "", "select the previous cell (2-D: across)"),
+    Control("select_down", (pygame.K_DOWN,), "↓", "", "select the next cell (2-D: the row below)"),
+    Control("select_up", (pygame.K_UP,), "↑", "", "select the previous cell (2-D: the row above)"),
 )
 KEYS_BAR = "Space pause · T pace · ← → ↑ ↓ select a cell · W its seeds · B presenter · V record · H help · Esc quit"
 HELP_FOOTER = (
@@ -53,11 +55,22 @@ HELP_FOOTER = (
 class SweepCommands(CompareCommands):
     """The comparison window's commands, and moving the selection over the grid."""
 
-    def select_next(self) -> None:
+    def select_right(self) -> None:
         self._select(+1)
 
-    def select_previous(self) -> None:
+    def select_left(self) -> None:
         self._select(-1)
+
+    def select_down(self) -> None:
+        self._select(+self._row_length())
+
+    def select_up(self) -> None:
+        self._select(-self._row_length())
+
+    def _row_length(self) -> int:
+        """Cells from one row of the heat map to the next (1 on a 1-D grid: its rows are cells)."""
+        grid = self.window.grid  # type: ignore[attr-defined]
+        return len(list(grid.values())[-1]) if len(grid) == 2 else 1
 
     def _select(self, step: int) -> None:
         window = self.window
@@ -204,7 +217,7 @@ class SweepApp(WindowBasics):
             group, cell = snapshot.groups[index], cells[index]
             views.append(
                 GroupView(
-                    name=str(cell.settings[-1][1]),
+                    name=setting_text(cell.settings[-1][1]),
                     label=cell.label,
                     other_label="the grid's other cells",
                     colour=cell.colour,

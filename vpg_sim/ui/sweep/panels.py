@@ -1,6 +1,6 @@
 """The sweep window's panels: the cells as a table (a 1-D grid) or a heat map (2-D), each
-cell with its median steps to solve (or its return at the end, where fewer than half its
-seeds solved) and its solved count; the selected one framed."""
+cell with its median steps to solve (or its return at the end, where half its seeds or
+fewer solved: no median) and its solved count; the selected one framed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pygame
 
+from vpg_sim.core.comparison import setting_text
 from vpg_sim.ui.compare.panels import steps_label
 from vpg_sim.ui.panels.painter import TITLE_SIZE, LayerCache, PanelPainter
 from vpg_sim.ui.theme import Colour
@@ -34,7 +35,7 @@ class CellView:
 
     @property
     def label(self) -> str:
-        return ", ".join(f"{key}={value}" for key, value in self.settings)
+        return ", ".join(f"{key}={setting_text(value)}" for key, value in self.settings)
 
     def value_text(self) -> str:
         if not math.isfinite(self.value):
@@ -95,9 +96,9 @@ class HeatMapPanel:
         number, its solved count), in cell order."""
         palette = painter.palette
         room = rect.width - painter.px(30) - painter.text_size("Median steps to solve", TITLE_SIZE, bold=True)[0]
-        said = ["brighter: fewer · ret: return where not half solved", "brighter: fewer", ""]
+        said = ["brighter: fewer · ret: return where no median", "brighter: fewer", ""]
         area = painter.panel(rect, "Median steps to solve", painter.fitting(said, 14, room))
-        label_w = max(painter.text_size(str(value), 13)[0] for value in values[0]) + painter.px(10)
+        label_w = max(painter.text_size(setting_text(value), 13)[0] for value in values[0]) + painter.px(10)
         top_h = painter.text_size("Ag", 13)[1] * 2 + painter.px(6)
         grid = pygame.Rect(area.x + label_w, area.y + top_h, area.width - label_w, area.height - top_h)
         rows, columns = len(values[0]), len(values[1])
@@ -112,9 +113,10 @@ class HeatMapPanel:
         painter.text(keys[1], (grid.centerx, area.y), 13, palette.muted, anchor="midtop")
         for column, value in enumerate(values[1]):
             x = grid.x + (column + 0.5) * cell_w
-            painter.text(str(value), (x, area.y + top_h - painter.px(2)), 13, anchor="midbottom")
+            painter.text(setting_text(value), (x, area.y + top_h - painter.px(2)), 13, anchor="midbottom")
         for row, value in enumerate(values[0]):
-            painter.text(str(value), (grid.x - painter.px(6), grid.y + (row + 0.5) * cell_h), 13, anchor="midright")
+            centre = (grid.x - painter.px(6), grid.y + (row + 0.5) * cell_h)
+            painter.text(setting_text(value), centre, 13, anchor="midright")
         painter.text(keys[0], (area.x, grid.y - painter.px(2)), 11, palette.muted, anchor="bottomleft")
         finite = [cell.value for cell in cells if cell.kind == STEPS and math.isfinite(cell.value)]
         low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
