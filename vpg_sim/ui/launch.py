@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vpg_sim.core.config import VPGConfig
 from vpg_sim.core.student import StudentCode
@@ -17,6 +17,7 @@ from vpg_sim.ui.options import WindowOptions, open_display
 if TYPE_CHECKING:
     from vpg_sim.lessons.script import Lesson
     from vpg_sim.training.comparison_run import Group
+    from vpg_sim.training.population_session import ComparisonSession
 
 
 NO_WINDOW_HINT = "Train without a window with 'vpg-sim train', or start a virtual one: xvfb-run -a vpg-sim"
@@ -165,7 +166,6 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
         "; compare without one: --headless",
     ):
         return 2
-    import pygame
     import torch
 
     from vpg_sim.training.population_session import ComparisonSession
@@ -173,17 +173,7 @@ def run_compare_window(args: argparse.Namespace, groups: Sequence[Group]) -> int
 
     torch.set_num_threads(groups[0].config.torch_threads)
     session = ComparisonSession.from_groups(groups, args.seeds, args.max_steps, args.stat)
-    try:
-        app = CompareApp(comparison_options(args), session)
-    except pygame.error as error:
-        session.close()
-        print(f"vpg-sim: error: cannot open a window ({error}); compare without one: --headless", file=sys.stderr)
-        return 2
-    try:
-        app.run()
-    except KeyboardInterrupt:
-        return 130
-    return app.exit_status
+    return run_session_window(lambda: CompareApp(comparison_options(args), session), session, "compare")
 
 
 def run_sweep_window(args: argparse.Namespace, groups: Sequence[Group], grid: Mapping[str, Sequence[object]]) -> int:
@@ -196,7 +186,6 @@ def run_sweep_window(args: argparse.Namespace, groups: Sequence[Group], grid: Ma
         "; sweep without one: --headless",
     ):
         return 2
-    import pygame
     import torch
 
     from vpg_sim.training.population_session import ComparisonSession
@@ -207,11 +196,19 @@ def run_sweep_window(args: argparse.Namespace, groups: Sequence[Group], grid: Ma
     # the window's curves are the JSON's.
     cells = [[group.name] for group in groups]
     session = ComparisonSession.from_groups(groups, args.seeds, args.budget, args.stat, stop_sets=cells)
+    return run_session_window(lambda: SweepApp(comparison_options(args), session, grid), session, "sweep")
+
+
+def run_session_window(open_app: Callable[[], Any], session: ComparisonSession, command: str) -> int:
+    """Open a window on ``session`` (``open_app``) and run it until quit: its exit status
+    (2, in one line, if no window opens: the session is closed)."""
+    import pygame
+
     try:
-        app = SweepApp(comparison_options(args), session, grid)
+        app = open_app()
     except pygame.error as error:
         session.close()
-        print(f"vpg-sim: error: cannot open a window ({error}); sweep without one: --headless", file=sys.stderr)
+        print(f"vpg-sim: error: cannot open a window ({error}); {command} without one: --headless", file=sys.stderr)
         return 2
     try:
         app.run()
