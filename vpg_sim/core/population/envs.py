@@ -57,6 +57,8 @@ class BatchedCartPole:
         if reference.kinematics_integrator != "euler":  # the only integrator copied below
             raise RuntimeError("Gymnasium's CartPoleVectorEnv changed its integrator: update BatchedCartPole")
         self.physics = reference  # its constants (gravity, masses, thresholds, time step)
+        self._forces = np.array([-reference.force_mag, reference.force_mag])  # np.sign(a - 0.5) * force_mag
+        self._limits = np.array([[reference.x_threshold], [reference.theta_threshold_radians]])
         self.single_observation_space = reference.single_observation_space
         self.single_action_space = reference.single_action_space
         self.num_envs = num_envs
@@ -89,31 +91,30 @@ class BatchedCartPole:
         their state and draw nothing, and return reward 0, neither terminated nor truncated."""
         env = self.physics
         before = self.state
-        # From here to the resets: CartPoleVectorEnv.step's equations (euler), unchanged.
-        x, x_dot, theta, theta_dot = self.state
-        force = np.sign(actions.reshape(-1) - 0.5) * env.force_mag
+        # From here to the resets: CartPoleVectorEnv.step's equations (euler), the same
+        # float operations on the same values, in fewer numpy calls (each costs ~1 us,
+        # about what it computes for 16 copies): the force as a lookup of +-force_mag,
+        # the four euler updates as one on the whole state, the bounds as |x| > limit.
+        theta, theta_dot = self.state[2:]
+        force = self._forces[actions.reshape(-1)]
         costheta = np.cos(theta)
         sintheta = np.sin(theta)
         temp = (force + env.polemass_length * np.square(theta_dot) * sintheta) / env.total_mass
-        thetaacc = (env.gravity * sintheta - costheta * temp) / (
-            env.length * (4.0 / 3.0 - env.masspole * np.square(costheta) / env.total_mass)
+        rates = np.empty_like(self.state)  # d/dt of x, x_dot, theta, theta_dot
+        rates[::2] = self.state[1::2]
+        thetaacc = np.divide(
+            env.gravity * sintheta - costheta * temp,
+            env.length * (4.0 / 3.0 - env.masspole * np.square(costheta) / env.total_mass),
+            out=rates[3],
         )
-        xacc = temp - env.polemass_length * thetaacc * costheta / env.total_mass
-        x = x + env.tau * x_dot
-        x_dot = x_dot + env.tau * xacc
-        theta = theta + env.tau * theta_dot
-        theta_dot = theta_dot + env.tau * thetaacc
-        self.state = np.stack((x, x_dot, theta, theta_dot))
-        terminated = (
-            (x < -env.x_threshold)
-            | (x > env.x_threshold)
-            | (theta < -env.theta_threshold_radians)
-            | (theta > env.theta_threshold_radians)
-        )
+        np.subtract(temp, env.polemass_length * thetaacc * costheta / env.total_mass, out=rates[1])  # xacc
+        self.state = self.state + env.tau * rates
+        terminated = (np.abs(self.state[::2]) > self._limits).any(axis=0)  # x and theta
         if stepping is None:  # every copy moves (the usual case: the masks below are all True)
             self.steps += 1
             truncated = self.steps >= env.max_episode_steps
-            reward = np.ones(terminated.shape, dtype=np.float32)
+            reward = np.empty(terminated.shape, dtype=np.float32)
+            reward.fill(1.0)  # np.ones is a Python function around the same two calls
             resetting = self.prev_done
         else:  # the copies standing still: as they were (their physics computed, unused)
             moving = np.repeat(stepping, self.num_envs)

@@ -146,35 +146,68 @@ class PopulationCollector:
             steps=np.zeros(count, dtype=np.int64),
             env_steps=np.zeros(count, dtype=np.int64),
         )
+        if whole.any():
+            rows, active = self._collect_whole_episodes(policy, batch, noise, whole, num_steps)
+            self._cut_unfinished(batch, whole & active.any(axis=1), active)
+        else:
+            rows = self._collect_fixed(policy, batch, noise)
+        for episodes, steps in zip(self.episodes, batch.env_steps, strict=True):
+            episodes.env_steps += int(steps)
+        self._fill_values(batch, rows, value, value_scale)
+        return batch
+
+    def _collect_fixed(self, policy: StackedMLP, batch: PopulationBatch, noise: np.ndarray) -> int:
+        """Every agent of fixed length (the usual case): ``len(noise)`` steps of every copy.
+        The loop records what the envs return; which steps were valid (not an autoreset),
+        the rewards and ends they count and the episodes they finished are worked out for
+        the whole batch after it (a third of a step's time, when done step by step)."""
+        steps = len(noise)
+        for t in range(steps):
+            logits = policy(torch.from_numpy(self._observations)).numpy()  # no autograd: see StackedMLP
+            actions = (logits + noise[t]).argmax(axis=-1)  # the Gumbel-max trick, as CategoricalPolicy.sample
+            batch.observations[t] = self._observations
+            batch.actions[t] = actions
+            self._observations, batch.rewards[t], batch.terminated[t], batch.truncated[t] = self.envs.step(actions)
+        ended = batch.terminated | batch.truncated
+        batch.valid[0] = ~self._resetting
+        np.logical_not(ended[:-1], out=batch.valid[1:])
+        self._resetting = ended[-1]
+        batch.rewards[~batch.valid] = 0.0
+        batch.terminated &= batch.valid
+        batch.truncated &= batch.valid
+        num_envs = self._observations.shape[1]
+        in_batch = np.broadcast_to(((np.arange(steps) + 1) * num_envs)[:, None], (steps, len(self.episodes)))
+        self._track_episodes(batch.rewards, batch.valid, batch.terminated | batch.truncated, in_batch)
+        batch.steps[:] = steps
+        batch.env_steps[:] = steps * num_envs
+        return steps
+
+    def _collect_whole_episodes(
+        self, policy: StackedMLP, batch: PopulationBatch, noise: np.ndarray, whole: np.ndarray, num_steps: int
+    ) -> tuple[int, np.ndarray]:
+        """Some agents collect whole episodes (see the module's docstring): step by step,
+        each agent until its batch is done. Returns the rows stepped and which copies were
+        still in their batch ``(M, N)``."""
+        capacity = len(batch.rewards)
+        count, num_envs, n_actions = noise.shape[1:]
+        min_steps = num_steps * num_envs
         active = np.ones((count, num_envs), dtype=bool)  # copies still in their batch
         collected = np.zeros(count, dtype=np.int64)
-        # Every agent of fixed length (the usual case): each step steps every copy, and
-        # the per-step bookkeeping of whole episodes is skipped (0.2 of a step's time).
-        fixed = not whole.any()
-        everyone = np.ones(count, dtype=bool)
         t = 0
         while t < capacity:
-            if fixed:
-                stepping = everyone
-            else:
-                stepping = np.where(whole, active.any(axis=1), t < num_steps)
-                if not stepping.any():
-                    break
-            logits = policy(torch.from_numpy(self._observations)).numpy()  # no autograd: see StackedMLP
+            stepping = np.where(whole, active.any(axis=1), t < num_steps)
+            if not stepping.any():
+                break
+            logits = policy(torch.from_numpy(self._observations)).numpy()
             step_noise = noise[t] if t < num_steps else np.zeros_like(noise[0])
-            if not fixed:
-                for agent in np.flatnonzero(whole & stepping):
-                    step_noise[agent] = self.action_rngs[agent].gumbel(size=(num_envs, n_actions))
-            actions = np.argmax(logits + step_noise, axis=-1)  # the Gumbel-max trick, as CategoricalPolicy.sample
+            for agent in np.flatnonzero(whole & stepping):
+                step_noise[agent] = self.action_rngs[agent].gumbel(size=(num_envs, n_actions))
+            actions = np.argmax(logits + step_noise, axis=-1)
             was_resetting = self._resetting
-            if fixed:
-                next_obs, rewards, terminated, truncated = self.envs.step(actions)
-                valid = ~was_resetting
-            else:
-                playing = active & stepping[:, None]
-                batch.env_steps += playing.sum(axis=1)
-                next_obs, rewards, terminated, truncated = self.envs.step(actions, None if stepping.all() else stepping)
-                valid = ~was_resetting & playing
+            playing = active & stepping[:, None]
+            batch.env_steps += playing.sum(axis=1)
+            next_obs, rewards, terminated, truncated = self.envs.step(actions, None if stepping.all() else stepping)
+            valid = ~was_resetting & playing
             batch.observations[t] = self._observations
             batch.actions[t] = actions
             batch.rewards[t] = np.where(valid, rewards, 0.0)
@@ -182,12 +215,9 @@ class PopulationCollector:
             batch.truncated[t] = truncated & valid
             batch.valid[t] = valid
             ended = batch.terminated[t] | batch.truncated[t]
-            self._track_episodes(batch.rewards[t], valid, ended, (t + 1) * num_envs if fixed else batch.env_steps)
+            self._track_episodes(batch.rewards[t : t + 1], valid[None], ended[None], batch.env_steps[None])
             self._observations = next_obs
             t += 1
-            if fixed:
-                self._resetting = terminated | truncated
-                continue
             self._resetting = np.where(stepping[:, None], terminated | truncated, was_resetting)
             batch.steps += stepping
             collected += valid.sum(axis=1)
@@ -195,14 +225,7 @@ class PopulationCollector:
             # end (or at once, between two episodes).
             full = whole & (collected >= min_steps)
             active[full] &= ~(ended | was_resetting)[full]
-        if fixed:
-            batch.steps[:] = t
-            batch.env_steps[:] = t * num_envs
-        self._cut_unfinished(batch, whole & active.any(axis=1), active)
-        for episodes, steps in zip(self.episodes, batch.env_steps, strict=True):
-            episodes.env_steps += int(steps)
-        self._fill_values(batch, t, value, value_scale)
-        return batch
+        return t, active
 
     def _cut_unfinished(self, batch: PopulationBatch, cut: np.ndarray, active: np.ndarray) -> None:
         """As ``Collector.collect_episodes`` for episodes with no end in sight: the ``cut``
@@ -212,7 +235,8 @@ class PopulationCollector:
             batch.truncated[last, agent] |= active[agent] & batch.valid[last, agent]
             done = np.zeros_like(active)
             done[agent] = active[agent]
-            self._track_episodes(np.zeros(active.shape), np.zeros(active.shape, dtype=bool), done, batch.env_steps)
+            rows = (1, *active.shape)
+            self._track_episodes(np.zeros(rows), np.zeros(rows, dtype=bool), done[None], batch.env_steps[None])
 
     def _fill_values(
         self, batch: PopulationBatch, rows: int, value: StackedMLP, value_scale: tuple[torch.Tensor, torch.Tensor]
@@ -233,23 +257,27 @@ class PopulationCollector:
         batch.values[:] = all_values[:-1]
         batch.last_values[:] = all_values[-1]
 
-    def _track_episodes(
-        self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray, batch_steps: int | np.ndarray
-    ) -> None:
-        """``batch_steps``: the env steps of this batch so far, one count for every agent or ``(M,)``."""
-        self._running_return += rewards
-        self._running_length += valid
-        for agent, env_index in np.argwhere(done):  # agent by agent, each in env order: as Collector
-            episodes = self.episodes[agent]
-            episode_return = float(self._running_return[agent, env_index])
-            episodes.recent_returns.append(episode_return)
-            episodes.recent_lengths.append(int(self._running_length[agent, env_index]))
-            episodes.new_returns.append(episode_return)
-            in_batch = batch_steps if isinstance(batch_steps, int) else int(batch_steps[agent])
-            episodes.new_end_steps.append(episodes.env_steps + in_batch)
-            episodes.count += 1
-        self._running_return[done] = 0.0
-        self._running_length[done] = 0
+    def _track_episodes(self, rewards: np.ndarray, valid: np.ndarray, done: np.ndarray, in_batch: np.ndarray) -> None:
+        """Rows ``(T, M, N)`` of steps in order: each copy's running return and length, and
+        the episodes ending (agent by agent, each in env order, step by step: as Collector),
+        each at its agent's env steps so far plus ``in_batch`` ``(T, M)``: the batch's env
+        steps up to that row."""
+        ends = done.any(axis=(1, 2))
+        for t in range(len(rewards)):
+            self._running_return += rewards[t]  # step by step: the lone collector's float sums
+            self._running_length += valid[t]
+            if not ends[t]:
+                continue
+            for agent, env_index in np.argwhere(done[t]):
+                episodes = self.episodes[agent]
+                episode_return = float(self._running_return[agent, env_index])
+                episodes.recent_returns.append(episode_return)
+                episodes.recent_lengths.append(int(self._running_length[agent, env_index]))
+                episodes.new_returns.append(episode_return)
+                episodes.new_end_steps.append(episodes.env_steps + int(in_batch[t, agent]))
+                episodes.count += 1
+            self._running_return[done[t]] = 0.0
+            self._running_length[done[t]] = 0
 
     def _reset_agents(self, agents: np.ndarray) -> None:
         """``agents``' envs at the start of fresh episodes; their episodes in progress are dropped."""
