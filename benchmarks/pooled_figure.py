@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from vpg_sim.cli import parse_arguments  # noqa: E402
 from vpg_sim.cli.compare import comparison_groups  # noqa: E402
 from vpg_sim.cli.comparison_file import comparison_json  # noqa: E402
-from vpg_sim.cli.sequential import train_seeds  # noqa: E402
+from vpg_sim.cli.sequential import Engine, train_seeds  # noqa: E402
 from vpg_sim.files import write_atomically  # noqa: E402
 
 LESSON = ["--a", "estimator=baseline", "--b", "estimator=total-return"]
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=10_000, help="env steps per seed (default: %(default)s)")
     parser.add_argument("--folder", type=Path, default=Path("benchmark-shards"))
     parser.add_argument("--reuse", action="store_true", help="keep shard files already in the folder")
+    parser.add_argument("--workers", type=int, default=1, help="processes each shard trains in (%(default)s)")
     options = parser.parse_args()
 
     import torch
@@ -61,7 +62,9 @@ def main() -> None:
         with open(os.devnull, "w") as quiet:  # the shard's progress lines
             stderr, sys.stderr = sys.stderr, quiet
             try:
-                comparison = train_seeds(comparison_groups(args), args.seeds, args.max_steps, "shard", True)
+                groups = comparison_groups(args)
+                engine = Engine(workers=options.workers)
+                comparison = train_seeds(groups, args.seeds, args.max_steps, "shard", True, engine)
             finally:
                 sys.stderr = stderr
         train_seconds += time.perf_counter() - started
