@@ -159,3 +159,12 @@ def test_a_cell_is_its_median_steps_to_solve_or_where_not_half_solved_its_return
     assert cell_value([100, 300, None, None], np.array([500.0, 480.0, 90.0, 10.0]), "mean") == (270.0, "return")
     value, kind = cell_value([None, None, None, None], np.array([10.0, 20.0, 30.0, 1000.0]), "iqm")
     assert kind == "return" and value == 25.0  # the middle half: 20 and 30
+
+
+def test_quitting_asks_about_the_sweep_not_a_comparison(heat_map_app):
+    app = heat_map_app
+    assert app.session.wait_for_round(1, 60)
+    asked = []
+    app.ask = lambda title, message, answers, then: asked.append(message)
+    app.commands.quit()
+    assert len(asked) == 1 and asked[0].startswith("Quit the sweep? Its ")

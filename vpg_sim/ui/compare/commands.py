@@ -93,6 +93,9 @@ class CompareCommands(WindowCommands):
     def slower(self) -> None:
         self.toast(f"Stage speed {self.window.view.step_speed(-1):g}x")
 
+    run_name = "comparison"
+    """What the window trains, as its quit question names it."""
+
     def quit(self) -> None:
         """Q, Esc and the close button: quit, after asking once anything has trained (a
         comparison cannot be saved; ``--headless`` writes its figure)."""
@@ -104,5 +107,5 @@ class CompareCommands(WindowCommands):
             Answer("go", "Quit  Q", (pygame.K_q, pygame.K_RETURN)),
             Answer(CANCEL, "Keep going  N", (pygame.K_n,)),
         )
-        message = f"Quit the comparison? Its {rounds} rounds of training are not kept."
+        message = f"Quit the {self.run_name}? Its {rounds} rounds of training are not kept."
         self.window.ask("Quit?", message, answers, lambda answer: self.window.end() if answer != CANCEL else None)

@@ -55,6 +55,8 @@ HELP_FOOTER = (
 class SweepCommands(CompareCommands):
     """The comparison window's commands, and moving the selection over the grid."""
 
+    run_name = "sweep"
+
     def select_right(self) -> None:
         self._select(+1)
 
