@@ -173,4 +173,7 @@ def draw_dots(axes: Axes, summary: GroupSummary, row: int, colour: str, largest:
             va="center",
             color=colour,
             fontsize="small",
+            # On a white plate: seeds that solved near the budget put their dots under it.
+            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9},
+            zorder=5,
         )
