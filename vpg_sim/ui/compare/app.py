@@ -14,55 +14,43 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import pygame
-import pygame_gui
-
 from vpg_sim.core.comparison import estimator_weights
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
 from vpg_sim.training.seed_wall import SeedWall, agent_states
 from vpg_sim.training.stage import StagePlayer
 from vpg_sim.ui.compare.commands import (
-    COMMAND_BY_KEY,
     COMPARE_CONTROLS,
     HELP_FOOTER,
     KEYS_BAR,
     CompareCommands,
-    CompareView,
 )
 from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupStagePanel, GroupView
 from vpg_sim.ui.compare.seed_wall import WallPanel
-from vpg_sim.ui.layout import CompareLayout, compute_compare_layout
-from vpg_sim.ui.options import WindowOptions, open_display
-from vpg_sim.ui.panels.overlays import draw_help, draw_recording_dot
-from vpg_sim.ui.panels.painter import LayerCache, PanelPainter, draw_frames
+from vpg_sim.ui.compare.session_window import SessionWindow
+from vpg_sim.ui.options import WindowOptions
+from vpg_sim.ui.panels.painter import PanelPainter
 from vpg_sim.ui.panels.status import draw_status
-from vpg_sim.ui.theme import GROUP_COLOURS, THEMES, Fonts
-from vpg_sim.ui.widgets.theme import ui_theme
-from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
+from vpg_sim.ui.theme import GROUP_COLOURS
 
 WINDOW_TITLE = "vpg-sim · compare two configs over seeds"
 
 
-class CompareApp(WindowBasics):
+class CompareApp(SessionWindow):
     """The comparison window. Call :meth:`step` once per frame, or :meth:`run` until quit.
 
     :param clock: seconds, monotonic: what ``run_for`` and the elapsed time count (tests
         inject a fake one and pass each frame's seconds to :meth:`step`).
     """
 
-    frames_per_second = FRAMES_PER_SECOND
+    controls = COMPARE_CONTROLS
+    help_footer = HELP_FOOTER
+    toast_stage = 1
 
     def __init__(
         self, options: WindowOptions, session: ComparisonSession, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._start_basics(options, clock)
-        self.view = CompareView(theme=options.theme, presenting=options.present, pace=options.pace)
-        self.session = session
-        self.palette = THEMES[options.theme]
+        self._open(options, session, clock, WINDOW_TITLE)
         self.colours = GROUP_COLOURS[options.theme]
-        self.screen = open_display(options.size, WINDOW_TITLE)
-        self.fonts = Fonts()
-        self.layout: CompareLayout = compute_compare_layout(*self.screen.get_size())
         snapshot = session.latest()
         self.stages = [StagePlayer(group.stage, seed=snapshot.seeds[0]) for group in snapshot.groups]
         self.stage_panels = [GroupStagePanel(index) for index in range(len(self.stages))]
@@ -71,25 +59,17 @@ class CompareApp(WindowBasics):
         """Every agent of each group on its own small stage (shown with W)."""
         self.wall_panels = [WallPanel() for _ in snapshot.groups]
         self._walls_of: int | None = None
-        self._frames_layer = LayerCache()
         self._views_of: tuple[int, bool] | None = None
         self._views: tuple[GroupView, ...] = ()
         self.commands = CompareCommands(self)
-        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
         self._applied_pace = self.view.pace
         self._applied_caption = False
-        self.apply_pace()
-        self.session.start()
-        self.start_recording_to()
+        self._start()
+
+    def stage_players(self) -> list[StagePlayer]:
+        return self.stages
 
     # -- the frame ---------------------------------------------------------------------
-
-    def handle(self, event: pygame.event.Event) -> None:
-        consumed = self.route_common_event(event)
-        if consumed is None:
-            return
-        if event.type == pygame.KEYDOWN and not consumed and event.key in COMMAND_BY_KEY:
-            self.command(COMMAND_BY_KEY[event.key])
 
     def update(self, seconds: float) -> None:
         if self.view.pace != self._applied_pace:
@@ -185,21 +165,10 @@ class CompareApp(WindowBasics):
 
     # -- drawing ----------------------------------------------------------------------
 
-    def painter(self) -> PanelPainter:
-        return self._painter_on(self.screen)
-
-    def _painter_on(self, surface: pygame.Surface) -> PanelPainter:
-        return PanelPainter(surface, self.layout, self.palette, self.fonts, min_text_size=self.view.min_text_size)  # type: ignore[arg-type]
-
     def draw(self) -> None:
         """What a recording shows: every panel."""
         layout = self.layout
-        frames = self._frames_layer.get(
-            (), (layout, self.palette.name), self.screen.get_size(), lambda layer: draw_frames(self._painter_on(layer))
-        )
-        self.screen.blit(frames, (0, 0))
-        painter = self.painter()
-        painter.frames_drawn = True
+        painter = self.draw_frames()
         frame = self.frame()
         painter.begin("status", layout.status)
         draw_status(painter, layout.status, frame.status_items, frame.state, frame.state_colour)
@@ -211,11 +180,7 @@ class CompareApp(WindowBasics):
                 panel.draw(painter, rect, frame)
         painter.begin("returns", layout.returns)
         self.returns_panel.draw(painter, layout.returns, frame)
-        if not self.view.caption_band:  # a lesson's caption takes the keys' place
-            painter.begin("buttons", layout.buttons)
-            position = (layout.buttons.x + painter.px(12), layout.buttons.centery)
-            painter.text(KEYS_BAR, position, 14, self.palette.muted, anchor="midleft")
-        self.ui.draw_ui(self.screen)
+        self.draw_keys_and_widgets(painter, KEYS_BAR)
 
     def _draw_walls(self, painter: PanelPainter) -> None:
         snapshot = self.session.latest()
@@ -225,37 +190,3 @@ class CompareApp(WindowBasics):
             colour = self.colours[index % len(self.colours)]
             title = f"{group.group.name}: {group.group.label}"
             self.wall_panels[index].draw(painter, rect, title, colour, wall.states(), states, snapshot.seeds)
-
-    def draw_overlays(self) -> None:
-        """What only the people in the room see: toasts, the keys, the recording dot."""
-        painter = self.painter()
-        stage = self.layout.stages[1]
-        painter.begin("toasts", stage)
-        self.toasts.draw(painter, (stage.right - painter.px(16), stage.bottom - painter.px(16)))
-        if self.view.help_visible:
-            painter.begin("help", self.screen.get_rect())
-            draw_help(painter, COMPARE_CONTROLS, HELP_FOOTER)
-        if self.recording.active:
-            painter.begin("recording", self.layout.status)
-            draw_recording_dot(painter)
-
-    # -- the display -------------------------------------------------------------------
-
-    def relayout(self) -> None:
-        self.layout = compute_compare_layout(*self.screen.get_size(), self.view.caption_band)
-        if self.confirm is not None:
-            self.confirm.close()
-            self.confirm = None
-        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
-
-    def close(self, keep_display: bool = False) -> None:
-        """Save the --screenshot, finish a recording, stop the thread, close the window;
-        safe to call twice."""
-        self.close_basics()
-        # The round under way finishes first (seconds, for many seeds): a thread still in
-        # torch when the interpreter exits can abort it ("terminate called ...").
-        self.session.close(timeout=60.0)
-        for stage in self.stages:
-            stage.close()
-        if not keep_display:  # a lesson's next window takes it over
-            pygame.display.quit()

@@ -31,7 +31,6 @@ COMPARE_CONTROLS: tuple[Control, ...] = (
     Control("quit", (pygame.K_q,), "Q", "", "quit (asks first: the comparison is not kept)"),
     Control("escape", (pygame.K_ESCAPE,), "Esc", "", "leave fullscreen, close the help, or quit"),
 )
-COMMAND_BY_KEY = {key: control.command for control in COMPARE_CONTROLS for key in control.keys}
 KEYS_BAR = (
     "Space pause · N step · T pace · G greedy · −/+ speed · W seed wall · V record · C shot · B presenter · "
     "H help · Esc quit"

@@ -18,24 +18,19 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pygame
-import pygame_gui
 
 from vpg_sim.core.comparison import cell_value, estimator_weights, setting_text
 from vpg_sim.training.population_session import ComparisonSession, ComparisonSnapshot
 from vpg_sim.training.seed_wall import SeedWall, agent_states
 from vpg_sim.training.stage import StagePlayer
-from vpg_sim.ui.compare.commands import COMPARE_CONTROLS, CompareCommands, CompareView
+from vpg_sim.ui.compare.commands import COMPARE_CONTROLS, CompareCommands
 from vpg_sim.ui.compare.panels import CompareFrame, ComparisonReturnsPanel, GroupStagePanel, GroupView
 from vpg_sim.ui.compare.seed_wall import WallPanel
-from vpg_sim.ui.layout import compute_compare_layout
-from vpg_sim.ui.options import WindowOptions, open_display
-from vpg_sim.ui.panels.overlays import Control, draw_help, draw_recording_dot
-from vpg_sim.ui.panels.painter import LayerCache, PanelPainter, draw_frames
+from vpg_sim.ui.compare.session_window import SessionWindow
+from vpg_sim.ui.options import WindowOptions
+from vpg_sim.ui.panels.overlays import Control
 from vpg_sim.ui.panels.status import draw_status
 from vpg_sim.ui.sweep.panels import CellsPanel, CellView, HeatMapPanel, ordered_colours
-from vpg_sim.ui.theme import THEMES, Fonts
-from vpg_sim.ui.widgets.theme import ui_theme
-from vpg_sim.ui.window.basics import FRAMES_PER_SECOND, WindowBasics
 
 WINDOW_TITLE = "vpg-sim · sweep"
 SWEEP_CONTROLS: tuple[Control, ...] = (
@@ -79,11 +74,13 @@ class SweepCommands(CompareCommands):
         window.select(window.selected + step)  # type: ignore[attr-defined]
 
 
-class SweepApp(WindowBasics):
+class SweepApp(SessionWindow):
     """The sweep window. :param grid: each key's values in the grid's order (one or two
     keys); ``session``'s groups are its cells, the first key's values outermost."""
 
-    frames_per_second = FRAMES_PER_SECOND
+    controls = SWEEP_CONTROLS
+    help_footer = HELP_FOOTER
+    toast_stage = 0
 
     def __init__(
         self,
@@ -92,14 +89,8 @@ class SweepApp(WindowBasics):
         grid: Mapping[str, Sequence[object]],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._start_basics(options, clock)
-        self.view = CompareView(theme=options.theme, presenting=options.present, pace=options.pace)
-        self.session = session
+        self._open(options, session, clock, WINDOW_TITLE)
         self.grid = {key: tuple(values) for key, values in grid.items()}
-        self.palette = THEMES[options.theme]
-        self.screen = open_display(options.size, WINDOW_TITLE)
-        self.fonts = Fonts()
-        self.layout = compute_compare_layout(*self.screen.get_size())
         snapshot = session.latest()
         count = len(snapshot.groups) if len(self.grid) == 1 else len(self._columns())
         self.colours = ordered_colours(count, options.theme)
@@ -111,14 +102,13 @@ class SweepApp(WindowBasics):
         self.returns_panel = ComparisonReturnsPanel()
         self.cells_panel = CellsPanel()
         self.heat_map = HeatMapPanel()
-        self._frames_layer = LayerCache()
         self._wall_of: int | None = None
         self.commands = SweepCommands(self)  # type: ignore[arg-type]
-        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
         self._applied = (self.view.pace, self.view.caption_band)
-        self.apply_pace()
-        self.session.start()
-        self.start_recording_to()
+        self._start()
+
+    def stage_players(self) -> list[StagePlayer]:
+        return [self.stage]
 
     def _columns(self) -> tuple[object, ...]:
         return list(self.grid.values())[-1]
@@ -140,15 +130,6 @@ class SweepApp(WindowBasics):
         self.toast(f"Cell {index}: {snapshot.groups[index].group.label}")
 
     # -- the frame ----------------------------------------------------------------------
-
-    def handle(self, event: pygame.event.Event) -> None:
-        consumed = self.route_common_event(event)
-        if consumed is None:
-            return
-        if event.type == pygame.KEYDOWN and not consumed:
-            command = next((c.command for c in SWEEP_CONTROLS if event.key in c.keys), None)
-            if command is not None:
-                self.command(command)
 
     def update(self, seconds: float) -> None:
         if (self.view.pace, self.view.caption_band) != self._applied:
@@ -260,19 +241,9 @@ class SweepApp(WindowBasics):
 
     # -- drawing ----------------------------------------------------------------------
 
-    def painter(self, surface: pygame.Surface | None = None) -> PanelPainter:
-        return PanelPainter(
-            surface or self.screen, self.layout, self.palette, self.fonts, min_text_size=self.view.min_text_size
-        )  # type: ignore[arg-type]
-
     def draw(self) -> None:
         layout = self.layout
-        frames = self._frames_layer.get(
-            (), (layout, self.palette.name), self.screen.get_size(), lambda layer: draw_frames(self.painter(layer))
-        )
-        self.screen.blit(frames, (0, 0))
-        painter = self.painter()
-        painter.frames_drawn = True
+        painter = self.draw_frames()
         snapshot = self.session.latest()
         cells = self.cells(snapshot)
         frame = self.frame(snapshot, cells)
@@ -299,37 +270,4 @@ class SweepApp(WindowBasics):
             self.heat_map.draw(painter, bottom, cells, keys, values, self.selected, snapshot.rounds)  # type: ignore[arg-type]
         painter.begin("returns", layout.returns)
         self.returns_panel.draw(painter, layout.returns, frame)
-        if not self.view.caption_band:
-            painter.begin("buttons", layout.buttons)
-            position = (layout.buttons.x + painter.px(12), layout.buttons.centery)
-            painter.text(KEYS_BAR, position, 14, self.palette.muted, anchor="midleft")
-        self.ui.draw_ui(self.screen)
-
-    def draw_overlays(self) -> None:
-        painter = self.painter()
-        stage = self.layout.stages[0]
-        painter.begin("toasts", stage)
-        self.toasts.draw(painter, (stage.right - painter.px(16), stage.bottom - painter.px(16)))
-        if self.view.help_visible:
-            painter.begin("help", self.screen.get_rect())
-            draw_help(painter, SWEEP_CONTROLS, HELP_FOOTER)
-        if self.recording.active:
-            painter.begin("recording", self.layout.status)
-            draw_recording_dot(painter)
-
-    def relayout(self) -> None:
-        self.layout = compute_compare_layout(*self.screen.get_size(), self.view.caption_band)
-        if self.confirm is not None:
-            self.confirm.close()
-            self.confirm = None
-        self.ui = pygame_gui.UIManager(self.screen.get_size(), ui_theme(self.palette, self.layout))
-
-    def close(self, keep_display: bool = False) -> None:
-        self.close_basics()
-        # The round under way finishes first (seconds, for many seeds): a thread still in
-        # torch when the interpreter exits can abort it ("terminate called ...").
-        self.session.close(timeout=60.0)
-        self.stage.close()
-        if not keep_display:
-            pygame.display.quit()
-
+        self.draw_keys_and_widgets(painter, KEYS_BAR)
