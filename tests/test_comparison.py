@@ -5,6 +5,7 @@ hand cases, the headless command and its JSON, and bad input as one line with ex
 import argparse
 import json
 import math
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -159,6 +160,15 @@ def test_a_bad_compare_flag_is_one_line_naming_it_and_exit_2(capsys, argv, named
     status, _, lines = run(capsys, "compare", *argv)
     assert status == 2
     assert named in lines[-1] and "Traceback" not in "\n".join(lines)
+
+
+def test_bad_input_to_a_headless_compare_in_workers_leaves_no_worker_running(capsys):
+    # The workers start before the checks (their imports overlap this process's): a
+    # refused setting ends them at once.
+    argv = ["--a", "gamma=1.5", "--b", "estimator=total-return", "--headless", "--workers", "2"]
+    status, out, lines = run(capsys, "compare", *argv)
+    assert status == 2 and out == "" and len(lines) == 1 and "gamma must be in (0, 1]" in lines[0]
+    assert multiprocessing.active_children() == []
 
 
 def test_a_and_b_without_compare_are_refused(capsys):

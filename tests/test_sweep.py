@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 
 from tests.test_comparison import TINY, run
+from vpg_sim.cli import arguments
 from vpg_sim.cli.sweep_figure import heat_map_labels, sweep_figure
 from vpg_sim.core.comparison import Curve, GroupResult
 from vpg_sim.core.config import config_for
-from vpg_sim.training import parallel, sweep_run
+from vpg_sim.training import parallel, populations_worker, sweep_run
 from vpg_sim.training.comparison_run import ComparisonRun, Group
 from vpg_sim.training.parallel import Member, ParallelRun, place
 from vpg_sim.training.sweep_run import SweepCell, SweepResult, train_cell
+from vpg_sim.training.worker_process import StartedWorkers
 
 SMALL = config_for("CartPole-v1", num_envs=2, steps_per_update=128, vf_iters=2, vf_minibatch_size=64)
 
@@ -60,7 +62,7 @@ def test_placement_keeps_a_critic_free_group_whole_and_deals_the_others_evenly()
     assert spread("wide") == [2, 2, 2]
     for worker in plans:
         for population in worker:
-            assert len({parallel.config_class(c) for c in population.configs}) == 1
+            assert len({populations_worker.config_class(c) for c in population.configs}) == 1
 
 
 def test_a_critic_free_group_of_ten_seeds_trains_as_two_fixed_populations_of_five_one_worker_or_two():
@@ -105,6 +107,28 @@ def test_a_cell_among_others_in_two_workers_gives_the_records_it_gives_alone():
         engine.close()
     for cell in cells:
         assert as_tuples(train_cell(cell, range(3), 1536)) == pooled[cell.name], cell.name
+
+
+def test_workers_started_before_the_run_train_it_as_workers_it_spawns():
+    cells = [Group(name, SMALL.replace(estimator=name), name, {}) for name in ("gae", "total-return")]
+    records = []
+    for started in (None, StartedWorkers(1)):
+        engine = ParallelRun(cells, range(3), 1024, [[c.name] for c in cells], workers=2, started=started)
+        try:
+            assert started is None or started.take() is None  # the run took the one started
+            engine.train_to_the_end()
+            records.append(records_of(engine, cells))
+        finally:
+            engine.close()
+    assert records[0] == records[1]
+
+
+def test_started_workers_no_run_took_are_ended_at_once():
+    started = StartedWorkers(2)
+    processes = [worker.process for worker in started._waiting]
+    started.close()
+    assert all(not process.is_alive() for process in processes)
+    assert started.take() is None
 
 
 def test_a_stop_set_stops_when_all_its_agents_solved_and_not_before(monkeypatch):
@@ -288,6 +312,7 @@ def test_bad_input_is_one_line_exit_2_and_starts_nothing(capsys, monkeypatch, tm
     if "--ray" in argv:
         pytest.importorskip("ray")
     monkeypatch.setattr(sweep_run, "ParallelRun", None)  # anything started would fail loudly
+    monkeypatch.setattr(arguments, "StartedWorkers", None)  # a worker process too
     status, out, lines = run(capsys, "sweep", *argv, "--headless", "--out", str(tmp_path / "x.png"))
     assert status == 2 and out == ""
     assert len(lines) == 1 and named in lines[0], lines

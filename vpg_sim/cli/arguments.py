@@ -18,6 +18,7 @@ from vpg_sim.core.config import VARIANTS, VPGConfig, config_for, field_docs
 from vpg_sim.core.envs import UnsupportedEnvError, one_line
 from vpg_sim.files import NotAFile, read_small_file
 from vpg_sim.training.pacing import DEFAULT_PACE, PACE_NAMES
+from vpg_sim.training.worker_process import StartedWorkers
 from vpg_sim.ui import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH
 
 PROG = "vpg-sim"
@@ -194,6 +195,14 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
 def workers_of(args: argparse.Namespace) -> int:
     """``--workers``, or this machine's cores (at most :data:`DEFAULT_MAX_WORKERS`)."""
     return args.workers or min(available_cores(), DEFAULT_MAX_WORKERS)
+
+
+def start_workers_early(args: argparse.Namespace, agents: int) -> StartedWorkers | None:
+    """For a headless run of ``agents`` agents in :func:`workers_of` processes: its child
+    workers, started now so that their imports overlap this process's (``worker_process.py``);
+    None if it trains in this process alone. The caller closes them."""
+    children = min(workers_of(args), agents) - 1
+    return StartedWorkers(children) if args.headless and children > 0 else None
 
 
 def env_module(args: argparse.Namespace) -> str | None:

@@ -46,6 +46,7 @@ from vpg_sim.training.pacing import COMPARE_PACE
 if TYPE_CHECKING:
     from vpg_sim.cli.comparison_file import Comparison
     from vpg_sim.training.comparison_run import Group
+    from vpg_sim.training.worker_process import StartedWorkers
 
 MAX_SEEDS = 256
 """Seeds one run trains per group (``--until-decided`` goes on in runs of ``--seeds``)."""
@@ -297,6 +298,19 @@ DEFAULT_MOST_SEEDS = most_within_budget(2 * agent_megabytes(VPGConfig(), 4, 2), 
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from vpg_sim.cli.arguments import start_workers_early
+
+    # Before the checks, which import torch: the workers' imports overlap ours. On bad
+    # input they are ended at once, having trained nothing.
+    started = start_workers_early(args, 2 * len(args.seeds))
+    try:
+        return _compare(args, started)
+    finally:
+        if started is not None:
+            started.close()
+
+
+def _compare(args: argparse.Namespace, started: StartedWorkers | None) -> int:
     from vpg_sim.cli.arguments import PROG, env_module, fail, workers_of
     from vpg_sim.core.envs import UnsupportedEnvError
 
@@ -333,7 +347,7 @@ def compare_command(args: argparse.Namespace) -> int:
     env_id = groups[0].config.env_id
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
     pooled = args.json_out is not None or args.until_decided
-    engine = Engine(workers_of(args), env_module(args))
+    engine = Engine(workers_of(args), env_module(args), started)
     started = time.monotonic()
     try:
         if args.until_decided:

@@ -29,6 +29,7 @@ from vpg_sim.core.comparison import as_steps
 from vpg_sim.core.statistics import CONFIDENCE, improvement_interval, per_look_confidence
 from vpg_sim.training.comparison_run import Group
 from vpg_sim.training.parallel import ParallelRun
+from vpg_sim.training.worker_process import StartedWorkers
 
 PROGRESS_SECONDS = 5.0
 DEFAULT_MAX_SEEDS = 128
@@ -38,10 +39,12 @@ LAST_SEED = 2**32 - 1
 @dataclass(frozen=True)
 class Engine:
     """Where the seeds train: ``workers`` processes (``training/parallel.py``), each
-    importing ``env_module`` first if the env is a module's own (None: Gymnasium's)."""
+    importing ``env_module`` first if the env is a module's own (None: Gymnasium's); the
+    first run takes the children ``started`` early, if any."""
 
     workers: int = 1
     env_module: str | None = None
+    started: StartedWorkers | None = None
 
 
 def train_seeds(
@@ -61,6 +64,7 @@ def train_seeds(
         workers=engine.workers,
         env_import=engine.env_module,
         stop_when_all_solved=not full_budget,
+        started=engine.started,
     )
     try:
         last = time.monotonic()

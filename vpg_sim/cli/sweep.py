@@ -28,7 +28,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vpg_sim.cli.arguments import add_config_flags, add_window_options, add_workers_option, config_from_args
+from vpg_sim.cli.arguments import (
+    add_config_flags,
+    add_window_options,
+    add_workers_option,
+    config_from_args,
+    start_workers_early,
+)
 from vpg_sim.cli.compare import (
     SettingError,
     check_memory,
@@ -39,11 +45,15 @@ from vpg_sim.cli.compare import (
     step_budget,
     summary_line,
 )
+from vpg_sim.core.config import VPGConfig
 from vpg_sim.training.pacing import COMPARE_PACE
+from vpg_sim.training.worker_process import StartedWorkers
 
 if TYPE_CHECKING:
     from vpg_sim.training.sweep_run import SweepCell, SweepResult
 
+MAX_CELLS = 10_000
+"""More cells than anyone reads in a figure, and hours of training per thousand on a laptop."""
 MAX_WINDOW_CELLS = 25
 """The window draws every cell's curves and stage cell by cell: 5 x 5 at most (headless: any grid)."""
 MAX_KEYS = 2
@@ -142,15 +152,14 @@ def parse_grid(texts: list[str]) -> list[tuple[str, list[Any]]]:
     return grid
 
 
-def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
-    """Every cell of the command line's grid, each config checked; ValueError (one line)
-    for a bad grid, too many cells, a cell whose config is invalid, or an env without
-    discrete actions. Trains nothing."""
-    from vpg_sim.core.envs import make_single_env
-    from vpg_sim.training.comparison_run import Group
-    from vpg_sim.training.stage import close_env_keeping_window
-    from vpg_sim.training.sweep_run import SweepCell
+CellSettings = list[tuple[list[tuple[str, Any]], VPGConfig]]
+"""Per cell, in grid order: its (key, value) settings and its config."""
 
+
+def cell_configs(args: argparse.Namespace, max_cells: int) -> CellSettings:
+    """Every cell of the command line's grid and its config, checked; ValueError (one
+    line) for a bad grid, too many cells or a cell whose config is invalid. Quick: it
+    imports nothing heavy (the workers start after it, see :func:`sweep_command`)."""
     if "seed" in args:
         raise ValueError(f"--seed: {NOT_IN_GRID['seed']}")
     grid = parse_grid(args.grid)
@@ -160,19 +169,33 @@ def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
         where = " in the window (--headless trains up to 10,000)" if max_cells == MAX_WINDOW_CELLS else ""
         raise ValueError(f"the grid has {sizes}{count:,} cells, more than {max_cells:,}{where}")
     base = config_from_args(args)
-    cells = []
-    for index, values in enumerate(itertools.product(*(values for _, values in grid))):
+    configs = []
+    for values in itertools.product(*(values for _, values in grid)):
         items = [(name, value) for (name, _), value in zip(grid, values, strict=True)]
         try:
-            config = group_config(base, items)
+            configs.append((items, group_config(base, items)))
         except ValueError as error:
             raise ValueError(f"cell {describe(items)}: {error}") from None
+    return configs
+
+
+def sweep_cells(args: argparse.Namespace, configs: CellSettings) -> list[SweepCell]:
+    """The cells of :func:`cell_configs`; ValueError (one line) for an env without
+    discrete actions, or seeds that would not fit in memory. Trains nothing."""
+    from vpg_sim.core.envs import make_single_env
+    from vpg_sim.training.comparison_run import Group
+    from vpg_sim.training.stage import close_env_keeping_window
+    from vpg_sim.training.sweep_run import SweepCell
+
+    cells = []
+    for index, (items, config) in enumerate(configs):
         group = Group(f"cell {index}", config, describe(items), dict(items))
         cells.append(SweepCell(index, dict(items), group))
-    env = make_single_env(base.env_id)
+    env_id = configs[0][1].env_id
+    env = make_single_env(env_id)
     try:
         if not hasattr(env.action_space, "n"):
-            raise ValueError(f"{base.env_id} has continuous actions; a sweep trains populations, Discrete only")
+            raise ValueError(f"{env_id} has continuous actions; a sweep trains populations, Discrete only")
         if getattr(args, "ray", None) is None:  # on a cluster, its nodes' memory is not this machine's
             configs = [cell.group.config for cell in cells]
             shape = int(env.observation_space.shape[0]), int(env.action_space.n)
@@ -186,10 +209,7 @@ def sweep_cells(args: argparse.Namespace, max_cells: int) -> list[SweepCell]:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli.arguments import PROG, fail, workers_of
-    from vpg_sim.core.envs import UnsupportedEnvError
-    from vpg_sim.training.parallel import WorkerError
-    from vpg_sim.training.sweep_run import MAX_CELLS
+    from vpg_sim.cli.arguments import fail
 
     if not args.headless:
         given = [name for name in HEADLESS_ONLY if getattr(args, name)]
@@ -201,7 +221,26 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.headless and args.out is not None and not writable_file(args.out):
         return fail(f"sweep: --out {args.out}: a folder, or in a folder that does not exist or cannot be written")
     try:
-        cells = sweep_cells(args, MAX_CELLS if args.headless else MAX_WINDOW_CELLS)
+        configs = cell_configs(args, MAX_CELLS if args.headless else MAX_WINDOW_CELLS)
+    except ValueError as error:
+        return fail(f"sweep: {error}")
+    # The grid is sound: start the workers now, before the cells' env check imports torch,
+    # so that their imports overlap ours (on an env that fails they are ended at once).
+    started = start_workers_early(args, len(configs) * len(args.seeds)) if args.ray is None else None
+    try:
+        return _train_and_report(args, configs, started)
+    finally:
+        if started is not None:
+            started.close()
+
+
+def _train_and_report(args: argparse.Namespace, configs: CellSettings, started: StartedWorkers | None) -> int:
+    from vpg_sim.cli.arguments import PROG, fail, workers_of
+    from vpg_sim.core.envs import UnsupportedEnvError
+    from vpg_sim.training.parallel import WorkerError
+
+    try:
+        cells = sweep_cells(args, configs)
     except (UnsupportedEnvError, ValueError) as error:
         return fail(f"sweep: {error}")
     if not args.headless:
@@ -223,7 +262,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
     try:
-        result = train_sweep(args, cells, cluster, progress)
+        result = train_sweep(args, cells, cluster, progress, started)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
@@ -245,8 +284,14 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_sweep(args: argparse.Namespace, cells: list[SweepCell], cluster: Any, progress: Any) -> SweepResult:
-    """Every cell trained, here or on the cluster."""
+def train_sweep(
+    args: argparse.Namespace,
+    cells: list[SweepCell],
+    cluster: Any,
+    progress: Any,
+    started: StartedWorkers | None = None,
+) -> SweepResult:
+    """Every cell trained, here (in the workers ``started`` early, if any) or on the cluster."""
     from vpg_sim.cli.arguments import env_module, workers_of
 
     seeds = args.seeds
@@ -255,11 +300,10 @@ def train_sweep(args: argparse.Namespace, cells: list[SweepCell], cluster: Any, 
         return cluster.run(cells, seeds, args.budget, progress, env_import)
     import torch
 
-    from vpg_sim.core.config import VPGConfig
     from vpg_sim.training.sweep_run import run_here
 
     torch.set_num_threads(VPGConfig.torch_threads)
-    return run_here(cells, seeds, args.budget, workers_of(args), progress, env_import)
+    return run_here(cells, seeds, args.budget, workers_of(args), progress, env_import, started)
 
 
 def write_figure(out: Path, result: SweepResult, statistic: str) -> None:

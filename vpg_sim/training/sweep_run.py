@@ -22,9 +22,7 @@ from vpg_sim.core.comparison import GroupResult, GroupSummary, cell_value, numbe
 from vpg_sim.core.envs import reward_threshold
 from vpg_sim.training.comparison_run import Group
 from vpg_sim.training.parallel import ParallelRun
-
-MAX_CELLS = 10_000
-"""More cells than anyone reads in a figure, and hours of training per thousand on a laptop."""
+from vpg_sim.training.worker_process import StartedWorkers
 
 
 @dataclass(frozen=True)
@@ -120,13 +118,14 @@ def run_here(
     workers: int,
     progress: Progress | None = None,
     env_import: str | None = None,
+    started_workers: StartedWorkers | None = None,
 ) -> SweepResult:
     """Every cell trained in ``workers`` processes of this machine (1: in this one);
-    ``env_import`` as :class:`ParallelRun`'s."""
+    ``env_import`` and ``started_workers`` as :class:`ParallelRun`'s ``env_import`` and ``started``."""
     started = time.monotonic()
     groups = [cell.group for cell in cells]
     stop_sets = [[group.name] for group in groups]
-    run = ParallelRun(groups, seeds, max_steps, stop_sets, workers, env_import)
+    run = ParallelRun(groups, seeds, max_steps, stop_sets, workers, env_import, started=started_workers)
     try:
         last = time.monotonic()
         while not run.finished:
