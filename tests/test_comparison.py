@@ -10,7 +10,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from vpg_sim.cli import main
+from vpg_sim.cli import arguments, main
 from vpg_sim.cli.compare import seed_range
 from vpg_sim.core.comparison import (
     Curve,
@@ -162,12 +162,19 @@ def test_a_bad_compare_flag_is_one_line_naming_it_and_exit_2(capsys, argv, named
     assert named in lines[-1] and "Traceback" not in "\n".join(lines)
 
 
-def test_bad_input_to_a_headless_compare_in_workers_leaves_no_worker_running(capsys):
-    # The workers start before the checks (their imports overlap this process's): a
-    # refused setting ends them at once.
+def test_a_refused_setting_of_a_headless_compare_in_workers_starts_no_worker(capsys, monkeypatch):
+    monkeypatch.setattr(arguments, "StartedWorkers", None)  # a worker started would fail loudly
     argv = ["--a", "gamma=1.5", "--b", "estimator=total-return", "--headless", "--workers", "2"]
     status, out, lines = run(capsys, "compare", *argv)
     assert status == 2 and out == "" and len(lines) == 1 and "gamma must be in (0, 1]" in lines[0]
+
+
+def test_an_env_refused_after_the_workers_started_leaves_none_running(capsys):
+    # The workers start once the settings are sound, before the env is checked (their
+    # imports overlap this process's): an unknown env ends them at once.
+    argv = ["--a", "estimator=total-return", "--env", "NoSuchEnv-v0", "--headless", "--workers", "2"]
+    status, out, lines = run(capsys, "compare", *argv)
+    assert status == 2 and out == "" and len(lines) == 1 and "unknown environment id 'NoSuchEnv-v0'" in lines[0]
     assert multiprocessing.active_children() == []
 
 

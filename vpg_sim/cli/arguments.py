@@ -201,7 +201,9 @@ def start_workers_early(args: argparse.Namespace, agents: int) -> StartedWorkers
     """For a headless run of ``agents`` agents in :func:`workers_of` processes: its child
     workers, started now so that their imports overlap this process's (``worker_process.py``);
     None if it trains in this process alone. The caller closes them."""
-    children = min(workers_of(args), agents) - 1
+    # At most one per other core: a run of more workers starts the rest itself (only so
+    # many import at once, and a command refused later has started few).
+    children = min(workers_of(args), agents, available_cores()) - 1
     return StartedWorkers(children) if args.headless and children > 0 else None
 
 

@@ -45,6 +45,7 @@ from vpg_sim.training.pacing import COMPARE_PACE
 
 if TYPE_CHECKING:
     from vpg_sim.cli.comparison_file import Comparison
+    from vpg_sim.core.student import StudentCode
     from vpg_sim.training.comparison_run import Group
     from vpg_sim.training.worker_process import StartedWorkers
 
@@ -231,13 +232,14 @@ def describe(items: list[tuple[str, Any]]) -> str:
     return ConfigChange(0, 0, dict(items)).describe() if items else "default"
 
 
-def comparison_groups(args: argparse.Namespace) -> list[Group]:
-    """Both groups from the command line; ValueError (one line, naming the setting) if a
-    setting is wrong, the configs are the same or the env has no discrete actions."""
-    from vpg_sim.core.envs import make_single_env
-    from vpg_sim.training.comparison_run import Group
-    from vpg_sim.training.stage import close_env_keeping_window
+GroupSettings = tuple[list[VPGConfig], list[str], list["StudentCode | None"]]
+"""Both groups' configs, labels and student's functions (None: the reference's)."""
 
+
+def comparison_settings(args: argparse.Namespace) -> GroupSettings:
+    """Both groups' settings from the command line; ValueError (one line, naming the
+    setting) if one is wrong or the configs are the same. Quick: it imports nothing heavy
+    (the workers start after it, see :func:`compare_command`)."""
     if "seed" in args:
         raise ValueError(f"--seed: {SHARED_ONLY['seed']}")
     base = config_from_args(args)
@@ -258,10 +260,22 @@ def comparison_groups(args: argparse.Namespace) -> list[Group]:
         students.append(student)
     if configs[0] == configs[1] and students[0] == students[1]:
         raise ValueError("--a and --b give the same config: nothing to compare")
-    env = make_single_env(base.env_id)
+    return configs, labels, students
+
+
+def comparison_groups(args: argparse.Namespace, settings: GroupSettings) -> list[Group]:
+    """Both groups of :func:`comparison_settings`; ValueError (one line) if the env has no
+    discrete actions or the seeds would not fit in memory."""
+    from vpg_sim.core.envs import make_single_env
+    from vpg_sim.training.comparison_run import Group
+    from vpg_sim.training.stage import close_env_keeping_window
+
+    configs, labels, students = settings
+    env_id = configs[0].env_id
+    env = make_single_env(env_id)
     try:
         if not hasattr(env.action_space, "n"):
-            raise ValueError(f"{base.env_id} has continuous actions; a comparison trains populations, Discrete only")
+            raise ValueError(f"{env_id} has continuous actions; a comparison trains populations, Discrete only")
         check_memory(len(args.seeds), configs, int(env.observation_space.shape[0]), int(env.action_space.n))
     finally:
         close_env_keeping_window(env)
@@ -298,24 +312,28 @@ DEFAULT_MOST_SEEDS = most_within_budget(2 * agent_megabytes(VPGConfig(), 4, 2), 
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli.arguments import start_workers_early
+    from vpg_sim.cli.arguments import fail, start_workers_early
 
-    # Before the checks, which import torch: the workers' imports overlap ours. On bad
-    # input they are ended at once, having trained nothing.
+    try:
+        settings = comparison_settings(args)
+    except ValueError as error:
+        return fail(f"compare: {error}")
+    # The settings are sound: start the workers now, before the env check imports torch,
+    # so that their imports overlap ours (on an env that fails they are ended at once).
     started = start_workers_early(args, 2 * len(args.seeds))
     try:
-        return _compare(args, started)
+        return _compare(args, settings, started)
     finally:
         if started is not None:
             started.close()
 
 
-def _compare(args: argparse.Namespace, started: StartedWorkers | None) -> int:
+def _compare(args: argparse.Namespace, settings: GroupSettings, started: StartedWorkers | None) -> int:
     from vpg_sim.cli.arguments import PROG, env_module, fail, workers_of
     from vpg_sim.core.envs import UnsupportedEnvError
 
     try:
-        groups = comparison_groups(args)
+        groups = comparison_groups(args, settings)
     except (UnsupportedEnvError, ValueError) as error:
         return fail(f"compare: {error}")
     if not args.headless:
@@ -348,7 +366,7 @@ def _compare(args: argparse.Namespace, started: StartedWorkers | None) -> int:
     out = args.out or Path(f"compare-{env_id.replace('/', '_')}.png")
     pooled = args.json_out is not None or args.until_decided
     engine = Engine(workers_of(args), env_module(args), started)
-    started = time.monotonic()
+    training_started = time.monotonic()
     try:
         if args.until_decided:
             comparison, decision = run_until_decided(groups, args.seeds, args.max_seeds, args.max_steps, PROG, engine)
@@ -362,7 +380,7 @@ def _compare(args: argparse.Namespace, started: StartedWorkers | None) -> int:
     except WorkerError as error:  # not the input's fault: exit 1, in one line
         print(f"{PROG}: error: compare: {error}", file=sys.stderr)
         return 1
-    wall_seconds = round(time.monotonic() - started, 1)
+    wall_seconds = round(time.monotonic() - training_started, 1)
     status = report(comparison, args, out, {"wall_seconds": wall_seconds}, fail)
     if status == 0:
         if decision is not None:

@@ -11,7 +11,7 @@ with ``--ray``), writes the figure (``sweep_figure.py``) and prints a summary li
 with ``--json`` one JSON object, per cell. The heat map's number for a cell follows one
 rule, ``core/comparison.cell_value``, in the window, the figure and the JSON alike (the
 window trains a critic-free cell of more than 8 seeds as one population, headless as
-populations of 8: its numbers can differ there by float rounding, ``parallel.py``).
+populations of 8: its numbers can differ there by float rounding, ``populations_worker.py``).
 
 ``build_parser`` imports this module for :func:`add_sweep_command`, so nothing that
 imports torch or pygame is imported at its top.
@@ -197,9 +197,8 @@ def sweep_cells(args: argparse.Namespace, configs: CellSettings) -> list[SweepCe
         if not hasattr(env.action_space, "n"):
             raise ValueError(f"{env_id} has continuous actions; a sweep trains populations, Discrete only")
         if getattr(args, "ray", None) is None:  # on a cluster, its nodes' memory is not this machine's
-            configs = [cell.group.config for cell in cells]
             shape = int(env.observation_space.shape[0]), int(env.action_space.n)
-            check_memory(len(args.seeds), configs, *shape)
+            check_memory(len(args.seeds), [config for _, config in configs], *shape)
     finally:
         close_env_keeping_window(env)
     return cells

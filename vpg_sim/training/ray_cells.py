@@ -9,7 +9,7 @@ or does not need (a results folder per trial, checkpoints, its own reporting), a
 grid is already checked and expanded by the command line before anything starts.
 
 A cell trained alone gives the same records, to the bit, as the same cell trained
-among the others in this machine's workers (see ``parallel.py``), so the JSON and the
+among the others in this machine's workers (see ``populations_worker.py``), so the JSON and the
 figure are the same as the local run's. vpg_sim itself travels to the cluster with the
 job (Ray's ``py_modules``); its nodes need the requirements (torch, gymnasium, numpy).
 """

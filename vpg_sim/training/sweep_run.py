@@ -6,9 +6,10 @@ step budget, the whole cell until all its agents solved. The cells stop independ
 (each is its own stop set), so a cell's records do not depend on the others.
 
 Two engines give the same records, to the bit: :func:`run_here` trains every cell at once
-in ``workers`` processes of this machine (``parallel.py``: cells' agents pooled and dealt
-evenly, each worker at most 8 rounds ahead of the slowest); ``ray_cells.py`` sends each cell to a Ray cluster as a task,
-:func:`train_cell`, which trains the cell alone.
+in ``workers`` processes of this machine (``parallel.py``, each worker at most 8 rounds
+ahead of the slowest; cells' agents pooled and dealt evenly by ``populations_worker.py``);
+``ray_cells.py`` sends each cell to a Ray cluster as a task, :func:`train_cell`, which
+trains the cell alone.
 """
 
 from __future__ import annotations

@@ -91,9 +91,14 @@ class WorkerProcess:
     def __init__(self, share: tuple[Any, ...], started: StartedWorker | None = None) -> None:
         started = started or start_worker()
         self.process, self.connection = started.process, started.connection
-        # A worker that has died (its imports failed) is read, as one line, at the first receive.
-        with contextlib.suppress(OSError):
-            self.connection.send(share)
+        try:
+            # A worker that has died (its imports failed) is read, as one line, at the first receive.
+            with contextlib.suppress(OSError):
+                self.connection.send(share)
+        except BaseException:  # Ctrl-C in a send that waits for the child: end it, no one else will
+            self.process.terminate()
+            self.close()
+            raise
 
     def receive(self) -> tuple[int, list[Any]]:
         """The next round's number and reports (blocks); WorkerError if the worker failed."""
