@@ -246,8 +246,8 @@ class StackedAdam:
     rate and step count (so that one network's rollback restarts only its own moments).
 
     Each network's row is one parameter of torch's fused Adam kernel (the one
-    ``torch.optim.Adam(fused=True)`` runs); the rows that share a learning rate and a step
-    count (usually all of them) are stepped in one call, reading one step tensor. Adam is
+    ``torch.optim.Adam(fused=True)`` runs), with its own step tensor; the rows that share a
+    learning rate (usually all of them) are stepped in one call. Adam is
     elementwise, so this is exactly M separate ``Adam(fused=True)``. (The rows stay
     parameters of their own: the kernel computes the last ``P % 16`` elements of a
     parameter by a scalar path that rounds differently, so a slice of several rows as one
@@ -267,6 +267,7 @@ class StackedAdam:
         numbers). Counted here, not in M scalar tensors: ``_foreach_add_`` on 32 of them
         took 0.1 ms a step, as long as the 32 critics' Adam step itself."""
         self._row_views: tuple[list[torch.Tensor], ...] | None = None
+        self._step_tensors: dict[int, torch.Tensor] = {}
 
     def step(self, active: Sequence[bool] | None = None) -> None:
         """One Adam step of every network, or of the ``active`` ones (the others keep
@@ -276,8 +277,8 @@ class StackedAdam:
         if active is None:
             self.steps += 1
             counts = self.steps.tolist()
-            if rates.count(rates[0]) == len(rates) and counts.count(counts[0]) == len(counts):
-                self._fused_step(self._rows(), rates[0], counts[0], len(rates))  # the usual case: one call
+            if rates.count(rates[0]) == len(rates):
+                self._fused_step(self._rows(), rates[0], counts)  # the usual case: one call
                 return
             networks: list[int] = list(range(len(counts)))
         else:
@@ -285,25 +286,33 @@ class StackedAdam:
             self.steps[stepping] += 1
             counts = self.steps.tolist()
             networks = np.flatnonzero(stepping).tolist()
-        groups: dict[tuple[float, int], list[int]] = {}
+        groups: dict[float, list[int]] = {}
         for network in networks:
-            groups.setdefault((rates[network], counts[network]), []).append(network)
+            groups.setdefault(rates[network], []).append(network)
         rows = self._rows()
-        for (rate, count), members in groups.items():
+        for rate, members in groups.items():
             every = len(members) == len(rows[0])
-            self._fused_step(tuple(r if every else [r[n] for n in members] for r in rows), rate, count, len(members))
+            chosen = tuple(r if every else [r[n] for n in members] for r in rows)
+            self._fused_step(chosen, rate, [counts[n] for n in members])
 
-    def _fused_step(self, rows: tuple[list[torch.Tensor], ...], rate: float, count: int, networks: int) -> None:
+    def _fused_step(self, rows: tuple[list[torch.Tensor], ...], rate: float, counts: list[int]) -> None:
         """Torch's fused Adam kernel on ``rows`` (weights, grads, moments: one list each) of
-        ``networks`` networks that share a learning rate and a step count."""
+        networks that share a learning rate, each at its own step count in ``counts``: the
+        kernel reads each row's own step tensor, so networks whose counts differ (agents of
+        a critic-free estimator fit their critics in different numbers of minibatches)
+        still take one call, not one each."""
         data, grad, exp_avg, exp_avg_sq = rows
+        if counts.count(counts[0]) == len(counts):
+            steps = [self._step_tensor(counts[0])] * len(counts)
+        else:
+            steps = [self._step_tensor(count) for count in counts]
         torch._fused_adam_(
             data,
             grad,
             exp_avg,
             exp_avg_sq,
             [],
-            [torch.tensor(float(count))] * networks,  # read, not written, by the kernel
+            steps,  # read, not written, by the kernel
             lr=rate,
             beta1=self.betas[0],
             beta2=self.betas[1],
@@ -312,6 +321,15 @@ class StackedAdam:
             amsgrad=False,
             maximize=False,
         )
+
+    def _step_tensor(self, count: int) -> torch.Tensor:
+        """The step count ``count`` as the float32 scalar the kernel reads, made once."""
+        tensor = self._step_tensors.get(count)
+        if tensor is None:
+            if len(self._step_tensors) >= 256:  # counts only grow: the old ones are done with
+                self._step_tensors.clear()
+            tensor = self._step_tensors[count] = torch.tensor(float(count))
+        return tensor
 
     def _rows(self) -> tuple[list[torch.Tensor], ...]:
         """Each network's row of weights, grads and moments: views made once (32 x 4 of
