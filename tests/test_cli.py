@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +119,29 @@ def test_a_mistaken_flag_is_one_line_not_the_usage_block(capsys):
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
     assert err.startswith("vpg-sim: error: argument --gamma: not a number: 'abc'")
+
+
+def test_ctrl_c_before_a_command_handles_it_is_one_line_and_exit_130(capsys, monkeypatch):
+    import vpg_sim.cli
+
+    def interrupted_while_importing(argv):
+        raise KeyboardInterrupt  # as Ctrl-C lands while a command still imports torch
+
+    monkeypatch.setattr(vpg_sim.cli, "parse_arguments", interrupted_while_importing)
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["vpg-sim: interrupted"]
+
+
+def test_a_worker_process_ignores_ctrl_c_from_its_start():
+    from vpg_sim.training.worker_process import StartedWorkers
+
+    started = StartedWorkers(1)
+    worker = started.take()
+    try:
+        os.kill(worker.process.pid, signal.SIGINT)  # in its start-up: the parent's to handle
+        worker.connection.send(None)  # no share: it ends by itself
+        worker.process.join(timeout=60)
+        assert worker.process.exitcode == 0
+    finally:
+        worker.process.kill()
+        worker.connection.close()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -154,7 +155,16 @@ def settings_not_taken(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2: a bad flag, file or env)."""
+    """Run the command line; returns the exit status (2: a bad flag, file or env; 130:
+    interrupted, as by Ctrl-C while the command still imports torch)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parse_arguments(argv)
     if args.command != "compare" and ("group_a" in args or "group_b" in args):
         return fail("--a and --b go with compare: vpg-sim compare --a KEY=VALUE ... --b KEY=VALUE ...")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,8 +38,8 @@ class StartedWorker:
 
 
 def _import_then_serve(connection: Connection) -> None:
-    """A worker process: import the trainer at once, then serve the share that comes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes us
+    """A worker process: import the trainer at once, then serve the share that comes.
+    (Ctrl-C is the parent's to handle, which closes us: SIGINT is ignored from the start.)"""
     from vpg_sim.training import populations_worker  # torch and the trainer, while the parent imports them too
 
     try:
@@ -54,7 +55,16 @@ def start_worker() -> StartedWorker:
     context = multiprocessing.get_context("spawn")
     connection, child = context.Pipe()
     process = context.Process(target=_import_then_serve, args=(child,), daemon=True, name="vpg-worker")
-    process.start()
+    # A signal ignored at exec stays ignored, and Python then installs no Ctrl-C handler:
+    # the child ignores Ctrl-C from its first import on (set later, a Ctrl-C in its first
+    # ~0.2 s printed a traceback of its start-up).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
+    try:
+        process.start()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, handler)
     child.close()
     return StartedWorker(process, connection)
 
