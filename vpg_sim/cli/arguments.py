@@ -4,13 +4,14 @@ of ``VPGConfig``, generated from the dataclass (its field docstrings are the hel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -197,14 +198,20 @@ def workers_of(args: argparse.Namespace) -> int:
     return args.workers or min(available_cores(), DEFAULT_MAX_WORKERS)
 
 
-def start_workers_early(args: argparse.Namespace, agents: int) -> StartedWorkers | None:
+@contextlib.contextmanager
+def workers_started_early(args: argparse.Namespace, agents: int) -> Iterator[StartedWorkers | None]:
     """For a headless run of ``agents`` agents in :func:`workers_of` processes: its child
-    workers, started now so that their imports overlap this process's (``worker_process.py``);
-    None if it trains in this process alone. The caller closes them."""
+    workers, started now so that their imports overlap this process's (``worker_process.py``),
+    and those no run took ended on leaving; None if it trains in this process alone."""
     # At most one per other core: a run of more workers starts the rest itself (only so
     # many import at once, and a command refused later has started few).
     children = min(workers_of(args), agents, available_cores()) - 1
-    return StartedWorkers(children) if args.headless and children > 0 else None
+    started = StartedWorkers(children) if args.headless and children > 0 else None
+    try:
+        yield started
+    finally:
+        if started is not None:
+            started.close()
 
 
 def env_module(args: argparse.Namespace) -> str | None:

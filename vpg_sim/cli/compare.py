@@ -312,7 +312,7 @@ DEFAULT_MOST_SEEDS = most_within_budget(2 * agent_megabytes(VPGConfig(), 4, 2), 
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from vpg_sim.cli.arguments import fail, start_workers_early
+    from vpg_sim.cli.arguments import fail, workers_started_early
 
     try:
         settings = comparison_settings(args)
@@ -320,12 +320,8 @@ def compare_command(args: argparse.Namespace) -> int:
         return fail(f"compare: {error}")
     # The settings are sound: start the workers now, before the env check imports torch,
     # so that their imports overlap ours (on an env that fails they are ended at once).
-    started = start_workers_early(args, 2 * len(args.seeds))
-    try:
+    with workers_started_early(args, 2 * len(args.seeds)) as started:
         return _compare(args, settings, started)
-    finally:
-        if started is not None:
-            started.close()
 
 
 def _compare(args: argparse.Namespace, settings: GroupSettings, started: StartedWorkers | None) -> int:

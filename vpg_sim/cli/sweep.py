@@ -33,7 +33,7 @@ from vpg_sim.cli.arguments import (
     add_window_options,
     add_workers_option,
     config_from_args,
-    start_workers_early,
+    workers_started_early,
 )
 from vpg_sim.cli.compare import (
     SettingError,
@@ -225,12 +225,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         return fail(f"sweep: {error}")
     # The grid is sound: start the workers now, before the cells' env check imports torch,
     # so that their imports overlap ours (on an env that fails they are ended at once).
-    started = start_workers_early(args, len(configs) * len(args.seeds)) if args.ray is None else None
-    try:
+    agents_here = len(configs) * len(args.seeds) if args.ray is None else 0  # on Ray, none train here
+    with workers_started_early(args, agents_here) as started:
         return _train_and_report(args, configs, started)
-    finally:
-        if started is not None:
-            started.close()
 
 
 def _train_and_report(args: argparse.Namespace, configs: CellSettings, started: StartedWorkers | None) -> int:
